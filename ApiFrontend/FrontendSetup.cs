@@ -1,0 +1,67 @@
+using System.Text.Json.Serialization;
+using MediaService.ApiFrontend.Health;
+using MediaService.ApiFrontend.Media;
+using MediaService.DataPlane;
+using Npgsql;
+using Orleans.Configuration;
+
+namespace MediaService.ApiFrontend;
+
+/// <summary>The frontend's wiring, kept out of Program.cs so that it reads as a table of contents.</summary>
+public static class FrontendSetup
+{
+    /// <summary>Services: Orleans client on PostgreSQL membership, the S3 data plane, health, OpenAPI.</summary>
+    public static WebApplicationBuilder AddMediaFrontend(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var connectionString = configuration.GetConnectionString(PostgresOptions.ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{PostgresOptions.ConnectionStringName} is not set: the frontend finds silos in PostgreSQL.");
+        }
+
+        builder.UseOrleansClient(client =>
+        {
+            client.UseAdoNetClustering(options =>
+            {
+                options.Invariant = PostgresOptions.Invariant;
+                options.ConnectionString = connectionString;
+            });
+            client.Configure<ClusterOptions>(configuration.GetSection("Orleans"));
+
+            // The frontend may start before any silo: keep trying rather than exit.
+            client.UseConnectionRetryFilter(async (_, ct) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                return true;
+            });
+        });
+
+        builder.Services.AddMediaDataPlane(configuration);
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton<MediaIngest>();
+        builder.Services.AddMediaHealthChecks();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
+        return builder;
+    }
+
+    /// <summary>Pipeline and routes.</summary>
+    public static WebApplication UseMediaFrontend(this WebApplication app)
+    {
+        app.Use(static (context, next) =>
+        {
+            // Never let a browser guess a type: an uploaded file must not become a script or a page.
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(context);
+        });
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapMediaHealth();
+        app.MapMedia();
+        return app;
+    }
+}

@@ -1,0 +1,41 @@
+using MediaService.Grains.Interfaces;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace MediaService.ApiFrontend.Http;
+
+/// <summary>
+/// The catalogue of problem types (RFC 9457) the API answers with. Each has a stable <c>code</c>
+/// extension and a type URI under <c>/problems/</c>; clients branch on the code, never on the text.
+/// </summary>
+public static class Problems
+{
+    public const string MediaNotFound = "media-not-found";
+    public const string MediaNotStored = "media-not-stored";
+    public const string UploadTooLarge = "upload-too-large";
+    public const string UnsupportedMediaType = "unsupported-media-type";
+    public const string UploadInterrupted = "upload-interrupted";
+    public const string StorageUnavailable = "storage-unavailable";
+    public const string UploadConflict = "upload-conflict";
+    public const string UploadRejected = "upload-rejected";
+
+    /// <summary>A problem result with the catalogue's type and code.</summary>
+    public static ProblemHttpResult Create(string code, int status, string title, string? detail = null, IDictionary<string, object?>? extensions = null)
+    {
+        var all = new Dictionary<string, object?>(extensions ?? new Dictionary<string, object?>()) { ["code"] = code };
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: $"/problems/{code}", extensions: all);
+    }
+
+    public static ProblemHttpResult NotFound(long id) =>
+        Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", $"No media item {id} exists.");
+
+    /// <summary>The HTTP face of a grain's refusal.</summary>
+    public static ProblemHttpResult From(MediaException exception) => exception.Code switch
+    {
+        MediaErrorCode.NotFound => Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", exception.Message),
+        MediaErrorCode.LimitExceeded => Create(UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", exception.Message),
+        MediaErrorCode.Unavailable => Create(StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable", exception.Message),
+        MediaErrorCode.StaleWriter or MediaErrorCode.InvalidState =>
+            Create(UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", exception.Message),
+        _ => Create(UploadRejected, StatusCodes.Status422UnprocessableEntity, "Upload rejected", exception.Message),
+    };
+}

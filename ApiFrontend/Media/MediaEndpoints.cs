@@ -1,0 +1,199 @@
+using MediaService.ApiFrontend.Http;
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace MediaService.ApiFrontend.Media;
+
+/// <summary>The design's media routes: streamed upload, metadata, and content with ranges.</summary>
+public static partial class MediaEndpoints
+{
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+
+    /// <summary>Maps <c>/media</c>.</summary>
+    public static IEndpointRouteBuilder MapMedia(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/media").WithTags("Media");
+
+        group.MapPost("/upload", UploadAsync)
+            .WithName("UploadMedia")
+            .WithSummary("Uploads a media file as the request body (streamed to storage).")
+            .WithDescription("The body is the file. Its name comes from Content-Disposition (filename*/filename) or the filename query parameter; "
+                + "its type from Content-Type, or from the name's extension when Content-Type is application/octet-stream.")
+            .Accepts<Stream>("application/octet-stream", "*/*")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        group.MapGet("/{id:long}", GetMetadataAsync).WithName("GetMedia").WithSummary("The item's metadata (same as /media/{id}/metadata).");
+        group.MapGet("/{id:long}/metadata", GetMetadataAsync).WithName("GetMediaMetadata").WithSummary("The item's metadata.");
+        group.MapMethods("/{id:long}/content", [HttpMethods.Get, HttpMethods.Head], GetContentAsync)
+            .WithName("GetMediaContent")
+            .WithSummary("The stored bytes, with ETag and single byte ranges (206, 416).");
+        return app;
+    }
+
+    internal static async Task<Results<Created<MediaItemResponse>, ProblemHttpResult>> UploadAsync(
+        HttpContext context,
+        [FromQuery(Name = "filename")] string? fileNameQuery,
+        MediaIngest ingest,
+        IOptions<UploadOptions> options,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        var request = context.Request;
+        if (request.ContentLength > limits.MaxUploadBytes)
+        {
+            return TooLarge(limits.MaxUploadBytes);
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limits.MaxUploadBytes;
+        }
+
+        var fileName = FileNames.Sanitize(
+            FileNames.FromContentDisposition(request.Headers.ContentDisposition) ?? fileNameQuery, limits.MaxFileNameLength);
+        if (!TryDeclaredContentType(request.ContentType, fileName, out var contentType))
+        {
+            return Problems.Create(
+                Problems.UnsupportedMediaType,
+                StatusCodes.Status415UnsupportedMediaType,
+                "Unsupported request body",
+                "Send the file itself as the body (for example Content-Type: application/octet-stream), not a multipart form.");
+        }
+
+        try
+        {
+            var view = await ingest.UploadNewAsync(new CreateMediaItem(fileName, contentType, request.ContentLength), request.Body, cancellationToken);
+            return TypedResults.Created($"/media/{view.Id}", MediaItemResponse.From(view));
+        }
+        catch (ObjectStoreUnavailableException ex)
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+                "The object store did not answer; nothing was stored. Retry later.");
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(limits.MaxUploadBytes);
+        }
+        catch (MediaException ex)
+        {
+            return Problems.From(ex);
+        }
+        catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException)
+        {
+            LogInterrupted(loggers.CreateLogger(typeof(MediaEndpoints)), ex.Message);
+            return Problems.Create(Problems.UploadInterrupted, StatusCodes.Status400BadRequest, "Upload interrupted",
+                "The request body ended early; nothing was stored.");
+        }
+    }
+
+    internal static async Task<Results<Ok<MediaItemResponse>, ProblemHttpResult>> GetMetadataAsync(long id, IClusterClient cluster)
+    {
+        if (!MediaIds.IsValid(id))
+        {
+            return Problems.NotFound(id);
+        }
+
+        var view = await cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync();
+        return view is null ? Problems.NotFound(id) : TypedResults.Ok(MediaItemResponse.From(view));
+    }
+
+    internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetContentAsync(
+        long id, HttpContext context, IClusterClient cluster)
+    {
+        if (!MediaIds.IsValid(id))
+        {
+            return Problems.NotFound(id);
+        }
+
+        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var content = await grain.GetStoredContentAsync();
+        if (content is null)
+        {
+            var view = await grain.GetMetadataAsync();
+            return view is null
+                ? Problems.NotFound(id)
+                : Problems.Create(Problems.MediaNotStored, StatusCodes.Status409Conflict, "Media not stored",
+                    $"Media item {id} is {view.Status.ToString().ToLowerInvariant()}; its content cannot be read.");
+        }
+
+        var etag = StoredContentResult.ETagOf(content);
+        var request = context.Request;
+        if (MatchesAny(request.Headers.IfNoneMatch, etag))
+        {
+            context.Response.Headers.ETag = etag;
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        var range = ByteRangeRequest.Parse(request.Headers.Range, content.Size);
+        var ifRange = request.Headers.IfRange.ToString();
+        if (ifRange.Length > 0 && ifRange != etag)
+        {
+            range = default; // A stale If-Range asks for the whole, current representation.
+        }
+
+        var fileName = (await grain.GetMetadataAsync())?.FileName;
+        return new StoredContentResult(content, fileName, range, HttpMethods.IsHead(request.Method));
+    }
+
+    private static bool MatchesAny(Microsoft.Extensions.Primitives.StringValues header, string etag)
+    {
+        if (header.Count == 0 || !EntityTagHeaderValue.TryParseList(header, out var tags))
+        {
+            return false;
+        }
+
+        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Compare(new EntityTagHeaderValue(etag), useStrongComparison: false));
+    }
+
+    private static bool TryDeclaredContentType(string? header, string? fileName, out string contentType)
+    {
+        contentType = "application/octet-stream";
+        if (string.IsNullOrWhiteSpace(header) || !MediaTypeHeaderValue.TryParse(header, out var parsed) || parsed.MediaType.Value is not { } mediaType)
+        {
+            return GuessFromName(fileName, ref contentType);
+        }
+
+        // A multipart form would store its MIME framing as the file: refuse it. A raw body labelled as a URL-encoded
+        // form is what curl --data-binary sends by default; its bytes are the file, so it is taken as untyped.
+        if (mediaType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (mediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase)
+            || mediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        {
+            return GuessFromName(fileName, ref contentType);
+        }
+
+        contentType = mediaType.ToLowerInvariant();
+        return true;
+    }
+
+    private static bool GuessFromName(string? fileName, ref string contentType)
+    {
+        if (fileName is not null && ContentTypes.TryGetContentType(fileName, out var guessed))
+        {
+            contentType = guessed;
+        }
+
+        return true;
+    }
+
+    private static ProblemHttpResult TooLarge(long max) =>
+        Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large",
+            $"The largest accepted upload is {max} bytes.", new Dictionary<string, object?> { ["maxBytes"] = max });
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Upload interrupted by the client: {Reason}")]
+    private static partial void LogInterrupted(ILogger logger, string reason);
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Reflection;
+using MediaService.ApiFrontend.Http;
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Net.Http.Headers;
+
+namespace MediaService.ApiFrontend.Media;
+
+/// <summary>
+/// Streams a stored item (or one byte range of it) from S3 to the client: 200, 206 or 416, computed
+/// here rather than by the store, with a strong ETag from the content's SHA-256.
+/// </summary>
+public sealed class StoredContentResult(StoredContent content, string? fileName, ByteRangeRequest range, bool headOnly)
+    : IResult, IEndpointMetadataProvider
+{
+    // Media a browser may render inline; anything else is served as an attachment so that an uploaded
+    // HTML or SVG file can never run as a page of this origin.
+    private static readonly string[] InlinePrefixes = ["image/", "video/", "audio/"];
+    private static readonly HashSet<string> NeverInline = new(StringComparer.OrdinalIgnoreCase) { "image/svg+xml" };
+
+    /// <summary>The strong entity tag of a stored item.</summary>
+    public static string ETagOf(StoredContent content) => $"\"{content.Sha256}\"";
+
+    /// <inheritdoc />
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        var headers = response.Headers;
+        headers.AcceptRanges = "bytes";
+        headers.ETag = ETagOf(content);
+        headers.LastModified = content.StoredAt.ToString("R", CultureInfo.InvariantCulture);
+        headers.CacheControl = "private, no-cache";
+        headers.ContentDisposition = Disposition(content.ContentType, fileName);
+
+        if (range.Decision == RangeDecision.Unsatisfiable)
+        {
+            response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+            headers.ContentRange = $"bytes */{content.Size}";
+            response.ContentLength = 0;
+            return;
+        }
+
+        long from = 0, to = content.Size - 1;
+        if (range.Decision == RangeDecision.Partial)
+        {
+            (from, to) = (range.From, range.To);
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            headers.ContentRange = $"bytes {from}-{to}/{content.Size}";
+        }
+        else
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+        }
+
+        response.ContentType = content.ContentType;
+        response.ContentLength = to - from + 1;
+        if (headOnly || content.Size == 0)
+        {
+            return;
+        }
+
+        var store = httpContext.RequestServices.GetRequiredService<MediaObjectStore>();
+        await using var read = await store.OpenReadAsync(content.StorageKey, from, to, httpContext.RequestAborted);
+        await read.Body.CopyToAsync(response.Body, 81920, httpContext.RequestAborted);
+    }
+
+    /// <summary>The Content-Disposition of an item: inline only for an allow-list of media types.</summary>
+    public static string Disposition(string contentType, string? fileName)
+    {
+        var inline = InlinePrefixes.Any(p => contentType.StartsWith(p, StringComparison.OrdinalIgnoreCase)) && !NeverInline.Contains(contentType);
+        var value = new ContentDispositionHeaderValue(inline ? "inline" : "attachment");
+        if (!string.IsNullOrEmpty(fileName))
+        {
+            value.SetHttpFileName(fileName);
+        }
+
+        return value.ToString();
+    }
+
+    /// <inheritdoc />
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
+    {
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(Stream), ["application/octet-stream"]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status206PartialContent, typeof(Stream), ["application/octet-stream"]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status416RangeNotSatisfiable));
+    }
+}

@@ -1,0 +1,53 @@
+using Amazon;
+using Amazon.Runtime;
+using Amazon.S3;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace MediaService.DataPlane;
+
+/// <summary>Registers the S3 data plane and the resilience pipelines, for the silo and the frontend alike.</summary>
+public static class DataPlaneServiceCollectionExtensions
+{
+    /// <summary>Adds <see cref="MediaObjectStore"/>, its S3 client and the Polly pipelines; options are validated at start-up.</summary>
+    public static IServiceCollection AddMediaDataPlane(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<S3Options>().Bind(configuration.GetSection(S3Options.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PostgresOptions>().Bind(configuration.GetSection(PostgresOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<UploadOptions>().Bind(configuration.GetSection(UploadOptions.Section)).ValidateDataAnnotations()
+            .Validate<IOptions<S3Options>>((o, s3) => o.MaxUploadBytes <= s3.Value.MaxObjectBytes, "Uploads:MaxUploadBytes exceeds S3:PartSizeBytes x 10,000 (the S3 part limit).")
+            .ValidateOnStart();
+        services.AddMediaResilience();
+        services.AddSingleton<IAmazonS3>(sp => CreateClient(sp.GetRequiredService<IOptions<S3Options>>().Value));
+        services.AddSingleton<MediaObjectStore>();
+        return services;
+    }
+
+    /// <summary>Builds an S3 client for the options: retries are Polly's, not the SDK's, and checksums are
+    /// computed only when the operation requires them (s3rver cannot parse the trailing-checksum framing).</summary>
+    public static AmazonS3Client CreateClient(S3Options options)
+    {
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = options.ForcePathStyle,
+            MaxErrorRetry = 0,
+            Timeout = options.CompleteTimeout,
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        };
+        if (string.IsNullOrEmpty(options.ServiceUrl))
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+        else
+        {
+            config.ServiceURL = options.ServiceUrl;
+            config.AuthenticationRegion = options.Region;
+        }
+
+        return string.IsNullOrEmpty(options.AccessKey)
+            ? new AmazonS3Client(config)
+            : new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
+    }
+}

@@ -1,0 +1,204 @@
+using System.Net;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Registry;
+
+namespace MediaService.DataPlane;
+
+/// <summary>A part of a multipart upload as S3 needs it to assemble the object.</summary>
+public readonly record struct PartETag(int PartNumber, string ETag);
+
+/// <summary>An object opened for reading, with the bytes S3 will send.</summary>
+public sealed record ObjectRead(Stream Body, long Length) : IAsyncDisposable
+{
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => Body.DisposeAsync();
+}
+
+/// <summary>The object store did not answer: the caller may retry after <see cref="RetryAfter"/>.</summary>
+public sealed class ObjectStoreUnavailableException(string message, TimeSpan retryAfter, Exception inner)
+    : Exception(message, inner)
+{
+    /// <summary>When a retry has a chance.</summary>
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>
+/// The S3 data plane used by the HTTP edge (parts, puts, ranged reads) and by grains (assembly checks,
+/// cleanup). Every call goes through the <see cref="Resilience.S3"/> pipeline; only idempotent calls
+/// are retried. Bodies are sent without aws-chunked framing (s3rver stores the framing as data) and
+/// with checksums only where required, settings that real S3 accepts as well.
+/// </summary>
+public sealed partial class MediaObjectStore(
+    IAmazonS3 s3,
+    IOptions<S3Options> options,
+    ResiliencePipelineProvider<string> pipelines,
+    ILogger<MediaObjectStore> logger)
+{
+    private readonly S3Options _options = options.Value;
+    private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.S3);
+
+    /// <summary>The bucket every key lives in.</summary>
+    public string Bucket => _options.Bucket;
+
+    /// <summary>Stores a whole object in one request.</summary>
+    public Task PutAsync(string key, ArraySegment<byte> body, string contentType, CancellationToken cancellationToken) =>
+        RunAsync("put", idempotent: true, null, async ct =>
+        {
+            using var stream = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+            await s3.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                InputStream = stream,
+                AutoCloseStream = false,
+                ContentType = contentType,
+                UseChunkEncoding = false,
+            }, ct);
+        }, cancellationToken);
+
+    /// <summary>Starts a multipart upload and returns its id. Not retried: each attempt would open another upload.</summary>
+    public Task<string> StartMultipartAsync(string key, string contentType, CancellationToken cancellationToken) =>
+        RunAsync("create-multipart", idempotent: false, null, async ct =>
+        {
+            var response = await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                ContentType = contentType,
+            }, ct);
+            return response.UploadId;
+        }, cancellationToken);
+
+    /// <summary>Uploads one part and returns its ETag. Retried: the same bytes under the same number replace the part.</summary>
+    public Task<string> UploadPartAsync(string key, string uploadId, int partNumber, ArraySegment<byte> body, CancellationToken cancellationToken) =>
+        RunAsync("upload-part", idempotent: true, null, async ct =>
+        {
+            using var stream = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+            var response = await s3.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                UploadId = uploadId,
+                PartNumber = partNumber,
+                PartSize = body.Count,
+                InputStream = stream,
+                UseChunkEncoding = false,
+            }, ct);
+            return response.ETag;
+        }, cancellationToken);
+
+    /// <summary>Assembles the object from its parts. Retried: completing the same parts again yields the same object.</summary>
+    public Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<PartETag> parts, CancellationToken cancellationToken) =>
+        RunAsync("complete-multipart", idempotent: true, _options.CompleteTimeout, async ct =>
+        {
+            await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                UploadId = uploadId,
+                PartETags = [.. parts.Select(p => new Amazon.S3.Model.PartETag(p.PartNumber, p.ETag))],
+            }, ct);
+        }, cancellationToken);
+
+    /// <summary>Releases the parts of an unfinished multipart upload. Best effort: some servers (s3rver)
+    /// do not implement it, and an upload that cannot be aborted is left to the bucket's lifecycle rules.</summary>
+    public async Task<bool> TryAbortMultipartAsync(string key, string uploadId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunAsync("abort-multipart", idempotent: true, null, async ct =>
+            {
+                await s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, ct);
+            }, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is AmazonS3Exception or ObjectStoreUnavailableException)
+        {
+            LogAbortFailed(logger, key, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Deletes an object; deleting a missing object succeeds.</summary>
+    public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
+        RunAsync("delete", idempotent: true, null, async ct =>
+        {
+            await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = key }, ct);
+        }, cancellationToken);
+
+    /// <summary>The object's size, or null when it does not exist.</summary>
+    public Task<long?> GetSizeAsync(string key, CancellationToken cancellationToken) =>
+        RunAsync<long?>("head", idempotent: true, null, async ct =>
+        {
+            try
+            {
+                var response = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = key }, ct);
+                return response.ContentLength;
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        }, cancellationToken);
+
+    /// <summary>Opens bytes <paramref name="from"/> to <paramref name="to"/> (inclusive) of an object.
+    /// Callers pass absolute ranges only: some servers get suffix ranges wrong.</summary>
+    public Task<ObjectRead> OpenReadAsync(string key, long from, long to, CancellationToken cancellationToken) =>
+        RunAsync("get", idempotent: true, null, async ct =>
+        {
+            var response = await s3.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                ByteRange = new ByteRange(from, to),
+            }, ct);
+            return new ObjectRead(response.ResponseStream, response.ContentLength);
+        }, cancellationToken);
+
+    /// <summary>Checks that the bucket answers (for readiness).</summary>
+    public Task ProbeAsync(CancellationToken cancellationToken) =>
+        RunAsync("probe", idempotent: true, null, async ct =>
+        {
+            await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 }, ct);
+        }, cancellationToken);
+
+    private async Task RunAsync(string operation, bool idempotent, TimeSpan? attemptTimeout, Func<CancellationToken, Task> call, CancellationToken cancellationToken) =>
+        await RunAsync<bool>(operation, idempotent, attemptTimeout, async ct => { await call(ct); return true; }, cancellationToken);
+
+    private async Task<T> RunAsync<T>(string operation, bool idempotent, TimeSpan? attemptTimeout, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
+        context.Properties.Set(Resilience.Idempotent, idempotent);
+        if (attemptTimeout is { } timeout)
+        {
+            context.Properties.Set(Resilience.AttemptTimeout, timeout);
+        }
+
+        try
+        {
+            return await _pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, call);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Resilience.IsUnavailable(ex))
+        {
+            var retryAfter = ex is BrokenCircuitException broken && broken.RetryAfter is { } after ? after : _options.BreakerBreakDuration;
+            LogUnavailable(logger, operation, ex.GetType().Name, ex.Message);
+            throw new ObjectStoreUnavailableException($"The object store did not answer ({operation}).", retryAfter, ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "S3 {Operation} failed: {ExceptionType}: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string operation, string exceptionType, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Could not abort multipart upload of {Key}: {Reason}")]
+    private static partial void LogAbortFailed(ILogger logger, string key, string reason);
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Sockets;
+using Amazon.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace MediaService.DataPlane;
+
+/// <summary>
+/// The Polly pipelines that guard every call to S3 and PostgreSQL: retry (only where the call is
+/// idempotent) around a circuit breaker around a per-attempt timeout.
+/// </summary>
+public static class Resilience
+{
+    /// <summary>Pipeline key for object-store calls.</summary>
+    public const string S3 = "s3";
+
+    /// <summary>Pipeline key for the service's own PostgreSQL calls and grain state writes.</summary>
+    public const string Postgres = "postgres";
+
+    /// <summary>Set to true on a call's context when repeating the call cannot change the outcome.</summary>
+    public static readonly ResiliencePropertyKey<bool> Idempotent = new("media.idempotent");
+
+    /// <summary>Registers both pipelines.</summary>
+    public static IServiceCollection AddMediaResilience(this IServiceCollection services)
+    {
+        services.AddResiliencePipeline(S3, (builder, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<IOptions<S3Options>>().Value;
+            builder
+                .AddRetry(new RetryStrategyOptions
+                {
+                    MaxRetryAttempts = Math.Max(options.MaxRetries, 1),
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = options.RetryBaseDelay,
+                    ShouldHandle = args => ValueTask.FromResult(
+                        options.MaxRetries > 0 && IsIdempotent(args.Context) && args.Outcome.Exception is { } ex && IsTransientS3(ex)),
+                })
+                .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+                {
+                    FailureRatio = options.BreakerFailureRatio,
+                    MinimumThroughput = options.BreakerMinimumThroughput,
+                    SamplingDuration = options.BreakerSamplingDuration,
+                    BreakDuration = options.BreakerBreakDuration,
+                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransientS3(ex)),
+                })
+                .AddTimeout(new TimeoutStrategyOptions
+                {
+                    TimeoutGenerator = args => ValueTask.FromResult(
+                        args.Context.Properties.TryGetValue(AttemptTimeout, out var t) ? t : options.AttemptTimeout),
+                });
+        });
+
+        services.AddResiliencePipeline(Postgres, (builder, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<IOptions<PostgresOptions>>().Value;
+            builder
+                .AddRetry(new RetryStrategyOptions
+                {
+                    MaxRetryAttempts = Math.Max(options.MaxRetries, 1),
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = options.RetryBaseDelay,
+                    ShouldHandle = args => ValueTask.FromResult(
+                        options.MaxRetries > 0 && IsIdempotent(args.Context) && args.Outcome.Exception is { } ex && IsTransientPostgres(ex)),
+                })
+                .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+                {
+                    BreakDuration = options.BreakerBreakDuration,
+                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransientPostgres(ex)),
+                })
+                .AddTimeout(options.AttemptTimeout);
+        });
+
+        return services;
+    }
+
+    /// <summary>Overrides the per-attempt timeout for one call (for example, assembling a large object).</summary>
+    public static readonly ResiliencePropertyKey<TimeSpan> AttemptTimeout = new("media.attempt-timeout");
+
+    private static bool IsIdempotent(ResilienceContext context) =>
+        context.Properties.TryGetValue(Idempotent, out var idempotent) && idempotent;
+
+    /// <summary>True for failures worth retrying or counting against the S3 circuit: network errors,
+    /// timeouts, throttling and server errors; false for answers such as 404 or 403.</summary>
+    public static bool IsTransientS3(Exception exception) => exception switch
+    {
+        AmazonServiceException { StatusCode: >= HttpStatusCode.InternalServerError or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout } => true,
+        AmazonServiceException { InnerException: { } inner } => IsTransientS3(inner),
+        AmazonServiceException => false,
+        AmazonClientException { InnerException: { } inner } => IsTransientS3(inner),
+        AmazonClientException => true,
+        HttpRequestException or IOException or SocketException or TimeoutRejectedException => true,
+        OperationCanceledException => false,
+        _ => false,
+    };
+
+    /// <summary>True for PostgreSQL failures worth retrying: lost connections, timeouts, server shutdown.</summary>
+    public static bool IsTransientPostgres(Exception exception) => exception switch
+    {
+        NpgsqlException npgsql => npgsql.IsTransient,
+        TimeoutRejectedException or SocketException or IOException => true,
+        { InnerException: { } inner } => IsTransientPostgres(inner),
+        _ => false,
+    };
+
+    /// <summary>True when the failure means the store is unavailable rather than that the request was wrong.</summary>
+    public static bool IsUnavailable(Exception exception) =>
+        exception is BrokenCircuitException or IsolatedCircuitException || IsTransientS3(exception);
+}

@@ -1,0 +1,91 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MediaService.DataPlane;
+
+/// <summary>Where media bytes live and how calls to the object store are guarded. Section <c>S3</c>.</summary>
+public sealed class S3Options : IValidatableObject
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "S3";
+
+    /// <summary>S3's hard limit on parts in one multipart upload.</summary>
+    public const int MaxPartCount = 10_000;
+
+    /// <summary>S3's minimum size of every part but the last.</summary>
+    public const long MinPartSizeBytes = 5L * 1024 * 1024;
+
+    /// <summary>Endpoint of an S3-compatible server; empty means AWS itself (then set <see cref="Region"/>).
+    /// Default: the local s3rver that <c>./run.sh</c> starts.</summary>
+    public string? ServiceUrl { get; set; } = "http://127.0.0.1:54568";
+
+    /// <summary>Signing region. Default <c>us-east-1</c>.</summary>
+    [Required]
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>The bucket that holds every object of the service. Default <c>media</c>.</summary>
+    [Required]
+    public string Bucket { get; set; } = "media";
+
+    /// <summary>Access key; empty means the SDK's default credential chain. Default: s3rver's <c>S3RVER</c>.</summary>
+    public string? AccessKey { get; set; } = "S3RVER";
+
+    /// <summary>Secret key; empty means the SDK's default credential chain. Default: s3rver's <c>S3RVER</c>.</summary>
+    public string? SecretKey { get; set; } = "S3RVER";
+
+    /// <summary>Path-style addressing (<c>http://host/bucket/key</c>), needed by s3rver and MinIO. Default true.</summary>
+    public bool ForcePathStyle { get; set; } = true;
+
+    /// <summary>Size of each multipart part, and so the memory one upload holds at the edge (about two parts:
+    /// one in flight to S3, one being read from the client). Default 8 MiB; at least 5 MiB (S3's minimum).</summary>
+    [Range(MinPartSizeBytes, 5L * 1024 * 1024 * 1024)]
+    public long PartSizeBytes { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>Time allowed for one attempt of one S3 call (one part, one head). Default 60 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Time allowed for assembling a multipart upload, which some servers do by copying every byte. Default 10 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "06:00:00")]
+    public TimeSpan CompleteTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Retries of an idempotent S3 call after a transient failure (exponential backoff with jitter). Default 3.</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>First retry delay; later ones grow exponentially, with jitter. Default 200 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The circuit opens when at least this share of calls in the sampling window failed. Default 0.5.</summary>
+    [Range(0.01, 1.0)]
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>Calls needed in the sampling window before the circuit may open. Default 8.</summary>
+    [Range(2, 10_000)]
+    public int BreakerMinimumThroughput { get; set; } = 8;
+
+    /// <summary>Window over which failures are counted. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an open circuit refuses calls before trying again; also the Retry-After clients get. Default 15 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The largest object an upload of unknown length can reach with this part size.</summary>
+    public long MaxObjectBytes => PartSizeBytes * MaxPartCount;
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrEmpty(ServiceUrl) && !Uri.TryCreate(ServiceUrl, UriKind.Absolute, out _))
+        {
+            yield return new ValidationResult($"S3:ServiceUrl '{ServiceUrl}' is not an absolute URL.", [nameof(ServiceUrl)]);
+        }
+
+        if (string.IsNullOrEmpty(AccessKey) != string.IsNullOrEmpty(SecretKey))
+        {
+            yield return new ValidationResult("S3:AccessKey and S3:SecretKey must be given together.", [nameof(AccessKey), nameof(SecretKey)]);
+        }
+    }
+}

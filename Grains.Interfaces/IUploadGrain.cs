@@ -1,0 +1,55 @@
+namespace MediaService.Grains.Interfaces;
+
+/// <summary>
+/// One media item, keyed by its public id (a random positive integer below 2^53). The grain owns the
+/// item's upload state and decides what may be written; the bytes themselves travel from the HTTP
+/// edge straight to S3 and never through this grain. Writers hold a lease: a call carrying an old
+/// lease is refused with <see cref="MediaErrorCode.StaleWriter"/>.
+/// </summary>
+[Alias("MediaService.IUploadGrain")]
+public interface IUploadGrain : IGrainWithIntegerKey
+{
+    /// <summary>
+    /// Turns this id into a new item in <see cref="MediaStatus.Receiving"/>. Refuses (Created = false)
+    /// when the id already holds an item, in any state: ids are never reused.
+    /// </summary>
+    [Alias("Create")]
+    Task<CreateMediaItemResult> CreateAsync(CreateMediaItem request);
+
+    /// <summary>
+    /// Opens the S3 multipart upload for the item (once; later calls return the same target).
+    /// </summary>
+    [Alias("OpenMultipart")]
+    Task<MultipartTarget> OpenMultipartAsync(long lease);
+
+    /// <summary>Records a part the writer durably wrote to S3. Re-recording the same part is idempotent.</summary>
+    [Alias("RecordPart")]
+    Task RecordPartAsync(long lease, UploadedPart part);
+
+    /// <summary>
+    /// First half of completion: checks the writer's total size against the recorded parts and returns
+    /// the parts S3 must assemble. The writer then completes the S3 multipart upload itself, off this
+    /// grain's turn (assembling many GiB can take long), and calls <see cref="ConfirmStoredAsync"/>.
+    /// </summary>
+    [Alias("PrepareCompletion")]
+    Task<CompletionPlan> PrepareCompletionAsync(long lease, long size);
+
+    /// <summary>
+    /// Second half of completion: verifies in S3 that the object exists with the claimed size and only
+    /// then marks the item stored. Idempotent once stored.
+    /// </summary>
+    [Alias("ConfirmStored")]
+    Task<MediaItemView> ConfirmStoredAsync(CompleteUpload request);
+
+    /// <summary>Ends an upload that cannot finish; the item becomes failed and its partial bytes are released.</summary>
+    [Alias("Abandon")]
+    Task AbandonAsync(long lease, string reason);
+
+    /// <summary>The item's metadata, or null when no item exists under this id.</summary>
+    [Alias("GetMetadata")]
+    Task<MediaItemView?> GetMetadataAsync();
+
+    /// <summary>Where the stored bytes are, or null when the item does not exist or is not stored.</summary>
+    [Alias("GetStoredContent")]
+    Task<StoredContent?> GetStoredContentAsync();
+}

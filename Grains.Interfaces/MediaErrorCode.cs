@@ -1,0 +1,45 @@
+namespace MediaService.Grains.Interfaces;
+
+/// <summary>
+/// The catalogue of machine-readable error codes a grain reports to its callers. The HTTP edge maps
+/// each one to a status and a problem type; the names are part of the public API.
+/// </summary>
+[GenerateSerializer]
+[Alias("MediaService.MediaErrorCode")]
+public enum MediaErrorCode
+{
+    /// <summary>No item exists under this id.</summary>
+    NotFound = 0,
+
+    /// <summary>The item is not in a state that allows the operation (for example, appending to a stored item).</summary>
+    InvalidState = 1,
+
+    /// <summary>The caller's write lease is no longer current: another writer took over the upload.</summary>
+    StaleWriter = 2,
+
+    /// <summary>The parts or size reported by the writer disagree with what the grain recorded or S3 holds.</summary>
+    Inconsistent = 3,
+
+    /// <summary>The item would exceed a configured limit (size, part count).</summary>
+    LimitExceeded = 4,
+
+    /// <summary>The object store or the database did not answer; the operation can be retried later.</summary>
+    Unavailable = 5,
+}
+
+/// <summary>A refusal by a grain, carrying a code from <see cref="MediaErrorCode"/>.</summary>
+[GenerateSerializer]
+[Alias("MediaService.MediaException")]
+public sealed class MediaException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public MediaException(MediaErrorCode code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
+    /// <summary>What went wrong, for the HTTP edge to map.</summary>
+    [Id(0)]
+    public MediaErrorCode Code { get; }
+}

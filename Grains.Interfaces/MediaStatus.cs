@@ -1,0 +1,19 @@
+namespace MediaService.Grains.Interfaces;
+
+/// <summary>The lifecycle of a media item. Values are persisted: never renumber them.</summary>
+[GenerateSerializer]
+[Alias("MediaService.MediaStatus")]
+public enum MediaStatus
+{
+    /// <summary>No item exists under this id.</summary>
+    None = 0,
+
+    /// <summary>The item exists and bytes are being received; nothing is readable yet.</summary>
+    Receiving = 1,
+
+    /// <summary>Every byte is durably in S3 and verified: the content can be read.</summary>
+    Stored = 2,
+
+    /// <summary>The upload ended without storing the item (S3 failure, client gone, bad input).</summary>
+    Failed = 3,
+}

@@ -1,0 +1,40 @@
+using System.Collections.Immutable;
+using MediaService.Grains.Interfaces;
+
+namespace MediaService.Grains.Domain;
+
+/// <summary>
+/// The persisted state of one media item. Immutable: every transition returns a new value, so a grain
+/// only ever persists a state the domain accepted. Serialized by the Orleans serializer into PostgreSQL:
+/// never reorder or reuse an <see cref="IdAttribute"/>.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("MediaService.MediaItemState")]
+public sealed record MediaItemState
+{
+    /// <summary>The state of an id that holds no item.</summary>
+    public static readonly MediaItemState Empty = new();
+
+    [Id(0)] public MediaStatus Status { get; init; }
+    [Id(1)] public string? FileName { get; init; }
+    [Id(2)] public string ContentType { get; init; } = "application/octet-stream";
+    [Id(3)] public long? DeclaredLength { get; init; }
+    [Id(4)] public DateTimeOffset CreatedAt { get; init; }
+    [Id(5)] public DateTimeOffset UpdatedAt { get; init; }
+    [Id(6)] public string? StorageKey { get; init; }
+    [Id(7)] public string? MultipartUploadId { get; init; }
+
+    /// <summary>Parts durably written to the multipart upload, by part number. Bounded by the S3 limit of 10,000.</summary>
+    [Id(8)] public ImmutableArray<UploadedPart> Parts { get; init; } = [];
+
+    /// <summary>The current writer's lease; a writer presenting another one is stale.</summary>
+    [Id(9)] public long Lease { get; init; }
+
+    /// <summary>Bytes known to be durably stored: the sum of recorded parts, or the final size once stored.</summary>
+    [Id(10)] public long Size { get; init; }
+    [Id(11)] public string? Sha256 { get; init; }
+    [Id(12)] public string? FailureReason { get; init; }
+    [Id(13)] public DateTimeOffset? StoredAt { get; init; }
+
+    /// <summary>True when this id holds an item, in any state.</summary>
+    public bool Exists => Status != MediaStatus.None;
+}

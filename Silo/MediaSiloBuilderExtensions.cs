@@ -1,0 +1,56 @@
+using MediaService.DataPlane;
+using MediaService.Grains;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace MediaService.Silo;
+
+/// <summary>The silo's providers and services, shared by the silo host and the test cluster.</summary>
+public static class MediaSiloBuilderExtensions
+{
+    /// <summary>
+    /// PostgreSQL (ADO.NET) clustering, grain storage and reminders, and the S3 data plane. Cluster ids
+    /// and endpoints are left to the caller: the host reads them from configuration, tests allocate them.
+    /// </summary>
+    public static ISiloBuilder AddMediaSilo(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var connectionString = configuration.GetConnectionString(PostgresOptions.ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{PostgresOptions.ConnectionStringName} is not set: the silo keeps membership and state in PostgreSQL.");
+        }
+
+        silo.UseAdoNetClustering(options =>
+        {
+            options.Invariant = PostgresOptions.Invariant;
+            options.ConnectionString = connectionString;
+        });
+
+        silo.AddAdoNetGrainStorage(StorageNames.Media, optionsBuilder =>
+        {
+            optionsBuilder.Configure(options =>
+            {
+                options.Invariant = PostgresOptions.Invariant;
+                options.ConnectionString = connectionString;
+            });
+
+            // Orleans' own serializer is version tolerant through [Id] and [Alias]: state survives renames
+            // and moves of its types, which the default JSON with embedded .NET type names does not.
+            optionsBuilder.Configure<Serializer>((options, serializer) =>
+                options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+        });
+
+        silo.UseAdoNetReminderService(options =>
+        {
+            options.Invariant = PostgresOptions.Invariant;
+            options.ConnectionString = connectionString;
+        });
+
+        silo.Services.AddMediaDataPlane(configuration);
+        silo.Services.AddSingleton(TimeProvider.System);
+        return silo;
+    }
+}

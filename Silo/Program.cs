@@ -1,0 +1,25 @@
+using System.Net;
+using MediaService.Silo;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+var builder = Host.CreateApplicationBuilder(args);
+
+builder.Services.AddOptions<SiloHostOptions>().Bind(builder.Configuration.GetSection(SiloHostOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+var siloOptions = builder.Configuration.GetSection(SiloHostOptions.Section).Get<SiloHostOptions>() ?? new SiloHostOptions();
+
+builder.UseOrleans(silo =>
+{
+    silo.AddMediaSilo(builder.Configuration);
+    silo.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
+    silo.ConfigureEndpoints(IPAddress.Parse(siloOptions.AdvertisedAddress), siloOptions.SiloPort, siloOptions.GatewayPort, listenOnAnyHostAddress: false);
+});
+
+// SIGTERM stops the host: Orleans leaves the cluster gracefully, deactivating grains with state saved.
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = siloOptions.ShutdownTimeout);
+
+var host = builder.Build();
+await host.RunAsync();
