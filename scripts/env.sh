@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's local environment: PostgreSQL 15 and s3rver on 127.0.0.1, in a folder of the project.
-# Usage: scripts/env.sh deps | start | stop | status | migrate | psql
+# Usage: scripts/env.sh deps | start | fresh | stop | status | migrate | env | psql
+#   fresh: like start, but drops the database and the stored objects first (what ./test.sh uses).
 # Settings come from the environment (defaults are for ./run.sh; ./test.sh uses its own folder and ports):
 #   MEDIA_ENV_DIR   data folder (default .data/run)      PG_PORT  PostgreSQL port (default 55432)
 #   S3_PORT         s3rver port (default 54568)          PG_DB    database name (default media)
@@ -90,6 +91,18 @@ CONF
   fi
 }
 
+# Drops the database and the bucket's objects (tests start from nothing; migrations are applied anew).
+reset_data() {
+  if pg_running; then
+    psql_db -d postgres -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)"
+  fi
+  if s3_running; then
+    kill "$(cat "$S3_PID")" 2>/dev/null || true
+    rm -f "$S3_PID"
+  fi
+  rm -rf "$S3_DIR/data"
+}
+
 # Applies db/migrations/NNN_*.sql in order, each once, each in its own transaction.
 migrate() {
   psql_db -d "$PG_DB" -c "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -154,10 +167,11 @@ VARS
 case "${1:-}" in
   deps) deps ;;
   start) deps; start_pg; migrate; start_s3 ;;
+  fresh) deps; start_pg; reset_data; start_pg; migrate; start_s3 ;;
   migrate) migrate ;;
   stop) stop_all ;;
   status) pg_running && echo "postgres: running" || echo "postgres: stopped"; s3_running && echo "s3rver: running" || echo "s3rver: stopped" ;;
   env) print_env ;;
   psql) shift; psql_db -d "$PG_DB" "$@" ;;
-  *) echo "usage: $0 deps|start|stop|status|migrate|env|psql" >&2; exit 2 ;;
+  *) echo "usage: $0 deps|start|fresh|stop|status|migrate|env|psql" >&2; exit 2 ;;
 esac

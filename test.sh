@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, and integration tests on a real multi-silo cluster with real PostgreSQL and a
+# real S3 server. Starts what they need in .data/test (own ports, fresh data each run) and stops it after.
+# Extra arguments go to `dotnet test` (for example: ./test.sh --filter "FullyQualifiedName~Range").
+#   TEST_PG_PORT (default 55433), TEST_S3_PORT (default 54569)
+set -euo pipefail
+cd "$(dirname "$0")"
+export MEDIA_ENV_DIR=$PWD/.data/test
+export PG_PORT=${TEST_PG_PORT:-55433}
+export S3_PORT=${TEST_S3_PORT:-54569}
+export PG_DB=media_test
+export S3_BUCKET=media-test
+# A throwaway cluster: durability settings off for speed.
+export PG_EXTRA_CONF=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'
+
+trap 'scripts/env.sh stop' EXIT
+scripts/env.sh fresh
+eval "$(scripts/env.sh env)"
+
+dotnet test Orleans.sln -c Release --nologo --logger "console;verbosity=normal" "$@"
