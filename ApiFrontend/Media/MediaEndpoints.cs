@@ -1,3 +1,4 @@
+using System.Globalization;
 using MediaService.ApiFrontend.Http;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
@@ -74,25 +75,26 @@ public static partial class MediaEndpoints
             var view = await ingest.UploadNewAsync(new CreateMediaItem(fileName, contentType, request.ContentLength), request.Body, cancellationToken);
             return TypedResults.Created($"/media/{view.Id}", MediaItemResponse.From(view));
         }
-        catch (ObjectStoreUnavailableException ex)
+        catch (IngestFailedException failure)
         {
-            context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                "The object store did not answer; nothing was stored. Retry later.");
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge(limits.MaxUploadBytes);
-        }
-        catch (MediaException ex)
-        {
-            return Problems.From(ex);
-        }
-        catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException)
-        {
-            LogInterrupted(loggers.CreateLogger(typeof(MediaEndpoints)), ex.Message);
-            return Problems.Create(Problems.UploadInterrupted, StatusCodes.Status400BadRequest, "Upload interrupted",
-                "The request body ended early; nothing was stored.");
+            var mediaId = new Dictionary<string, object?> { ["mediaId"] = failure.MediaId };
+            switch (failure.InnerException)
+            {
+                case ObjectStoreUnavailableException unavailable:
+                    context.Response.Headers.RetryAfter = Math.Ceiling(unavailable.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                    return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+                        "The object store did not answer; the item was not stored. Retry later.", mediaId);
+                case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
+                    return TooLarge(limits.MaxUploadBytes);
+                case MediaException refused:
+                    return Problems.From(refused);
+                case IOException or BadHttpRequestException or OperationCanceledException:
+                    LogInterrupted(loggers.CreateLogger(typeof(MediaEndpoints)), failure.MediaId, failure.InnerException.Message);
+                    return Problems.Create(Problems.UploadInterrupted, StatusCodes.Status400BadRequest, "Upload interrupted",
+                        "The request body ended early; the item was not stored.", mediaId);
+                default:
+                    throw;
+            }
         }
     }
 
@@ -194,6 +196,6 @@ public static partial class MediaEndpoints
         Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large",
             $"The largest accepted upload is {max} bytes.", new Dictionary<string, object?> { ["maxBytes"] = max });
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Upload interrupted by the client: {Reason}")]
-    private static partial void LogInterrupted(ILogger logger, string reason);
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Upload of media item {MediaId} interrupted by the client: {Reason}")]
+    private static partial void LogInterrupted(ILogger logger, long mediaId, string reason);
 }

@@ -21,8 +21,9 @@ public sealed partial class MediaIngest(
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
 
     /// <summary>Creates an item with a fresh id and fills it with <paramref name="body"/>.</summary>
-    /// <exception cref="ObjectStoreUnavailableException">S3 did not answer; the item is failed.</exception>
-    /// <exception cref="MediaException">The grain refused (limits, consistency); the item is failed.</exception>
+    /// <exception cref="IngestFailedException">The item was created but not stored (it is failed); the inner
+    /// exception says why: <see cref="ObjectStoreUnavailableException"/>, <see cref="MediaException"/>, or the
+    /// client's body ending early or exceeding the limit.</exception>
     public async Task<MediaItemView> UploadNewAsync(CreateMediaItem request, Stream body, CancellationToken cancellationToken)
     {
         var (id, grain, created) = await CreateItemAsync(request);
@@ -34,7 +35,7 @@ public sealed partial class MediaIngest(
         {
             LogUploadFailed(logger, id, ex.GetType().Name, ex.Message);
             await AbandonQuietlyAsync(id, grain, created.Lease, ex);
-            throw;
+            throw new IngestFailedException(id, ex);
         }
     }
 
@@ -169,4 +170,12 @@ public sealed partial class MediaIngest(
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Could not mark media item {MediaId} failed: {Reason}")]
     private static partial void LogAbandonFailed(ILogger logger, long mediaId, string reason);
+}
+
+/// <summary>An item was created but its bytes could not be stored; the item is (or will read as) not stored.</summary>
+public sealed class IngestFailedException(long mediaId, Exception cause)
+    : Exception($"Media item {mediaId} was not stored: {cause.Message}", cause)
+{
+    /// <summary>The id of the item that was created and then failed.</summary>
+    public long MediaId { get; } = mediaId;
 }

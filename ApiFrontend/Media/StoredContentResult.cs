@@ -63,6 +63,11 @@ public sealed class StoredContentResult(StoredContent content, string? fileName,
 
         var store = httpContext.RequestServices.GetRequiredService<MediaObjectStore>();
         await using var read = await store.OpenReadAsync(content.StorageKey, from, to, httpContext.RequestAborted);
+        if (read.Length != to - from + 1)
+        {
+            throw new InvalidOperationException($"The store answered {read.Length} bytes for a range of {to - from + 1}.");
+        }
+
         await read.Body.CopyToAsync(response.Body, 81920, httpContext.RequestAborted);
     }
 

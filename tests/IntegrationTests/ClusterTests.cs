@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MediaService.Grains.Interfaces;
+using Orleans.Core.Internal;
+using MediaService.IntegrationTests.Infrastructure;
+
+namespace MediaService.IntegrationTests;
+
+[Collection(MediaServiceCollection.Name)]
+public sealed class GrainStateTests(MediaServiceFixture fixture)
+{
+    [Fact]
+    public async Task AnItemSurvivesTheDeactivationOfItsGrain()
+    {
+        var body = Payloads.Random(TestEnvironment.PartSize + 7, seed: 3);
+        using var created = await fixture.Http.PostAsync("/media/upload?filename=keep.bin", Payloads.OctetStream(body));
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(id);
+        var management = fixture.Cluster.Client.GetGrain<IManagementGrain>(0);
+
+        await grain.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.HoldsAsync<SiloAddress?>(
+            () => management.GetActivationAddress(grain).AsTask(),
+            address => address is null,
+            TimeSpan.FromSeconds(20),
+            $"deactivation of media item {id}");
+
+        var metadata = await fixture.Http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
+        Assert.Equal("stored", metadata.GetProperty("status").GetString());
+        Assert.Equal("keep.bin", metadata.GetProperty("fileName").GetString());
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await fixture.Http.GetByteArrayAsync($"/media/{id}/content")));
+    }
+
+    [Fact]
+    public async Task CreationNeverReusesAnIdThatHoldsAnItem()
+    {
+        var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(MediaServiceTestIds.Next());
+        var request = new CreateMediaItem("a.bin", "application/octet-stream", null);
+
+        var first = await grain.CreateAsync(request);
+        var second = await grain.CreateAsync(request);
+        await grain.AbandonAsync(first.Lease, "test");
+        var afterFailure = await grain.CreateAsync(request);
+
+        Assert.True(first.Created);
+        Assert.False(second.Created);
+        Assert.False(afterFailure.Created);
+    }
+
+    [Fact]
+    public async Task AWriterWithAStaleLeaseIsRefusedAcrossTheGrainBoundary()
+    {
+        var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(MediaServiceTestIds.Next());
+        var created = await grain.CreateAsync(new CreateMediaItem(null, "application/octet-stream", null));
+
+        var error = await Assert.ThrowsAsync<MediaException>(() => grain.RecordPartAsync(created.Lease + 1, new UploadedPart(1, 10, "\"e\"")));
+
+        Assert.Equal(MediaErrorCode.StaleWriter, error.Code);
+    }
+
+    [Fact]
+    public async Task ReadinessChecksTheClusterPostgresAndS3()
+    {
+        using var live = await fixture.Http.GetAsync("/health/live");
+        using var ready = await fixture.Http.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.True(ready.StatusCode == HttpStatusCode.OK, await ready.Content.ReadAsStringAsync());
+        var checks = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks");
+        foreach (var name in new[] { "cluster", "postgres", "s3" })
+        {
+            Assert.Equal("Healthy", checks.GetProperty(name).GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesTheMediaRoutes()
+    {
+        var document = await fixture.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var paths = document.GetProperty("paths");
+
+        foreach (var path in new[] { "/media/upload", "/media/{id}", "/media/{id}/metadata", "/media/{id}/content" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document.");
+        }
+    }
+}
+
+/// <summary>Ids for tests that address grains directly, drawn like production ids.</summary>
+internal static class MediaServiceTestIds
+{
+    public static long Next() => ApiFrontend.Media.MediaIds.NewId();
+}
+
+public sealed class ClusterRestartTests
+{
+    [Fact]
+    public async Task StoredItemsSurviveAFullClusterRestart()
+    {
+        var serviceId = $"media-restart-{Guid.NewGuid():N}";
+        var body = Payloads.Random(TestEnvironment.PartSize * 2 + 3, seed: 5);
+        long id;
+
+        var first = await MediaTestCluster.StartAsync(serviceId);
+        await using (var frontend = new FrontendFactory(first.Options.ClusterId, serviceId))
+        using (var http = frontend.CreateHttpClient())
+        {
+            using var created = await http.PostAsync("/media/upload?filename=survivor.bin", Payloads.OctetStream(body));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        }
+
+        await first.StopAllSilosAsync();
+        await first.DisposeAsync();
+
+        // A new cluster (new silos, new ports, new cluster id) of the same service reads the same state.
+        var second = await MediaTestCluster.StartAsync(serviceId);
+        try
+        {
+            await using var frontend = new FrontendFactory(second.Options.ClusterId, serviceId);
+            using var http = frontend.CreateHttpClient();
+            var metadata = await http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
+            Assert.Equal("stored", metadata.GetProperty("status").GetString());
+            Assert.Equal("survivor.bin", metadata.GetProperty("fileName").GetString());
+            Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await http.GetByteArrayAsync($"/media/{id}/content")));
+        }
+        finally
+        {
+            await second.StopAllSilosAsync();
+            await second.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace MediaService.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real ApiFrontend on Kestrel (a real port on 127.0.0.1), as an Orleans client that finds the
+/// test cluster's silos through the PostgreSQL membership table.
+/// </summary>
+public sealed class FrontendFactory : WebApplicationFactory<Program>
+{
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    public FrontendFactory(string clusterId, string serviceId, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = TestEnvironment.Settings(clusterId, serviceId);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        _settings = settings;
+        UseKestrel(0);
+        StartServer();
+    }
+
+    /// <summary>Where Kestrel listens (a real port on 127.0.0.1).</summary>
+    public Uri Address => new(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+    /// <summary>A plain HttpClient (no test handlers: it streams and honours Expect: 100-continue as a real client
+    /// does) with a timeout fit for 100 MiB bodies on a busy machine.</summary>
+    public HttpClient CreateHttpClient() => new() { BaseAddress = Address, Timeout = TimeSpan.FromMinutes(3) };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}

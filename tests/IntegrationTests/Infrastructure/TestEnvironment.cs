@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Configuration;
+
+namespace MediaService.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real PostgreSQL and S3 server the tests run against, as ./test.sh exports them
+/// (ConnectionStrings__Media, S3__ServiceUrl, S3__Bucket, S3__AccessKey, S3__SecretKey).
+/// </summary>
+public static class TestEnvironment
+{
+    public static IConfiguration Configuration { get; } = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+
+    public static string ConnectionString => Required("ConnectionStrings:Media");
+
+    public static string S3ServiceUrl => Required("S3:ServiceUrl");
+
+    public static string S3Bucket => Required("S3:Bucket");
+
+    /// <summary>Part size the tests run with: S3's minimum, so that multi-part cases stay small.</summary>
+    public const long PartSize = 5L * 1024 * 1024;
+
+    /// <summary>Settings shared by every silo and frontend of the tests.</summary>
+    public static Dictionary<string, string?> Settings(string clusterId, string serviceId) => new()
+    {
+        ["ConnectionStrings:Media"] = ConnectionString,
+        ["S3:ServiceUrl"] = S3ServiceUrl,
+        ["S3:Bucket"] = S3Bucket,
+        ["S3:AccessKey"] = Configuration["S3:AccessKey"],
+        ["S3:SecretKey"] = Configuration["S3:SecretKey"],
+        ["S3:PartSizeBytes"] = PartSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Uploads:MaxUploadBytes"] = (128L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Orleans:ClusterId"] = clusterId,
+        ["Orleans:ServiceId"] = serviceId,
+    };
+
+    private static string Required(string key) =>
+        Configuration[key] is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{key} is not set. Run the tests through ./test.sh, which starts PostgreSQL and the S3 server.");
+}
