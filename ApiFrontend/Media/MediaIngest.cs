@@ -82,7 +82,9 @@ public sealed partial class MediaIngest(
                 int next;
                 try
                 {
+                    // Read and hash the next part while the previous one travels to S3.
                     next = await FillAsync(body, spare, _partSize, cancellationToken);
+                    sha.AppendData(spare, 0, next);
                 }
                 finally
                 {
@@ -97,7 +99,6 @@ public sealed partial class MediaIngest(
                     break;
                 }
 
-                sha.AppendData(spare, 0, next);
                 (current, spare) = (spare, current);
                 length = next;
                 partNumber++;
