@@ -32,53 +32,53 @@ public static class Resilience
         services.AddResiliencePipeline(S3, (builder, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<S3Options>>().Value;
-            builder
-                .AddRetry(new RetryStrategyOptions
-                {
-                    MaxRetryAttempts = Math.Max(options.MaxRetries, 1),
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    Delay = options.RetryBaseDelay,
-                    ShouldHandle = args => ValueTask.FromResult(
-                        options.MaxRetries > 0 && IsIdempotent(args.Context) && args.Outcome.Exception is { } ex && IsTransientS3(ex)),
-                })
-                .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-                {
-                    FailureRatio = options.BreakerFailureRatio,
-                    MinimumThroughput = options.BreakerMinimumThroughput,
-                    SamplingDuration = options.BreakerSamplingDuration,
-                    BreakDuration = options.BreakerBreakDuration,
-                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransientS3(ex)),
-                })
-                .AddTimeout(new TimeoutStrategyOptions
-                {
-                    TimeoutGenerator = args => ValueTask.FromResult(
-                        args.Context.Properties.TryGetValue(AttemptTimeout, out var t) ? t : options.AttemptTimeout),
-                });
+            AddRetryAndBreaker(builder, options.MaxRetries, options.RetryBaseDelay, IsTransientS3, new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = options.BreakerFailureRatio,
+                MinimumThroughput = options.BreakerMinimumThroughput,
+                SamplingDuration = options.BreakerSamplingDuration,
+                BreakDuration = options.BreakerBreakDuration,
+            });
+            builder.AddTimeout(new TimeoutStrategyOptions
+            {
+                TimeoutGenerator = args => ValueTask.FromResult(
+                    args.Context.Properties.TryGetValue(AttemptTimeout, out var t) ? t : options.AttemptTimeout),
+            });
         });
 
         services.AddResiliencePipeline(Postgres, (builder, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<PostgresOptions>>().Value;
-            builder
-                .AddRetry(new RetryStrategyOptions
-                {
-                    MaxRetryAttempts = Math.Max(options.MaxRetries, 1),
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    Delay = options.RetryBaseDelay,
-                    ShouldHandle = args => ValueTask.FromResult(
-                        options.MaxRetries > 0 && IsIdempotent(args.Context) && args.Outcome.Exception is { } ex && IsTransientPostgres(ex)),
-                })
-                .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-                {
-                    BreakDuration = options.BreakerBreakDuration,
-                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransientPostgres(ex)),
-                })
-                .AddTimeout(options.AttemptTimeout);
+            AddRetryAndBreaker(builder, options.MaxRetries, options.RetryBaseDelay, IsTransientPostgres, new CircuitBreakerStrategyOptions
+            {
+                BreakDuration = options.BreakerBreakDuration,
+            });
+            builder.AddTimeout(options.AttemptTimeout);
         });
 
         return services;
+    }
+
+    // Retry outermost (only transient failures of calls marked idempotent), then the breaker, which counts
+    // every transient failure; the caller adds the per-attempt timeout innermost.
+    private static void AddRetryAndBreaker(
+        ResiliencePipelineBuilder builder, int maxRetries, TimeSpan baseDelay, Func<Exception, bool> isTransient, CircuitBreakerStrategyOptions breaker)
+    {
+        if (maxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = maxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = baseDelay,
+                ShouldHandle = args => ValueTask.FromResult(
+                    IsIdempotent(args.Context) && args.Outcome.Exception is { } ex && isTransient(ex)),
+            });
+        }
+
+        breaker.ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && isTransient(ex));
+        builder.AddCircuitBreaker(breaker);
     }
 
     /// <summary>Overrides the per-attempt timeout for one call (for example, assembling a large object).</summary>

@@ -47,7 +47,7 @@ public sealed partial class UploadGrain(
         }
 
         // Validate before touching S3, so a refused writer opens nothing.
-        MediaItemLifecycle.OpenMultipart(Current, lease, "pending", time.GetUtcNow());
+        MediaItemLifecycle.CheckCanOpenMultipart(Current, lease);
         var uploadId = await store.StartMultipartAsync(Current.StorageKey!, Current.ContentType, CancellationToken.None);
         await PersistAsync(MediaItemLifecycle.OpenMultipart(Current, lease, uploadId, time.GetUtcNow()));
         return new MultipartTarget(Current.StorageKey!, uploadId);

@@ -34,15 +34,20 @@ public static class MediaItemLifecycle
         };
     }
 
-    /// <summary>Records the multipart upload opened for the item.</summary>
-    public static MediaItemState OpenMultipart(MediaItemState state, long lease, string uploadId, DateTimeOffset now)
+    /// <summary>Checks that the writer may open a multipart upload (before anything is opened in S3).</summary>
+    public static void CheckCanOpenMultipart(MediaItemState state, long lease)
     {
         RequireWriter(state, lease);
         if (state.MultipartUploadId is not null)
         {
             throw new MediaException(MediaErrorCode.InvalidState, "A multipart upload is already open for this item.");
         }
+    }
 
+    /// <summary>Records the multipart upload opened for the item.</summary>
+    public static MediaItemState OpenMultipart(MediaItemState state, long lease, string uploadId, DateTimeOffset now)
+    {
+        CheckCanOpenMultipart(state, lease);
         return state with { MultipartUploadId = uploadId, UpdatedAt = now };
     }
 
