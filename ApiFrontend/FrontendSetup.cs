@@ -40,6 +40,7 @@ public static class FrontendSetup
 
         builder.Services.AddMediaDataPlane(configuration);
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton<UploadWriter>();
         builder.Services.AddSingleton<MediaIngest>();
         builder.Services.AddMediaHealthChecks();
         builder.Services.AddProblemDetails();

@@ -13,6 +13,9 @@ namespace MediaService.DataPlane;
 /// <summary>A part of a multipart upload as S3 needs it to assemble the object.</summary>
 public readonly record struct PartETag(int PartNumber, string ETag);
 
+/// <summary>What the store says of an object.</summary>
+public sealed record ObjectHead(long Size, string? ETag);
+
 /// <summary>An object opened for reading, with the bytes S3 will send.</summary>
 public sealed record ObjectRead(Stream Body, long Length) : IAsyncDisposable
 {
@@ -132,18 +135,49 @@ public sealed partial class MediaObjectStore(
             await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = key }, ct);
         }, cancellationToken);
 
-    /// <summary>The object's size, or null when it does not exist.</summary>
-    public Task<long?> GetSizeAsync(string key, CancellationToken cancellationToken) =>
-        RunAsync<long?>("head", idempotent: true, null, async ct =>
+    /// <summary>The object's size and ETag, or null when it does not exist.</summary>
+    public Task<ObjectHead?> HeadAsync(string key, CancellationToken cancellationToken) =>
+        RunAsync<ObjectHead?>("head", idempotent: true, null, async ct =>
         {
             try
             {
                 var response = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = key }, ct);
-                return response.ContentLength;
+                return new ObjectHead(response.ContentLength, response.ETag);
             }
             catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
             {
                 return null;
+            }
+        }, cancellationToken);
+
+    /// <summary>Reads a whole small object (a tail) into <paramref name="buffer"/>; returns the bytes read.</summary>
+    public Task<int> ReadSmallAsync(string key, byte[] buffer, CancellationToken cancellationToken) =>
+        RunAsync("get-small", idempotent: true, null, async ct =>
+        {
+            using var response = await s3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, ct);
+            if (response.ContentLength > buffer.Length)
+            {
+                throw new InvalidDataException($"{key} holds {response.ContentLength} bytes, more than {buffer.Length}.");
+            }
+
+            var read = 0;
+            int n;
+            while ((n = await response.ResponseStream.ReadAsync(buffer.AsMemory(read), ct)) > 0)
+            {
+                read += n;
+            }
+
+            return read;
+        }, cancellationToken);
+
+    /// <summary>Deletes every object under a prefix (at most a thousand: tails and leftovers of one item).</summary>
+    public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken) =>
+        RunAsync("delete-prefix", idempotent: true, null, async ct =>
+        {
+            var listing = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000 }, ct);
+            foreach (var item in listing.S3Objects ?? [])
+            {
+                await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = item.Key }, ct);
             }
         }, cancellationToken);
 

@@ -2,9 +2,9 @@ namespace MediaService.Grains.Interfaces;
 
 /// <summary>
 /// One media item, keyed by its public id (a random positive integer below 2^53). The grain owns the
-/// item's upload state and decides what may be written; the bytes themselves travel from the HTTP
-/// edge straight to S3 and never through this grain. Writers hold a lease: a call carrying an old
-/// lease is refused with <see cref="MediaErrorCode.StaleWriter"/>.
+/// item's upload state and decides what may be written; the bytes themselves travel from the HTTP edge
+/// straight to S3 and never through this grain. Writers append under an <see cref="AppendGrant"/>: a
+/// call carrying a revoked lease is refused with <see cref="MediaErrorCode.StaleWriter"/>.
 /// </summary>
 [Alias("MediaService.IUploadGrain")]
 public interface IUploadGrain : IGrainWithIntegerKey
@@ -17,26 +17,37 @@ public interface IUploadGrain : IGrainWithIntegerKey
     Task<CreateMediaItemResult> CreateAsync(CreateMediaItem request);
 
     /// <summary>
-    /// Opens the S3 multipart upload for the item (once; later calls return the same target).
+    /// Starts an append at the item's durable offset, revoking any earlier writer's lease (a newer request
+    /// takes over from an older one that may be gone). Refuses a wrong offset
+    /// (<see cref="MediaErrorCode.OffsetMismatch"/>), a finished item, and an expired or terminated one
+    /// (<see cref="MediaErrorCode.Gone"/>).
     /// </summary>
+    [Alias("BeginAppend")]
+    Task<AppendGrant> BeginAppendAsync(BeginAppend request);
+
+    /// <summary>Opens the S3 multipart upload for the item (once; later calls return the same target).</summary>
     [Alias("OpenMultipart")]
     Task<MultipartTarget> OpenMultipartAsync(long lease);
 
-    /// <summary>Records a part the writer durably wrote to S3. Re-recording the same part is idempotent.</summary>
+    /// <summary>Records a part the writer durably wrote to S3 and returns the part number reserved for its next part.</summary>
     [Alias("RecordPart")]
-    Task RecordPartAsync(long lease, UploadedPart part);
+    Task<int> RecordPartAsync(RecordPart request);
+
+    /// <summary>Records a new tail object; returns the key of the tail it replaces (for the writer to delete), if any.</summary>
+    [Alias("RecordTail")]
+    Task<string?> RecordTailAsync(RecordTail request);
 
     /// <summary>
-    /// First half of completion: checks the writer's total size against the recorded parts and returns
-    /// the parts S3 must assemble. The writer then completes the S3 multipart upload itself, off this
-    /// grain's turn (assembling many GiB can take long), and calls <see cref="ConfirmStoredAsync"/>.
+    /// First half of completion: checks the writer's total against the recorded parts and returns the parts
+    /// S3 must assemble. The writer completes the S3 multipart upload itself, off this grain's turn
+    /// (assembling many GiB can take long), then calls <see cref="ConfirmStoredAsync"/>.
     /// </summary>
     [Alias("PrepareCompletion")]
     Task<CompletionPlan> PrepareCompletionAsync(long lease, long size);
 
     /// <summary>
-    /// Second half of completion: verifies in S3 that the object exists with the claimed size and only
-    /// then marks the item stored. Idempotent once stored.
+    /// Second half of completion: verifies in S3 that the object exists with the claimed size and only then
+    /// marks the item stored. Idempotent once stored.
     /// </summary>
     [Alias("ConfirmStored")]
     Task<MediaItemView> ConfirmStoredAsync(CompleteUpload request);
@@ -44,6 +55,10 @@ public interface IUploadGrain : IGrainWithIntegerKey
     /// <summary>Ends an upload that cannot finish; the item becomes failed and its partial bytes are released.</summary>
     [Alias("Abandon")]
     Task AbandonAsync(long lease, string reason);
+
+    /// <summary>Ends an unfinished resumable upload at the client's request (tus termination) and frees its storage.</summary>
+    [Alias("Terminate")]
+    Task TerminateAsync();
 
     /// <summary>The item's metadata, or null when no item exists under this id.</summary>
     [Alias("GetMetadata")]

@@ -25,6 +25,12 @@ public enum MediaErrorCode
 
     /// <summary>The object store or the database did not answer; the operation can be retried later.</summary>
     Unavailable = 5,
+
+    /// <summary>The writer's offset is not the item's durable offset (tus 409).</summary>
+    OffsetMismatch = 6,
+
+    /// <summary>The unfinished upload passed its expiry, or was terminated: it is gone (tus 410).</summary>
+    Gone = 7,
 }
 
 /// <summary>A refusal by a grain, carrying a code from <see cref="MediaErrorCode"/>.</summary>

@@ -16,4 +16,10 @@ public enum MediaStatus
 
     /// <summary>The upload ended without storing the item (S3 failure, client gone, bad input).</summary>
     Failed = 3,
+
+    /// <summary>A resumable upload that was not finished before its expiry; its partial bytes are released.</summary>
+    Expired = 4,
+
+    /// <summary>A resumable upload the client terminated; its bytes are released.</summary>
+    Terminated = 5,
 }

@@ -5,22 +5,55 @@ namespace MediaService.Grains.Interfaces;
 /// <summary>Asks a fresh id to become a media item that is about to receive its bytes.</summary>
 /// <param name="FileName">The original file name the client gave, already sanitised by the edge, if any.</param>
 /// <param name="DeclaredContentType">The media type the client declared; a hint, not a verdict.</param>
-/// <param name="DeclaredLength">The total length when the client announced it, else null.</param>
+/// <param name="DeclaredLength">The total length when the client announced it, else null (deferred).</param>
+/// <param name="UploadMetadata">The tus <c>Upload-Metadata</c> header as sent (validated by the edge), if any.</param>
+/// <param name="Expires">For resumable uploads: how long the item may stay unfinished; null for one-shot uploads.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.CreateMediaItem")]
 public sealed record CreateMediaItem(
     [property: Id(0)] string? FileName,
     [property: Id(1)] string DeclaredContentType,
-    [property: Id(2)] long? DeclaredLength);
+    [property: Id(2)] long? DeclaredLength,
+    [property: Id(3)] string? UploadMetadata = null,
+    [property: Id(4)] TimeSpan? Expires = null);
 
 /// <summary>The answer to <see cref="CreateMediaItem"/>.</summary>
 /// <param name="Created">False when the id already belongs to an item: the caller must pick another id.</param>
-/// <param name="Lease">The write lease that every append must present; null when not created.</param>
-/// <param name="StorageKey">The S3 key the bytes go to; null when not created.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.CreateMediaItemResult")]
-public sealed record CreateMediaItemResult(
-    [property: Id(0)] bool Created,
-    [property: Id(1)] long Lease,
-    [property: Id(2)] string? StorageKey);
+public sealed record CreateMediaItemResult([property: Id(0)] bool Created);
+
+/// <summary>A writer's request to append at <paramref name="Offset"/>.</summary>
+/// <param name="Offset">The offset the writer believes is durable; must equal the item's.</param>
+/// <param name="Length">Declares the total length of a deferred-length upload (once; it cannot change).</param>
+[GenerateSerializer, Immutable, Alias("MediaService.BeginAppend")]
+public sealed record BeginAppend(
+    [property: Id(0)] long Offset,
+    [property: Id(1)] long? Length);
+
+/// <summary>
+/// The right to append, until a newer writer takes over. A newer <see cref="IUploadGrain.BeginAppendAsync"/>
+/// revokes it: every later call with this lease is refused, so a vanished or slow writer can never corrupt the
+/// upload. Part numbers are handed out one by one and never twice, so a stale writer's late part cannot
+/// replace an accepted one.
+/// </summary>
+/// <param name="Lease">The writer's generation.</param>
+/// <param name="Offset">The durable offset the append starts at.</param>
+/// <param name="Length">The total length, when known.</param>
+/// <param name="StorageKey">The key of the final object.</param>
+/// <param name="TailKey">Bytes after the last part (under the part minimum) kept as their own object; the writer
+/// prepends them to what it sends next.</param>
+/// <param name="TailSize">Bytes in the tail object.</param>
+/// <param name="PartNumber">The part number reserved for the writer's next part.</param>
+/// <param name="MultipartOpen">True when the item's S3 multipart upload is open (the content must be finished through it).</param>
+[GenerateSerializer, Immutable, Alias("MediaService.AppendGrant")]
+public sealed record AppendGrant(
+    [property: Id(0)] long Lease,
+    [property: Id(1)] long Offset,
+    [property: Id(2)] long? Length,
+    [property: Id(3)] string StorageKey,
+    [property: Id(4)] string? TailKey,
+    [property: Id(5)] long TailSize,
+    [property: Id(6)] int PartNumber,
+    [property: Id(7)] bool MultipartOpen);
 
 /// <summary>The S3 multipart upload the grain opened for a writer.</summary>
 [GenerateSerializer, Immutable, Alias("MediaService.MultipartTarget")]
@@ -29,7 +62,7 @@ public sealed record MultipartTarget(
     [property: Id(1)] string UploadId);
 
 /// <summary>One part the writer has durably written to the S3 multipart upload.</summary>
-/// <param name="PartNumber">1-based S3 part number.</param>
+/// <param name="PartNumber">The S3 part number the grain reserved for it.</param>
 /// <param name="Size">Bytes in the part.</param>
 /// <param name="ETag">The ETag S3 returned for the part.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.UploadedPart")]
@@ -38,16 +71,35 @@ public sealed record UploadedPart(
     [property: Id(1)] long Size,
     [property: Id(2)] string ETag);
 
+/// <summary>Records a part the writer durably wrote.</summary>
+/// <param name="Lease">The writer's lease.</param>
+/// <param name="Part">The part.</param>
+/// <param name="ConsumesTail">True when the part begins with the bytes of the current tail object.</param>
+/// <param name="Final">True when the part ends the content (it may be under the part minimum).</param>
+[GenerateSerializer, Immutable, Alias("MediaService.RecordPart")]
+public sealed record RecordPart(
+    [property: Id(0)] long Lease,
+    [property: Id(1)] UploadedPart Part,
+    [property: Id(2)] bool ConsumesTail,
+    [property: Id(3)] bool Final);
+
+/// <summary>Records bytes the writer stored as the new tail object (they include the previous tail's).</summary>
+[GenerateSerializer, Immutable, Alias("MediaService.RecordTail")]
+public sealed record RecordTail(
+    [property: Id(0)] long Lease,
+    [property: Id(1)] string TailKey,
+    [property: Id(2)] long TailSize);
+
 /// <summary>The writer's claim that all bytes are written.</summary>
 /// <param name="Lease">The writer's lease.</param>
-/// <param name="Size">Total bytes the writer wrote.</param>
-/// <param name="Sha256">Lower-case hex SHA-256 of all bytes, computed while streaming.</param>
+/// <param name="Size">Total bytes of the content.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the content when the writer saw all of it, else null.</param>
 /// <param name="SinglePut">True when the bytes went to S3 as one PutObject rather than a multipart upload.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.CompleteUpload")]
 public sealed record CompleteUpload(
     [property: Id(0)] long Lease,
     [property: Id(1)] long Size,
-    [property: Id(2)] string Sha256,
+    [property: Id(2)] string? Sha256,
     [property: Id(3)] bool SinglePut);
 
 /// <summary>What a client may know about a media item.</summary>
@@ -61,20 +113,29 @@ public sealed record MediaItemView(
     [property: Id(5)] DateTimeOffset CreatedAt,
     [property: Id(6)] DateTimeOffset UpdatedAt,
     [property: Id(7)] string? Sha256,
-    [property: Id(8)] string? FailureReason);
+    [property: Id(8)] string? FailureReason,
+    [property: Id(9)] long Offset,
+    [property: Id(10)] long? Length,
+    [property: Id(11)] string? UploadMetadata,
+    [property: Id(12)] DateTimeOffset? ExpiresAt);
 
 /// <summary>Where a stored item's bytes are, for the edge to stream them out of S3.</summary>
+/// <param name="StorageKey">The object's key.</param>
+/// <param name="Size">Bytes of content.</param>
+/// <param name="ContentType">The type it is served with.</param>
+/// <param name="ETag">A strong validator of the content (its SHA-256 when known, else the store's ETag).</param>
+/// <param name="StoredAt">When it was stored.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.StoredContent")]
 public sealed record StoredContent(
     [property: Id(0)] string StorageKey,
     [property: Id(1)] long Size,
     [property: Id(2)] string ContentType,
-    [property: Id(3)] string Sha256,
+    [property: Id(3)] string ETag,
     [property: Id(4)] DateTimeOffset StoredAt);
 
 /// <summary>
-/// What the writer must tell S3 to assemble the object: the grain's own record of the parts, so that
-/// whichever frontend completes the upload, S3 assembles exactly what the grain accepted.
+/// What S3 must assemble: the grain's own record of the parts, so that whichever frontend completes the
+/// upload, S3 assembles exactly what the grain accepted.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("MediaService.CompletionPlan")]
 public sealed record CompletionPlan(

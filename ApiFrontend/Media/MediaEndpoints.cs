@@ -88,6 +88,9 @@ public static partial class MediaEndpoints
                     return TooLarge(limits.MaxUploadBytes);
                 case MediaException refused:
                     return Problems.From(refused);
+                case BeyondLengthException:
+                    return Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Body longer than declared",
+                        "The body is longer than its Content-Length; the item was not stored.", mediaId);
                 case IOException or BadHttpRequestException or OperationCanceledException:
                     LogInterrupted(loggers.CreateLogger(typeof(MediaEndpoints)), failure.MediaId, failure.InnerException.Message);
                     return Problems.Create(Problems.UploadInterrupted, StatusCodes.Status400BadRequest, "Upload interrupted",
@@ -128,7 +131,7 @@ public static partial class MediaEndpoints
                     $"Media item {id} is {view.Status.ToString().ToLowerInvariant()}; its content cannot be read.");
         }
 
-        var etag = StoredContentResult.ETagOf(content);
+        var etag = content.ETag;
         var request = context.Request;
         if (MatchesAny(request.Headers.IfNoneMatch, etag))
         {

@@ -20,8 +20,6 @@ public sealed class StoredContentResult(StoredContent content, string? fileName,
     private static readonly string[] InlinePrefixes = ["image/", "video/", "audio/"];
     private static readonly HashSet<string> NeverInline = new(StringComparer.OrdinalIgnoreCase) { "image/svg+xml" };
 
-    /// <summary>The strong entity tag of a stored item.</summary>
-    public static string ETagOf(StoredContent content) => $"\"{content.Sha256}\"";
 
     /// <inheritdoc />
     public async Task ExecuteAsync(HttpContext httpContext)
@@ -29,7 +27,7 @@ public sealed class StoredContentResult(StoredContent content, string? fileName,
         var response = httpContext.Response;
         var headers = response.Headers;
         headers.AcceptRanges = "bytes";
-        headers.ETag = ETagOf(content);
+        headers.ETag = content.ETag;
         headers.LastModified = content.StoredAt.ToString("R", CultureInfo.InvariantCulture);
         headers.CacheControl = "private, no-cache";
         headers.ContentDisposition = Disposition(content.ContentType, fileName);

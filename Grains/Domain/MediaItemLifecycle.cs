@@ -1,24 +1,32 @@
-using System.Collections.Immutable;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 
 namespace MediaService.Grains.Domain;
 
 /// <summary>
-/// The rules of a media item's life, as pure functions of its state: which transitions are allowed,
-/// with which lease, and what the parts must add up to. The grain loads, calls these, and persists.
+/// The rules of a media item's life, as pure functions of its state: which transitions are allowed, with
+/// which lease, where the durable offset is and what the parts must add up to. The grain loads, calls
+/// these, and persists.
 /// </summary>
 public static class MediaItemLifecycle
 {
     /// <summary>The S3 key of an item's original bytes.</summary>
     public static string OriginalKey(long id) => $"media/{id}/original";
 
+    /// <summary>The S3 key of a tail object written under <paramref name="lease"/>; unique per writer and part number.</summary>
+    public static string TailKey(long id, long lease, int partNumber) => $"media/{id}/tail/{lease}-{partNumber}";
+
     /// <summary>Turns an unused id into an item that receives bytes.</summary>
-    public static MediaItemState Create(MediaItemState state, long id, CreateMediaItem request, DateTimeOffset now)
+    public static MediaItemState Create(MediaItemState state, long id, CreateMediaItem request, long maxSize, DateTimeOffset now)
     {
         if (state.Exists)
         {
             throw new MediaException(MediaErrorCode.InvalidState, $"Media item {id} already exists.");
+        }
+
+        if (request.DeclaredLength is { } length && (length < 0 || length > maxSize))
+        {
+            throw new MediaException(MediaErrorCode.LimitExceeded, $"The largest accepted upload is {maxSize} bytes.");
         }
 
         return new MediaItemState
@@ -27,17 +35,59 @@ public static class MediaItemLifecycle
             FileName = request.FileName,
             ContentType = request.DeclaredContentType,
             DeclaredLength = request.DeclaredLength,
+            UploadMetadata = request.UploadMetadata,
             CreatedAt = now,
             UpdatedAt = now,
+            ExpiresAt = request.Expires is { } expires ? now + expires : null,
             StorageKey = OriginalKey(id),
-            Lease = state.Lease + 1,
         };
     }
 
-    /// <summary>Checks that the writer may open a multipart upload (before anything is opened in S3).</summary>
-    public static void CheckCanOpenMultipart(MediaItemState state, long lease)
+    /// <summary>
+    /// Grants a new writer the upload at its durable offset. The previous writer's lease is revoked: a newer
+    /// request takes over, as the IETF draft recommends, so a vanished client never blocks the upload.
+    /// </summary>
+    public static (MediaItemState State, AppendGrant Grant) BeginAppend(MediaItemState state, BeginAppend request, long maxSize, DateTimeOffset now)
     {
-        RequireWriter(state, lease);
+        RequireReceiving(state, now);
+        if (request.Offset != state.Offset)
+        {
+            throw new MediaException(MediaErrorCode.OffsetMismatch, $"The upload is at offset {state.Offset}, not {request.Offset}.");
+        }
+
+        var length = state.DeclaredLength;
+        if (request.Length is { } declared)
+        {
+            if (length is { } known && known != declared)
+            {
+                throw new MediaException(MediaErrorCode.Inconsistent, $"The upload's length is {known}; it cannot change.");
+            }
+
+            if (declared < state.Offset || declared > maxSize)
+            {
+                throw new MediaException(
+                    declared > maxSize ? MediaErrorCode.LimitExceeded : MediaErrorCode.Inconsistent,
+                    declared > maxSize ? $"The largest accepted upload is {maxSize} bytes." : $"The length {declared} is below the offset {state.Offset}.");
+            }
+
+            length = declared;
+        }
+
+        var next = state with
+        {
+            Lease = state.Lease + 1,
+            DeclaredLength = length,
+            ReservedPartNumber = ReserveNext(state),
+            UpdatedAt = now,
+        };
+        var grant = new AppendGrant(next.Lease, next.Offset, length, next.StorageKey!, next.TailKey, next.TailSize, next.ReservedPartNumber, next.MultipartUploadId is not null);
+        return (next, grant);
+    }
+
+    /// <summary>Checks that the writer may open a multipart upload (before anything is opened in S3).</summary>
+    public static void CheckCanOpenMultipart(MediaItemState state, long lease, DateTimeOffset now)
+    {
+        RequireWriter(state, lease, now);
         if (state.MultipartUploadId is not null)
         {
             throw new MediaException(MediaErrorCode.InvalidState, "A multipart upload is already open for this item.");
@@ -47,18 +97,31 @@ public static class MediaItemLifecycle
     /// <summary>Records the multipart upload opened for the item.</summary>
     public static MediaItemState OpenMultipart(MediaItemState state, long lease, string uploadId, DateTimeOffset now)
     {
-        CheckCanOpenMultipart(state, lease);
+        CheckCanOpenMultipart(state, lease, now);
         return state with { MultipartUploadId = uploadId, UpdatedAt = now };
     }
 
-    /// <summary>Records a durably written part. Parts arrive in order; re-recording the last part (a retried
-    /// upload of the same bytes) replaces it.</summary>
-    public static MediaItemState RecordPart(MediaItemState state, long lease, UploadedPart part, long? maxSize, DateTimeOffset now)
+    /// <summary>
+    /// Records a durably written part under the number reserved for the writer, and reserves the next one.
+    /// Re-recording the same part (a retried call) changes nothing.
+    /// </summary>
+    public static MediaItemState RecordPart(MediaItemState state, RecordPart request, long maxSize, DateTimeOffset now)
     {
-        RequireWriter(state, lease);
+        var part = request.Part;
+        if (!state.Parts.IsEmpty && state.Parts[^1] == part && request.Lease == state.Lease)
+        {
+            return state;
+        }
+
+        RequireWriter(state, request.Lease, now);
         if (state.MultipartUploadId is null)
         {
             throw new MediaException(MediaErrorCode.InvalidState, "No multipart upload is open for this item.");
+        }
+
+        if (part.PartNumber != state.ReservedPartNumber)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, $"Part {part.PartNumber} was not reserved; part {state.ReservedPartNumber} was.");
         }
 
         if (part.Size <= 0 || string.IsNullOrEmpty(part.ETag))
@@ -66,80 +129,114 @@ public static class MediaItemLifecycle
             throw new MediaException(MediaErrorCode.Inconsistent, "A part must have bytes and an ETag.");
         }
 
-        var parts = state.Parts;
-        if (part.PartNumber == parts.Length && parts.Length > 0)
+        if (!request.Final && part.Size < S3Options.MinPartSizeBytes)
         {
-            parts = parts.SetItem(parts.Length - 1, part);
+            throw new MediaException(MediaErrorCode.Inconsistent, $"Only the last part may be under {S3Options.MinPartSizeBytes} bytes.");
         }
-        else if (part.PartNumber == parts.Length + 1)
+
+        if (request.ConsumesTail && part.Size < state.TailSize)
         {
-            if (parts.Length >= S3Options.MaxPartCount)
+            throw new MediaException(MediaErrorCode.Inconsistent, "A part that consumes the tail must hold at least its bytes.");
+        }
+
+        var tailSize = request.ConsumesTail ? 0 : state.TailSize;
+        if (tailSize > 0)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "The tail's bytes must begin the next part.");
+        }
+
+        var size = state.Size + part.Size;
+        CheckWithinLength(state, size, maxSize);
+        long? length = state.DeclaredLength;
+        if (request.Final)
+        {
+            if (length is { } known && known != size)
             {
-                throw new MediaException(MediaErrorCode.LimitExceeded, $"An item has at most {S3Options.MaxPartCount} parts.");
+                throw new MediaException(MediaErrorCode.Inconsistent, $"The content ends at {size} bytes but {known} were declared.");
             }
 
-            parts = parts.Add(part);
+            length = size;
         }
-        else
+        else if (length == size)
         {
-            throw new MediaException(MediaErrorCode.Inconsistent, $"Part {part.PartNumber} is out of order: {parts.Length} parts are recorded.");
+            throw new MediaException(MediaErrorCode.Inconsistent, "A part that reaches the declared length must be the final part.");
         }
 
-        var size = SumOf(parts);
-        if (maxSize is { } max && size > max)
+        return state with
         {
-            throw new MediaException(MediaErrorCode.LimitExceeded, $"The item would exceed {max} bytes.");
+            Parts = state.Parts.Add(part),
+            Size = size,
+            TailKey = request.ConsumesTail ? null : state.TailKey,
+            TailSize = tailSize,
+            DeclaredLength = length,
+            ReservedPartNumber = request.Final ? state.ReservedPartNumber : ReserveNext(state),
+            UpdatedAt = now,
+        };
+    }
+
+    /// <summary>Records a new tail object holding the previous tail's bytes followed by new ones.</summary>
+    public static MediaItemState RecordTail(MediaItemState state, RecordTail request, long maxSize, DateTimeOffset now)
+    {
+        RequireWriter(state, request.Lease, now);
+        if (request.TailSize <= state.TailSize || request.TailSize >= S3Options.MinPartSizeBytes)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "A tail must grow the previous one and stay under the part minimum.");
         }
 
-        if (state.DeclaredLength is { } declared && size > declared)
+        CheckWithinLength(state, state.Size + request.TailSize, maxSize);
+        if (state.DeclaredLength == state.Size + request.TailSize)
         {
-            throw new MediaException(MediaErrorCode.Inconsistent, $"The parts exceed the declared length of {declared} bytes.");
+            throw new MediaException(MediaErrorCode.Inconsistent, "Bytes that complete the content are not a tail.");
         }
 
-        return state with { Parts = parts, Size = size, UpdatedAt = now };
+        return state with { TailKey = request.TailKey, TailSize = request.TailSize, UpdatedAt = now };
     }
 
     /// <summary>Checks that the writer's total matches the recorded parts and returns the parts S3 must assemble.</summary>
-    public static CompletionPlan PlanCompletion(MediaItemState state, long lease, long size)
+    public static CompletionPlan PlanCompletion(MediaItemState state, long lease, long size, DateTimeOffset now)
     {
-        RequireWriter(state, lease);
+        RequireWriter(state, lease, now);
         if (state.MultipartUploadId is null)
         {
             throw new MediaException(MediaErrorCode.InvalidState, "No multipart upload is open for this item.");
         }
 
-        CheckSize(state, size);
+        CheckComplete(state, size);
         return new CompletionPlan(state.StorageKey!, state.MultipartUploadId, state.Parts);
     }
 
     /// <summary>Checks a completion claim before the object is verified in S3.</summary>
-    public static void CheckCompletion(MediaItemState state, CompleteUpload request)
+    public static void CheckCompletion(MediaItemState state, CompleteUpload request, DateTimeOffset now)
     {
-        RequireWriter(state, request.Lease);
+        RequireWriter(state, request.Lease, now);
         if (request.SinglePut != (state.MultipartUploadId is null))
         {
             throw new MediaException(MediaErrorCode.Inconsistent, "The completion does not match how the bytes were written.");
         }
 
-        if (!request.SinglePut)
+        if (request.SinglePut)
         {
-            CheckSize(state, request.Size);
+            // One PutObject of everything: it must carry at least the tail, and match a declared length.
+            if (request.Size < state.TailSize || (state.DeclaredLength is { } declared && declared != request.Size))
+            {
+                throw new MediaException(MediaErrorCode.Inconsistent, $"{request.Size} bytes do not complete the upload.");
+            }
         }
-        else if (state.DeclaredLength is { } declared && declared != request.Size)
+        else
         {
-            throw new MediaException(MediaErrorCode.Inconsistent, $"{request.Size} bytes were written but {declared} were declared.");
+            CheckComplete(state, request.Size);
         }
 
-        if (request.Sha256 is not { Length: 64 } || !request.Sha256.All(Uri.IsHexDigit))
+        if (request.Sha256 is { } sha && (sha.Length != 64 || !sha.All(Uri.IsHexDigit)))
         {
             throw new MediaException(MediaErrorCode.Inconsistent, "The SHA-256 must be 64 hex digits.");
         }
     }
 
-    /// <summary>Marks the item stored once S3 holds exactly <paramref name="storedSize"/> bytes.</summary>
-    public static MediaItemState MarkStored(MediaItemState state, CompleteUpload request, long? storedSize, DateTimeOffset now)
+    /// <summary>Marks the item stored once S3 holds exactly the claimed size.</summary>
+    public static MediaItemState MarkStored(MediaItemState state, CompleteUpload request, long? storedSize, string? objectETag, DateTimeOffset now)
     {
-        CheckCompletion(state, request);
+        CheckCompletion(state, request, now);
         if (storedSize != request.Size)
         {
             throw new MediaException(
@@ -151,28 +248,48 @@ public static class MediaItemLifecycle
         {
             Status = MediaStatus.Stored,
             Size = request.Size,
-            Sha256 = request.Sha256.ToLowerInvariant(),
+            DeclaredLength = request.Size,
+            Sha256 = request.Sha256?.ToLowerInvariant(),
+            ObjectETag = objectETag,
             StoredAt = now,
             UpdatedAt = now,
+            ExpiresAt = null,
             MultipartUploadId = null,
             Parts = [],
+            TailKey = null,
+            TailSize = 0,
         };
     }
 
     /// <summary>Ends an upload that cannot finish. A stored item is never failed by a late writer.</summary>
     public static MediaItemState Fail(MediaItemState state, long lease, string reason, DateTimeOffset now)
     {
-        RequireWriter(state, lease);
-        return state with
-        {
-            Status = MediaStatus.Failed,
-            FailureReason = reason.Length > 500 ? reason[..500] : reason,
-            UpdatedAt = now,
-            MultipartUploadId = null,
-            Parts = [],
-            Size = 0,
-        };
+        RequireWriter(state, lease, now);
+        return Release(state, MediaStatus.Failed, reason.Length > 500 ? reason[..500] : reason, now);
     }
+
+    /// <summary>Ends an unfinished upload on the client's request (tus termination).</summary>
+    public static MediaItemState Terminate(MediaItemState state, DateTimeOffset now)
+    {
+        RequireExists(state);
+        if (state.Status is MediaStatus.Terminated or MediaStatus.Expired)
+        {
+            throw new MediaException(MediaErrorCode.Gone, "The upload is gone.");
+        }
+
+        if (state.Status != MediaStatus.Receiving)
+        {
+            throw new MediaException(MediaErrorCode.InvalidState, "Only an unfinished upload can be terminated.");
+        }
+
+        return Release(state, MediaStatus.Terminated, "Terminated by the client.", now);
+    }
+
+    /// <summary>Expires an upload still unfinished at its expiry; anything else is left alone.</summary>
+    public static MediaItemState Expire(MediaItemState state, DateTimeOffset now) =>
+        state.Status == MediaStatus.Receiving && state.ExpiresAt is { } at && at <= now
+            ? Release(state, MediaStatus.Expired, "The upload expired before it was finished.", now)
+            : state;
 
     /// <summary>The client's view of the item.</summary>
     public static MediaItemView ToView(MediaItemState state, long id) => new(
@@ -184,29 +301,55 @@ public static class MediaItemLifecycle
         state.CreatedAt,
         state.UpdatedAt,
         state.Sha256,
-        state.FailureReason);
+        state.FailureReason,
+        state.Offset,
+        state.DeclaredLength,
+        state.UploadMetadata,
+        state.ExpiresAt);
 
-    private static void RequireWriter(MediaItemState state, long lease)
+    /// <summary>A strong validator of stored content: its SHA-256 when known, else the store's ETag.</summary>
+    public static string? ContentETag(MediaItemState state) =>
+        state.Sha256 is { } sha ? $"\"{sha}\"" : state.ObjectETag is { } etag ? $"\"s3-{etag.Trim('"')}\"" : null;
+
+    private static MediaItemState Release(MediaItemState state, MediaStatus status, string reason, DateTimeOffset now) => state with
     {
-        if (!state.Exists)
+        Status = status,
+        FailureReason = reason,
+        UpdatedAt = now,
+        ExpiresAt = null,
+        MultipartUploadId = null,
+        Parts = [],
+        Size = 0,
+        TailKey = null,
+        TailSize = 0,
+    };
+
+    private static int ReserveNext(MediaItemState state)
+    {
+        if (state.ReservedPartNumber >= S3Options.MaxPartCount)
         {
-            throw new MediaException(MediaErrorCode.NotFound, "No media item exists under this id.");
+            throw new MediaException(MediaErrorCode.LimitExceeded, $"An item has at most {S3Options.MaxPartCount} parts.");
         }
 
-        if (state.Status != MediaStatus.Receiving)
+        return state.ReservedPartNumber + 1;
+    }
+
+    private static void CheckWithinLength(MediaItemState state, long size, long maxSize)
+    {
+        if (size > maxSize)
         {
-            throw new MediaException(MediaErrorCode.InvalidState, $"The item is {state.Status.ToString().ToLowerInvariant()}, not receiving.");
+            throw new MediaException(MediaErrorCode.LimitExceeded, $"The largest accepted upload is {maxSize} bytes.");
         }
 
-        if (lease != state.Lease)
+        if (state.DeclaredLength is { } declared && size > declared)
         {
-            throw new MediaException(MediaErrorCode.StaleWriter, "Another writer holds this upload.");
+            throw new MediaException(MediaErrorCode.LimitExceeded, $"The upload's length is {declared} bytes.");
         }
     }
 
-    private static void CheckSize(MediaItemState state, long size)
+    private static void CheckComplete(MediaItemState state, long size)
     {
-        if (size != state.Size)
+        if (size != state.Size || state.TailSize != 0)
         {
             throw new MediaException(MediaErrorCode.Inconsistent, $"{size} bytes were claimed but the recorded parts hold {state.Size}.");
         }
@@ -217,14 +360,34 @@ public static class MediaItemLifecycle
         }
     }
 
-    private static long SumOf(ImmutableArray<UploadedPart> parts)
+    private static void RequireExists(MediaItemState state)
     {
-        long total = 0;
-        foreach (var p in parts)
+        if (!state.Exists)
         {
-            total += p.Size;
+            throw new MediaException(MediaErrorCode.NotFound, "No media item exists under this id.");
+        }
+    }
+
+    private static void RequireReceiving(MediaItemState state, DateTimeOffset now)
+    {
+        RequireExists(state);
+        if (state.Status is MediaStatus.Expired or MediaStatus.Terminated || (state.ExpiresAt is { } at && at <= now && state.Status == MediaStatus.Receiving))
+        {
+            throw new MediaException(MediaErrorCode.Gone, "The upload is gone (expired or terminated).");
         }
 
-        return total;
+        if (state.Status != MediaStatus.Receiving)
+        {
+            throw new MediaException(MediaErrorCode.InvalidState, $"The item is {state.Status.ToString().ToLowerInvariant()}, not receiving.");
+        }
+    }
+
+    private static void RequireWriter(MediaItemState state, long lease, DateTimeOffset now)
+    {
+        RequireReceiving(state, now);
+        if (lease != state.Lease)
+        {
+            throw new MediaException(MediaErrorCode.StaleWriter, "Another writer took over this upload.");
+        }
     }
 }

@@ -17,24 +17,45 @@ public sealed record MediaItemState
     [Id(0)] public MediaStatus Status { get; init; }
     [Id(1)] public string? FileName { get; init; }
     [Id(2)] public string ContentType { get; init; } = "application/octet-stream";
+
+    /// <summary>The total length, once known (tus: Upload-Length, possibly deferred).</summary>
     [Id(3)] public long? DeclaredLength { get; init; }
     [Id(4)] public DateTimeOffset CreatedAt { get; init; }
     [Id(5)] public DateTimeOffset UpdatedAt { get; init; }
     [Id(6)] public string? StorageKey { get; init; }
     [Id(7)] public string? MultipartUploadId { get; init; }
 
-    /// <summary>Parts durably written to the multipart upload, by part number. Bounded by the S3 limit of 10,000.</summary>
+    /// <summary>Parts durably written to the multipart upload, in ascending part number. Bounded by S3's 10,000.</summary>
     [Id(8)] public ImmutableArray<UploadedPart> Parts { get; init; } = [];
 
-    /// <summary>The current writer's lease; a writer presenting another one is stale.</summary>
+    /// <summary>The current writer's generation; a writer presenting another one is stale.</summary>
     [Id(9)] public long Lease { get; init; }
 
-    /// <summary>Bytes known to be durably stored: the sum of recorded parts, or the final size once stored.</summary>
+    /// <summary>Bytes in the recorded parts, or the final size once stored.</summary>
     [Id(10)] public long Size { get; init; }
     [Id(11)] public string? Sha256 { get; init; }
     [Id(12)] public string? FailureReason { get; init; }
     [Id(13)] public DateTimeOffset? StoredAt { get; init; }
 
+    /// <summary>The client's tus Upload-Metadata, as sent.</summary>
+    [Id(14)] public string? UploadMetadata { get; init; }
+
+    /// <summary>When an unfinished resumable upload expires; null for one-shot uploads and finished items.</summary>
+    [Id(15)] public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The object holding the bytes after the last part, if any.</summary>
+    [Id(16)] public string? TailKey { get; init; }
+    [Id(17)] public long TailSize { get; init; }
+
+    /// <summary>The highest part number handed out; numbers are never handed out twice.</summary>
+    [Id(18)] public int ReservedPartNumber { get; init; }
+
+    /// <summary>The store's ETag of the final object, recorded when stored.</summary>
+    [Id(19)] public string? ObjectETag { get; init; }
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
+
+    /// <summary>Bytes durably received: the parts plus the tail.</summary>
+    public long Offset => Status == MediaStatus.Stored ? Size : Size + TailSize;
 }

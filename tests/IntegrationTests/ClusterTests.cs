@@ -40,7 +40,8 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
 
         var first = await grain.CreateAsync(request);
         var second = await grain.CreateAsync(request);
-        await grain.AbandonAsync(first.Lease, "test");
+        var grant = await grain.BeginAppendAsync(new BeginAppend(0, null));
+        await grain.AbandonAsync(grant.Lease, "test");
         var afterFailure = await grain.CreateAsync(request);
 
         Assert.True(first.Created);
@@ -52,9 +53,12 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
     public async Task AWriterWithAStaleLeaseIsRefusedAcrossTheGrainBoundary()
     {
         var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(MediaServiceTestIds.Next());
-        var created = await grain.CreateAsync(new CreateMediaItem(null, "application/octet-stream", null));
+        await grain.CreateAsync(new CreateMediaItem(null, "application/octet-stream", null));
+        var older = await grain.BeginAppendAsync(new BeginAppend(0, null));
+        var newer = await grain.BeginAppendAsync(new BeginAppend(0, null));
 
-        var error = await Assert.ThrowsAsync<MediaException>(() => grain.RecordPartAsync(created.Lease + 1, new UploadedPart(1, 10, "\"e\"")));
+        var error = await Assert.ThrowsAsync<MediaException>(() => grain.OpenMultipartAsync(older.Lease));
+        await grain.OpenMultipartAsync(newer.Lease);
 
         Assert.Equal(MediaErrorCode.StaleWriter, error.Code);
     }

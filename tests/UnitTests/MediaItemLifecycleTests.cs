@@ -6,190 +6,264 @@ namespace MediaService.UnitTests;
 public sealed class MediaItemLifecycleTests
 {
     private const long Id = 4_242_424_242;
+    private const long Max = 1L << 40;
+    private const long Mib = 1024 * 1024;
     private static readonly DateTimeOffset T0 = new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
     private static readonly string Sha = new('a', 64);
 
-    private static MediaItemState Receiving(long? declared = null) =>
-        MediaItemLifecycle.Create(MediaItemState.Empty, Id, new CreateMediaItem("a.jpg", "image/jpeg", declared), T0);
+    private static MediaItemState Created(long? length = null, TimeSpan? expires = null) =>
+        MediaItemLifecycle.Create(MediaItemState.Empty, Id, new CreateMediaItem("a.jpg", "image/jpeg", length, "filename YS5qcGc=", expires), Max, T0);
 
-    private static MediaItemState Multipart(long? declared = null) =>
-        MediaItemLifecycle.OpenMultipart(Receiving(declared), 1, "upload-1", T0);
+    private static (MediaItemState State, AppendGrant Grant) Begin(MediaItemState state, long offset = 0, long? length = null) =>
+        MediaItemLifecycle.BeginAppend(state, new BeginAppend(offset, length), Max, T0);
 
-    private static UploadedPart Part(int number, long size, string etag = "\"e\"") => new(number, size, etag);
+    private static MediaItemState Open(MediaItemState state, long lease) => MediaItemLifecycle.OpenMultipart(state, lease, "upload-1", T0);
+
+    private static MediaItemState Part(MediaItemState state, long lease, int number, long size, bool consumesTail = false, bool final = false) =>
+        MediaItemLifecycle.RecordPart(state, new RecordPart(lease, new UploadedPart(number, size, $"\"e{number}\""), consumesTail, final), Max, T0);
+
+    private static MediaErrorCode CodeOf(Action action) => Assert.Throws<MediaException>(action).Code;
 
     [Fact]
-    public void CreateTurnsAnUnusedIdIntoAReceivingItemWithAFirstLease()
+    public void CreateTurnsAnUnusedIdIntoAReceivingItemAtOffsetZero()
     {
-        var state = Receiving();
+        var state = Created(10, TimeSpan.FromHours(24));
 
         Assert.Equal(MediaStatus.Receiving, state.Status);
-        Assert.Equal(1, state.Lease);
+        Assert.Equal(0, state.Offset);
+        Assert.Equal(10, state.DeclaredLength);
         Assert.Equal($"media/{Id}/original", state.StorageKey);
-        Assert.Equal("a.jpg", state.FileName);
-        Assert.Equal(T0, state.CreatedAt);
+        Assert.Equal(T0.AddHours(24), state.ExpiresAt);
+        Assert.Equal("filename YS5qcGc=", state.UploadMetadata);
     }
 
     [Theory]
     [InlineData(MediaStatus.Receiving)]
     [InlineData(MediaStatus.Stored)]
     [InlineData(MediaStatus.Failed)]
+    [InlineData(MediaStatus.Terminated)]
     public void CreateRefusesAnIdThatHoldsAnItemInAnyState(MediaStatus status)
     {
-        var existing = Receiving() with { Status = status };
+        var existing = Created() with { Status = status };
 
-        var error = Assert.Throws<MediaException>(() =>
-            MediaItemLifecycle.Create(existing, Id, new CreateMediaItem(null, "x/y", null), T0));
-        Assert.Equal(MediaErrorCode.InvalidState, error.Code);
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.Create(existing, Id, new CreateMediaItem(null, "x/y", null), Max, T0)));
     }
 
     [Fact]
-    public void PartsAreRecordedInOrderAndSumToTheSize()
+    public void CreateRefusesALengthOverTheMaximum()
     {
-        var state = MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 10), null, T0);
-        state = MediaItemLifecycle.RecordPart(state, 1, Part(2, 5), null, T0);
-
-        Assert.Equal(2, state.Parts.Length);
-        Assert.Equal(15, state.Size);
+        Assert.Equal(MediaErrorCode.LimitExceeded,
+            CodeOf(() => MediaItemLifecycle.Create(MediaItemState.Empty, Id, new CreateMediaItem(null, "x/y", 11), 10, T0)));
     }
 
     [Fact]
-    public void RerecordingTheLastPartReplacesItInsteadOfAddingIt()
+    public void AnAppendAtAnotherOffsetIsRefusedAndChangesNothing()
     {
-        var state = MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 10, "\"old\""), null, T0);
-        state = MediaItemLifecycle.RecordPart(state, 1, Part(1, 10, "\"new\""), null, T0);
+        var state = Created();
 
-        Assert.Single(state.Parts);
-        Assert.Equal("\"new\"", state.Parts[0].ETag);
-        Assert.Equal(10, state.Size);
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(3)]
-    public void APartOutOfOrderIsRefused(int partNumber)
-    {
-        var state = MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 10), null, T0);
-
-        var error = Assert.Throws<MediaException>(() => MediaItemLifecycle.RecordPart(state, 1, Part(partNumber, 10), null, T0));
-        Assert.Equal(MediaErrorCode.Inconsistent, error.Code);
+        Assert.Equal(MediaErrorCode.OffsetMismatch, CodeOf(() => Begin(state, offset: 5)));
     }
 
     [Fact]
-    public void AWriterWithAnOldLeaseIsStale()
+    public void ANewerAppendRevokesTheOlderWritersLease()
     {
-        var error = Assert.Throws<MediaException>(() => MediaItemLifecycle.RecordPart(Multipart(), 0, Part(1, 10), null, T0));
-        Assert.Equal(MediaErrorCode.StaleWriter, error.Code);
+        var (first, oldGrant) = Begin(Created());
+        var (second, newGrant) = Begin(first);
+
+        Assert.True(newGrant.Lease > oldGrant.Lease);
+        Assert.Equal(MediaErrorCode.StaleWriter, CodeOf(() => Open(second, oldGrant.Lease)));
+        Open(second, newGrant.Lease);
     }
 
     [Fact]
-    public void PartsBeyondTheMaximumSizeAreRefused()
+    public void PartNumbersAreNeverHandedOutTwice()
     {
-        var error = Assert.Throws<MediaException>(() => MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 11), 10, T0));
-        Assert.Equal(MediaErrorCode.LimitExceeded, error.Code);
+        var (state, first) = Begin(Created());
+        state = Open(state, first.Lease);
+        state = Part(state, first.Lease, first.PartNumber, 5 * Mib);
+        var (_, second) = Begin(state, offset: 5 * Mib);
+
+        Assert.True(second.PartNumber > first.PartNumber + 1, "The part reserved after the recorded one must not be reused by the next writer.");
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(state with { Lease = second.Lease }, second.Lease, first.PartNumber, 6 * Mib)));
+    }
+
+    [Fact]
+    public void OnlyTheFinalPartMayBeUnderThePartMinimum()
+    {
+        var (state, grant) = Begin(Created());
+        state = Open(state, grant.Lease);
+
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(state, grant.Lease, grant.PartNumber, 1)));
+        var final = Part(state, grant.Lease, grant.PartNumber, 1, final: true);
+        Assert.Equal(1, final.DeclaredLength);
+    }
+
+    [Fact]
+    public void RecordingTheSamePartTwiceChangesNothing()
+    {
+        var (state, grant) = Begin(Created());
+        state = Open(state, grant.Lease);
+        var once = Part(state, grant.Lease, grant.PartNumber, 5 * Mib);
+
+        var twice = Part(once, grant.Lease, grant.PartNumber, 5 * Mib);
+
+        Assert.Same(once, twice);
     }
 
     [Fact]
     public void PartsBeyondTheDeclaredLengthAreRefused()
     {
-        var error = Assert.Throws<MediaException>(() => MediaItemLifecycle.RecordPart(Multipart(declared: 10), 1, Part(1, 11), null, T0));
-        Assert.Equal(MediaErrorCode.Inconsistent, error.Code);
+        var (state, grant) = Begin(Created(length: 6 * Mib));
+        state = Open(state, grant.Lease);
+
+        Assert.Equal(MediaErrorCode.LimitExceeded, CodeOf(() => Part(state, grant.Lease, grant.PartNumber, 7 * Mib, final: true)));
     }
 
     [Fact]
-    public void APartNeedsBytesAndAnETag()
+    public void APartThatReachesTheLengthMustBeFinal()
     {
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 0), null, T0));
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 5, ""), null, T0));
+        var (state, grant) = Begin(Created(length: 5 * Mib));
+        state = Open(state, grant.Lease);
+
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(state, grant.Lease, grant.PartNumber, 5 * Mib)));
     }
 
     [Fact]
-    public void CompletionPlanListsTheRecordedPartsWhenTheSizeMatches()
+    public void ATailCountsInTheOffsetAndIsConsumedByTheNextPart()
     {
-        var state = MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 10), null, T0);
+        var (state, grant) = Begin(Created());
+        state = MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t1", 100), Max, T0);
+        Assert.Equal(100, state.Offset);
 
-        var plan = MediaItemLifecycle.PlanCompletion(state, 1, 10);
+        var (next, resumed) = Begin(state, offset: 100);
+        Assert.Equal("t1", resumed.TailKey);
+        Assert.Equal(100, resumed.TailSize);
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(Open(next, resumed.Lease), resumed.Lease, resumed.PartNumber, 5 * Mib)));
+
+        var consumed = Part(Open(next, resumed.Lease), resumed.Lease, resumed.PartNumber, 5 * Mib, consumesTail: true);
+        Assert.Null(consumed.TailKey);
+        Assert.Equal(5 * Mib, consumed.Offset);
+    }
+
+    [Fact]
+    public void ATailMustGrowAndStayUnderThePartMinimum()
+    {
+        var (state, grant) = Begin(Created());
+        state = MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t1", 100), Max, T0);
+
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t2", 100), Max, T0)));
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t2", 5 * Mib), Max, T0)));
+    }
+
+    [Fact]
+    public void ADeferredLengthIsDeclaredOnceAndCannotChange()
+    {
+        var (state, _) = Begin(Created(), length: 10);
+
+        Assert.Equal(10, state.DeclaredLength);
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Begin(state, length: 11)));
+        Begin(state, length: 10);
+    }
+
+    [Fact]
+    public void CompletionListsTheRecordedPartsWhenTheSizeMatches()
+    {
+        var (state, grant) = Begin(Created());
+        state = Part(Open(state, grant.Lease), grant.Lease, grant.PartNumber, 10, final: true);
+
+        var plan = MediaItemLifecycle.PlanCompletion(state, grant.Lease, 10, T0);
 
         Assert.Equal("upload-1", plan.UploadId);
-        Assert.Equal(new[] { Part(1, 10) }, plan.Parts.ToArray());
-    }
-
-    [Fact]
-    public void CompletionWithASizeTheRecordedPartsDoNotHoldIsRefused()
-    {
-        var state = MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 10), null, T0);
-
-        var error = Assert.Throws<MediaException>(() => MediaItemLifecycle.PlanCompletion(state, 1, 11));
-        Assert.Equal(MediaErrorCode.Inconsistent, error.Code);
+        Assert.Equal(new[] { new UploadedPart(grant.PartNumber, 10, $"\"e{grant.PartNumber}\"") }, plan.Parts.ToArray());
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => MediaItemLifecycle.PlanCompletion(state, grant.Lease, 11, T0)));
     }
 
     [Fact]
     public void AnItemIsStoredOnlyWhenTheStoreHoldsExactlyTheClaimedSize()
     {
-        var state = MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 10), null, T0);
-        var claim = new CompleteUpload(1, 10, Sha, SinglePut: false);
+        var (state, grant) = Begin(Created());
+        state = Part(Open(state, grant.Lease), grant.Lease, grant.PartNumber, 10, final: true);
+        var claim = new CompleteUpload(grant.Lease, 10, Sha, SinglePut: false);
 
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkStored(state, claim, null, T0));
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkStored(state, claim, 9, T0));
-        var stored = MediaItemLifecycle.MarkStored(state, claim, 10, T0.AddSeconds(1));
+        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkStored(state, claim, null, null, T0));
+        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkStored(state, claim, 9, null, T0));
+        var stored = MediaItemLifecycle.MarkStored(state, claim, 10, "\"etag\"", T0.AddSeconds(1));
 
         Assert.Equal(MediaStatus.Stored, stored.Status);
-        Assert.Equal(10, stored.Size);
+        Assert.Equal(10, stored.Offset);
         Assert.Equal(Sha, stored.Sha256);
         Assert.Empty(stored.Parts);
-        Assert.Null(stored.MultipartUploadId);
-        Assert.Equal(T0.AddSeconds(1), stored.StoredAt);
+        Assert.Null(stored.ExpiresAt);
+        Assert.Equal($"\"{Sha}\"", MediaItemLifecycle.ContentETag(stored));
     }
 
     [Fact]
-    public void ASinglePutCompletionIsRefusedWhenAMultipartUploadWasOpened()
+    public void WithoutAHashTheStoresETagValidatesTheContent()
     {
-        var error = Assert.Throws<MediaException>(() =>
-            MediaItemLifecycle.CheckCompletion(Multipart(), new CompleteUpload(1, 0, Sha, SinglePut: true)));
-        Assert.Equal(MediaErrorCode.Inconsistent, error.Code);
+        var (state, grant) = Begin(Created());
+        var stored = MediaItemLifecycle.MarkStored(state, new CompleteUpload(grant.Lease, 3, null, SinglePut: true), 3, "\"abc\"", T0);
+
+        Assert.Equal("\"s3-abc\"", MediaItemLifecycle.ContentETag(stored));
     }
 
     [Fact]
-    public void ASinglePutMustMatchTheDeclaredLength()
+    public void ASinglePutCompletionIsRefusedWhenAMultipartUploadIsOpen()
     {
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.CheckCompletion(Receiving(declared: 5), new CompleteUpload(1, 4, Sha, SinglePut: true)));
-        MediaItemLifecycle.CheckCompletion(Receiving(declared: 5), new CompleteUpload(1, 5, Sha, SinglePut: true));
+        var (state, grant) = Begin(Created());
+
+        Assert.Equal(MediaErrorCode.Inconsistent,
+            CodeOf(() => MediaItemLifecycle.CheckCompletion(Open(state, grant.Lease), new CompleteUpload(grant.Lease, 0, Sha, SinglePut: true), T0)));
     }
 
     [Theory]
     [InlineData("")]
     [InlineData("abc")]
     [InlineData("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")]
-    public void ACompletionNeedsAHexSha256(string sha)
+    public void ACompletionHashMustBeHex(string sha)
     {
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.CheckCompletion(Receiving(), new CompleteUpload(1, 0, sha, SinglePut: true)));
+        var (state, grant) = Begin(Created());
+
+        Assert.Throws<MediaException>(() => MediaItemLifecycle.CheckCompletion(state, new CompleteUpload(grant.Lease, 0, sha, SinglePut: true), T0));
     }
 
     [Fact]
-    public void AStoredItemCannotBeFailedOrWrittenByALateWriter()
+    public void AStoredItemCannotBeFailedAppendedToOrTerminated()
     {
-        var stored = MediaItemLifecycle.MarkStored(Receiving(), new CompleteUpload(1, 0, Sha, SinglePut: true), 0, T0);
+        var (state, grant) = Begin(Created());
+        var stored = MediaItemLifecycle.MarkStored(state, new CompleteUpload(grant.Lease, 0, Sha, SinglePut: true), 0, null, T0);
 
-        Assert.Equal(MediaErrorCode.InvalidState, Assert.Throws<MediaException>(() => MediaItemLifecycle.Fail(stored, 1, "late", T0)).Code);
-        Assert.Equal(MediaErrorCode.InvalidState, Assert.Throws<MediaException>(() => MediaItemLifecycle.OpenMultipart(stored, 1, "u", T0)).Code);
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.Fail(stored, grant.Lease, "late", T0)));
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => Begin(stored)));
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.Terminate(stored, T0)));
     }
 
     [Fact]
-    public void FailingAnUploadForgetsItsPartsAndKeepsTheReason()
+    public void ATerminatedUploadIsGoneAndForgetsItsBytes()
     {
-        var state = MediaItemLifecycle.RecordPart(Multipart(), 1, Part(1, 10), null, T0);
+        var (state, grant) = Begin(Created());
+        state = MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t", 10), Max, T0);
 
-        var failed = MediaItemLifecycle.Fail(state, 1, "store down", T0);
+        var terminated = MediaItemLifecycle.Terminate(state, T0);
 
-        Assert.Equal(MediaStatus.Failed, failed.Status);
-        Assert.Equal("store down", failed.FailureReason);
-        Assert.Empty(failed.Parts);
-        Assert.Equal(0, failed.Size);
+        Assert.Equal(MediaStatus.Terminated, terminated.Status);
+        Assert.Equal(0, terminated.Offset);
+        Assert.Equal(MediaErrorCode.Gone, CodeOf(() => Begin(terminated)));
+        Assert.Equal(MediaErrorCode.Gone, CodeOf(() => MediaItemLifecycle.Terminate(terminated, T0)));
+    }
+
+    [Fact]
+    public void AnUnfinishedUploadIsGoneAfterItsExpiry()
+    {
+        var state = Created(expires: TimeSpan.FromHours(1));
+
+        Assert.Equal(MediaErrorCode.Gone, CodeOf(() => MediaItemLifecycle.BeginAppend(state, new BeginAppend(0, null), Max, T0.AddHours(1))));
+        Assert.Same(state, MediaItemLifecycle.Expire(state, T0.AddMinutes(59)));
+        Assert.Equal(MediaStatus.Expired, MediaItemLifecycle.Expire(state, T0.AddHours(1)).Status);
     }
 
     [Fact]
     public void OperationsOnAnIdWithoutAnItemReportNotFound()
     {
-        var error = Assert.Throws<MediaException>(() => MediaItemLifecycle.OpenMultipart(MediaItemState.Empty, 1, "u", T0));
-        Assert.Equal(MediaErrorCode.NotFound, error.Code);
+        Assert.Equal(MediaErrorCode.NotFound, CodeOf(() => Begin(MediaItemState.Empty)));
     }
 }
