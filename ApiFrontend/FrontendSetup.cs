@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MediaService.ApiFrontend.Health;
 using MediaService.ApiFrontend.Media;
+using MediaService.ApiFrontend.Tus;
 using MediaService.DataPlane;
 using Npgsql;
 using Orleans.Configuration;
@@ -42,6 +43,16 @@ public static class FrontendSetup
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         builder.Services.AddSingleton<UploadWriter>();
         builder.Services.AddSingleton<MediaIngest>();
+        builder.Services.AddOptions<TusOptions>().Bind(configuration.GetSection(TusOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<CorsSettings>().Bind(configuration.GetSection(CorsSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
+        {
+            var origins = configuration.GetSection(CorsSettings.Section).Get<CorsSettings>()?.AllowedOrigins ?? [];
+            policy.WithOrigins(origins)
+                .AllowAnyHeader()
+                .WithMethods("GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS")
+                .WithExposedHeaders([.. TusEndpoints.ExposedHeaders, "ETag", "Content-Range", "Accept-Ranges", "Retry-After"]);
+        }));
         builder.Services.AddMediaHealthChecks();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
@@ -59,10 +70,16 @@ public static class FrontendSetup
             return next(context);
         });
         app.UseExceptionHandler();
+
+        // The method override must run before routing picks an endpoint by method.
+        app.UseTusMethodOverride();
+        app.UseRouting();
+        app.UseCors();
         app.UseStatusCodePages();
         app.MapOpenApi();
         app.MapMediaHealth();
         app.MapMedia();
+        app.MapTus();
         return app;
     }
 }

@@ -5,7 +5,6 @@ using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -14,8 +13,6 @@ namespace MediaService.ApiFrontend.Media;
 /// <summary>The design's media routes: streamed upload, metadata, and content with ranges.</summary>
 public static partial class MediaEndpoints
 {
-    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
-
     /// <summary>Maps <c>/media</c>.</summary>
     public static IEndpointRouteBuilder MapMedia(this IEndpointRouteBuilder app)
     {
@@ -162,37 +159,10 @@ public static partial class MediaEndpoints
 
     private static bool TryDeclaredContentType(string? header, string? fileName, out string contentType)
     {
-        contentType = "application/octet-stream";
-        if (string.IsNullOrWhiteSpace(header) || !MediaTypeHeaderValue.TryParse(header, out var parsed) || parsed.MediaType.Value is not { } mediaType)
-        {
-            return GuessFromName(fileName, ref contentType);
-        }
-
         // A multipart form would store its MIME framing as the file: refuse it. A raw body labelled as a URL-encoded
         // form is what curl --data-binary sends by default; its bytes are the file, so it is taken as untyped.
-        if (mediaType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        if (mediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase)
-            || mediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
-        {
-            return GuessFromName(fileName, ref contentType);
-        }
-
-        contentType = mediaType.ToLowerInvariant();
-        return true;
-    }
-
-    private static bool GuessFromName(string? fileName, ref string contentType)
-    {
-        if (fileName is not null && ContentTypes.TryGetContentType(fileName, out var guessed))
-        {
-            contentType = guessed;
-        }
-
-        return true;
+        contentType = MediaTypes.Declared(header, fileName);
+        return !(header?.TrimStart().StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) ?? false);
     }
 
     private static ProblemHttpResult TooLarge(long max) =>

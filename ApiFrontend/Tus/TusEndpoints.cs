@@ -1,0 +1,340 @@
+using System.Globalization;
+using MediaService.ApiFrontend.Http;
+using MediaService.ApiFrontend.Media;
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace MediaService.ApiFrontend.Tus;
+
+/// <summary>
+/// tus 1.0.0 at <c>/files/</c>: core, creation, creation-with-upload, creation-defer-length, expiration and
+/// termination. A tus upload is a media item: its id is the item's id and <c>/media/{id}</c> serves it. Any
+/// frontend serves any request: the item's grain orders the writers, so no sticky sessions are needed.
+/// </summary>
+public static partial class TusEndpoints
+{
+    public const string Version = "1.0.0";
+    public const string Extensions = "creation,creation-with-upload,creation-defer-length,expiration,termination";
+    public const string OffsetContentType = "application/offset+octet-stream";
+
+    /// <summary>The headers a browser client must be able to read (CORS).</summary>
+    public static readonly string[] ExposedHeaders =
+    [
+        "Location", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires",
+        "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
+    ];
+
+    /// <summary>Maps <c>/files</c>.</summary>
+    public static IEndpointRouteBuilder MapTus(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/files").WithTags("tus").AddEndpointFilter(RequireTusVersion);
+        group.MapMethods("/", [HttpMethods.Options], Options).WithName("TusOptions").WithSummary("tus capabilities.");
+        group.MapMethods("/{id:long}", [HttpMethods.Options], Options).WithName("TusUploadOptions");
+        group.MapPost("/", CreateAsync).WithName("TusCreate").WithSummary("tus creation (with upload, deferred length).")
+            .Accepts<Stream>(OffsetContentType, "*/*");
+        group.MapMethods("/{id:long}", [HttpMethods.Head], HeadAsync).WithName("TusHead").WithSummary("tus offset retrieval.");
+        group.MapPatch("/{id:long}", PatchAsync).WithName("TusPatch").WithSummary("tus append.").Accepts<Stream>(OffsetContentType, "*/*");
+        group.MapDelete("/{id:long}", DeleteAsync).WithName("TusTerminate").WithSummary("tus termination.");
+        return app;
+    }
+
+    /// <summary>Honours <c>X-HTTP-Method-Override</c> on <c>/files</c> (for clients behind proxies that only pass GET and POST).</summary>
+    public static IApplicationBuilder UseTusMethodOverride(this IApplicationBuilder app) =>
+        app.Use(static (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/files")
+                && context.Request.Headers.TryGetValue("X-HTTP-Method-Override", out var method)
+                && method.ToString() is { Length: > 0 } overridden)
+            {
+                context.Request.Method = overridden.ToUpperInvariant();
+            }
+
+            return next(context);
+        });
+
+    // Every request but OPTIONS must speak our version: otherwise 412 with the versions we speak, untouched.
+    private static async ValueTask<object?> RequireTusVersion(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var http = invocation.HttpContext;
+        http.Response.Headers["Tus-Resumable"] = Version;
+        if (!HttpMethods.IsOptions(http.Request.Method) && http.Request.Headers["Tus-Resumable"] != Version)
+        {
+            http.Response.Headers["Tus-Version"] = Version;
+            return TypedResults.StatusCode(StatusCodes.Status412PreconditionFailed);
+        }
+
+        return await next(invocation);
+    }
+
+    internal static NoContent Options(HttpContext context, IOptions<UploadOptions> uploads)
+    {
+        var headers = context.Response.Headers;
+        headers["Tus-Version"] = Version;
+        headers["Tus-Extension"] = Extensions;
+        headers["Tus-Max-Size"] = uploads.Value.MaxUploadBytes.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.NoContent();
+    }
+
+    internal static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateAsync(
+        HttpContext context, MediaIngest ingest, UploadWriter writer, IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        var max = uploads.Value.MaxUploadBytes;
+        var hasLength = request.Headers.TryGetValue("Upload-Length", out var lengthHeader);
+        var deferred = request.Headers.TryGetValue("Upload-Defer-Length", out var deferHeader);
+        if (hasLength == deferred || (deferred && deferHeader != "1"))
+        {
+            return Bad("Send either Upload-Length or Upload-Defer-Length: 1.");
+        }
+
+        long? length = null;
+        if (hasLength)
+        {
+            if (!TryParseNonNegative(lengthHeader, out var parsed))
+            {
+                return Bad("Upload-Length must be a non-negative integer.");
+            }
+
+            if (parsed > max)
+            {
+                return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", $"Tus-Max-Size is {max}.");
+            }
+
+            length = parsed;
+        }
+
+        if (request.Headers.ContainsKey("Upload-Concat"))
+        {
+            return Bad("Concatenation is not supported by this server.");
+        }
+
+        var metadataHeader = request.Headers["Upload-Metadata"].ToString();
+        if (!TusMetadata.TryParse(metadataHeader, tus.Value.MaxMetadataBytes, out var metadata, out var metadataError))
+        {
+            return Bad(metadataError!);
+        }
+
+        var fileName = FileNames.Sanitize(TusMetadata.Text(metadata, "filename"), uploads.Value.MaxFileNameLength);
+        var contentType = MediaTypes.Declared(TusMetadata.Text(metadata, "filetype"), fileName);
+        var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        if (hasBody && !IsOffsetStream(request))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var (id, grain) = await ingest.CreateItemAsync(new CreateMediaItem(
+            fileName, contentType, length, metadataHeader.Length == 0 ? null : metadataHeader, tus.Value.Expiry));
+        var location = $"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}";
+        LogCreated(Logger(context), id, length);
+
+        if (hasBody || length == 0)
+        {
+            // creation-with-upload (and an empty upload, complete at once): the body is the first chunk.
+            var (offset, status, problem) = await AppendAsync(context, id, grain, new BeginAppend(0, null), writer, max, cancellationToken);
+            if (status is not null)
+            {
+                return status;
+            }
+
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            context.Response.Headers["Upload-Offset"] = offset.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var view = await grain.GetMetadataAsync();
+        WriteExpires(context, view);
+        return TypedResults.Created(location);
+    }
+
+    internal static async Task<Results<Ok, StatusCodeHttpResult, ProblemHttpResult>> HeadAsync(long id, HttpContext context, IClusterClient cluster)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        var view = MediaIds.IsValid(id) ? await cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync() : null;
+        if (view is null)
+        {
+            return TypedResults.StatusCode(StatusCodes.Status404NotFound);
+        }
+
+        if (view.Status is not (MediaStatus.Receiving or MediaStatus.Stored))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status410Gone);
+        }
+
+        var headers = context.Response.Headers;
+        headers["Upload-Offset"] = view.Offset.ToString(CultureInfo.InvariantCulture);
+        if (view.Length is { } length)
+        {
+            headers["Upload-Length"] = length.ToString(CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            headers["Upload-Defer-Length"] = "1";
+        }
+
+        if (view.UploadMetadata is { } metadata)
+        {
+            headers["Upload-Metadata"] = metadata;
+        }
+
+        WriteExpires(context, view);
+        return TypedResults.Ok();
+    }
+
+    internal static async Task<Results<NoContent, StatusCodeHttpResult, ProblemHttpResult>> PatchAsync(
+        long id, HttpContext context, IClusterClient cluster, UploadWriter writer, IOptions<UploadOptions> uploads, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        if (!IsOffsetStream(request))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        if (!TryParseNonNegative(request.Headers["Upload-Offset"], out var offset))
+        {
+            return Bad("Upload-Offset must be a non-negative integer.");
+        }
+
+        long? length = null;
+        if (request.Headers.TryGetValue("Upload-Length", out var lengthHeader))
+        {
+            if (!TryParseNonNegative(lengthHeader, out var parsed))
+            {
+                return Bad("Upload-Length must be a non-negative integer.");
+            }
+
+            length = parsed;
+        }
+
+        if (!MediaIds.IsValid(id))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status404NotFound);
+        }
+
+        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var (newOffset, status, problem) = await AppendAsync(context, id, grain, new BeginAppend(offset, length), writer, uploads.Value.MaxUploadBytes, cancellationToken);
+        if (status is not null)
+        {
+            return status;
+        }
+
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        context.Response.Headers["Upload-Offset"] = newOffset.ToString(CultureInfo.InvariantCulture);
+        WriteExpires(context, await grain.GetMetadataAsync());
+        return TypedResults.NoContent();
+    }
+
+    internal static async Task<Results<NoContent, StatusCodeHttpResult, ProblemHttpResult>> DeleteAsync(long id, IClusterClient cluster)
+    {
+        if (!MediaIds.IsValid(id))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status404NotFound);
+        }
+
+        try
+        {
+            await cluster.GetGrain<IUploadGrain>(id).TerminateAsync();
+            return TypedResults.NoContent();
+        }
+        catch (MediaException ex)
+        {
+            return FromGrain(ex);
+        }
+    }
+
+    /// <summary>One append: the grant, the body into S3, and the tus answer for every way it can fail.</summary>
+    private static async Task<(long Offset, StatusCodeHttpResult? Status, ProblemHttpResult? Problem)> AppendAsync(
+        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, long max, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var grant = await grain.BeginAppendAsync(begin);
+            var remaining = (grant.Length ?? max) - grant.Offset;
+            if (context.Request.ContentLength > remaining)
+            {
+                return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length",
+                    $"The upload has {remaining} bytes left; this request carries {context.Request.ContentLength}."));
+            }
+
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            {
+                bodySize.MaxRequestBodySize = remaining;
+            }
+
+            var outcome = await writer.AppendAsync(id, grain, grant, context.Request.Body, endOfBodyEndsContent: false, cancellationToken);
+            if (outcome.Interrupted)
+            {
+                LogInterrupted(Logger(context), id, outcome.Offset);
+            }
+
+            return (outcome.Offset, null, null);
+        }
+        catch (MediaException ex)
+        {
+            var result = FromGrain(ex).Result;
+            return (0, result as StatusCodeHttpResult, result as ProblemHttpResult);
+        }
+        catch (BeyondLengthException ex)
+        {
+            return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
+        }
+        catch (ObjectStoreUnavailableException ex)
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            return (0, null, Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+                "The object store did not answer; the upload keeps its last reported offset. Retry later."));
+        }
+    }
+
+    private static Results<NoContent, StatusCodeHttpResult, ProblemHttpResult> FromGrain(MediaException exception) => exception.Code switch
+    {
+        MediaErrorCode.NotFound => TypedResults.StatusCode(StatusCodes.Status404NotFound),
+        MediaErrorCode.Gone => TypedResults.StatusCode(StatusCodes.Status410Gone),
+        MediaErrorCode.OffsetMismatch or MediaErrorCode.StaleWriter or MediaErrorCode.InvalidState =>
+            Problems.Create(Problems.UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", exception.Message),
+        MediaErrorCode.LimitExceeded => Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", exception.Message),
+        MediaErrorCode.Unavailable => Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable", exception.Message),
+        _ => Bad(exception.Message),
+    };
+
+    private static ProblemHttpResult Bad(string detail) =>
+        Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Bad tus request", detail);
+
+    private static bool IsOffsetStream(HttpRequest request) =>
+        request.ContentType is { } type && type.Split(';')[0].Trim().Equals(OffsetContentType, StringComparison.OrdinalIgnoreCase);
+
+    private static bool TryParseNonNegative(StringValues header, out long value)
+    {
+        value = 0;
+        var text = header.ToString();
+        return header.Count == 1 && text.Length is > 0 and <= 19 && text.All(char.IsAsciiDigit)
+            && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static void WriteExpires(HttpContext context, MediaItemView? view)
+    {
+        if (view?.ExpiresAt is { } expires)
+        {
+            context.Response.Headers["Upload-Expires"] = expires.ToString("R", CultureInfo.InvariantCulture);
+        }
+    }
+
+    private static ILogger Logger(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TusEndpoints));
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "tus upload {MediaId} created (length {Length})")]
+    private static partial void LogCreated(ILogger logger, long mediaId, long? length);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "tus PATCH of {MediaId} cut off by the client; durable offset {Offset}")]
+    private static partial void LogInterrupted(ILogger logger, long mediaId, long offset);
+}
