@@ -15,6 +15,8 @@ export PG_EXTRA_CONF=$'fsync = off\nsynchronous_commit = off\nfull_page_writes =
 
 trap 'scripts/env.sh stop' EXIT
 scripts/env.sh fresh
+# The real tus client the interop tests drive, pinned by its lock file.
+[ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
 eval "$(scripts/env.sh env)"
 
 dotnet test Orleans.sln -c Release --nologo --logger "console;verbosity=normal" "$@"

@@ -97,7 +97,10 @@ reset_data() {
     psql_db -d postgres -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)"
   fi
   if s3_running; then
-    kill "$(cat "$S3_PID")" 2>/dev/null || true
+    local pid i
+    pid=$(cat "$S3_PID")
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$S3_PID"
   fi
   rm -rf "$S3_DIR/data"
@@ -143,7 +146,11 @@ start_s3() {
 
 stop_all() {
   if s3_running; then
-    kill "$(cat "$S3_PID")" 2>/dev/null || true
+    local pid i
+    pid=$(cat "$S3_PID")
+    kill "$pid" 2>/dev/null || true
+    # Wait for the port to be free, so that an immediate restart can bind it.
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     log "s3rver stopped"
   fi
   rm -f "$S3_PID"

@@ -9,8 +9,8 @@ namespace MediaService.ApiFrontend.Media;
 /// <summary>How an append ended.</summary>
 /// <param name="Offset">The durable offset after the append.</param>
 /// <param name="Stored">The item, when this append completed it.</param>
-/// <param name="Interrupted">True when the client stopped sending before the body's end; what arrived was kept.</param>
-public sealed record AppendOutcome(long Offset, MediaItemView? Stored, bool Interrupted);
+/// <param name="Interrupted">Why the client's body ended early (what arrived was kept), or null when it did not.</param>
+public sealed record AppendOutcome(long Offset, MediaItemView? Stored, string? Interrupted);
 
 /// <summary>The body carried more bytes than the upload's length allows; nothing beyond the length was stored.</summary>
 public sealed class BeyondLengthException(long length) : Exception($"The body goes past the upload's length of {length} bytes.")
@@ -58,7 +58,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
             var bufferStart = grant.Offset - grant.TailSize;
             var partNumber = grant.PartNumber;
             MultipartTarget? target = null;
-            var interrupted = false;
+            string? interrupted = null;
 
             while (true)
             {
@@ -82,24 +82,25 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 catch (Exception ex) when (IsClientGone(ex, cancellationToken))
                 {
                     // Keep what arrived before the client went away: it is saved below without the request's token.
-                    bodyEnded = interrupted = true;
+                    bodyEnded = true;
+                    interrupted = $"{ex.GetType().Name}: {ex.Message}";
                 }
 
                 sha?.AppendData(current, before, filled - before);
                 var reachedLength = grant.Length is { } total && bufferStart + filled == total;
-                if (reachedLength && !bodyEnded && !interrupted && await HasMoreAsync(body, cancellationToken))
+                if (reachedLength && !bodyEnded && interrupted is null && await HasMoreAsync(body, cancellationToken))
                 {
                     throw new BeyondLengthException(grant.Length!.Value);
                 }
 
-                var token = interrupted ? CancellationToken.None : cancellationToken;
+                var token = interrupted is not null ? CancellationToken.None : cancellationToken;
                 if (pending is not null)
                 {
                     partNumber = await pending;
                     pending = null;
                 }
 
-                var final = !interrupted && (reachedLength || (bodyEnded && endOfBodyEndsContent));
+                var final = interrupted is null && (reachedLength || (bodyEnded && endOfBodyEndsContent));
                 if (filled == _partSize && !final)
                 {
                     target ??= await grain.OpenMultipartAsync(grant.Lease);
@@ -111,12 +112,12 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                     continue;
                 }
 
-                using var salvage = interrupted ? new CancellationTokenSource(SalvageTime) : null;
+                using var salvage = interrupted is not null ? new CancellationTokenSource(SalvageTime) : null;
                 token = salvage?.Token ?? token;
                 var end = bufferStart + filled;
                 if (final)
                 {
-                    return new AppendOutcome(end, await FinishAsync(grain, grant, target, partNumber, current, filled, consumesTail, end, sha, token), false);
+                    return new AppendOutcome(end, await FinishAsync(grain, grant, target, partNumber, current, filled, consumesTail, end, sha, token), null);
                 }
 
                 var newBytes = consumesTail ? filled - grant.TailSize : filled;

@@ -268,13 +268,15 @@ public static partial class TusEndpoints
 
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
             {
-                bodySize.MaxRequestBodySize = remaining;
+                // Some slack: with a tiny limit Kestrel refuses even an empty chunked body (tus-js-client's final PATCH of
+                // a deferred-length upload). The writer never takes bytes past the length and answers 413 for them itself.
+                bodySize.MaxRequestBodySize = remaining + 64 * 1024;
             }
 
             var outcome = await writer.AppendAsync(id, grain, grant, context.Request.Body, endOfBodyEndsContent: false, cancellationToken);
-            if (outcome.Interrupted)
+            if (outcome.Interrupted is { } reason)
             {
-                LogInterrupted(Logger(context), id, outcome.Offset);
+                LogInterrupted(Logger(context), id, outcome.Offset, reason);
             }
 
             return (outcome.Offset, null, null);
@@ -283,6 +285,10 @@ public static partial class TusEndpoints
         {
             var result = FromGrain(ex).Result;
             return (0, result as StatusCodeHttpResult, result as ProblemHttpResult);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
         }
         catch (BeyondLengthException ex)
         {
@@ -335,6 +341,6 @@ public static partial class TusEndpoints
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "tus upload {MediaId} created (length {Length})")]
     private static partial void LogCreated(ILogger logger, long mediaId, long? length);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "tus PATCH of {MediaId} cut off by the client; durable offset {Offset}")]
-    private static partial void LogInterrupted(ILogger logger, long mediaId, long offset);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "tus PATCH of {MediaId} cut off by the client ({Reason}); durable offset {Offset}")]
+    private static partial void LogInterrupted(ILogger logger, long mediaId, long offset, string reason);
 }
