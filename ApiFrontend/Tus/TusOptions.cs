@@ -9,7 +9,7 @@ public sealed class TusOptions
     public const string Section = "Tus";
 
     /// <summary>How long an unfinished upload lives; it answers 410 afterwards and its bytes are freed. Default 24 h.</summary>
-    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
     public TimeSpan Expiry { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Largest Upload-Metadata header accepted, in bytes. Default 4096.</summary>

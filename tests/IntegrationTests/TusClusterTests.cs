@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Amazon.S3.Model;
+using MediaService.DataPlane;
+using MediaService.IntegrationTests.Infrastructure;
+
+namespace MediaService.IntegrationTests;
+
+/// <summary>tus behaviour that needs a second frontend or a short expiry.</summary>
+[Collection(MediaServiceCollection.Name)]
+public sealed class TusClusterTests(MediaServiceFixture fixture)
+{
+    private const int Mib = 1024 * 1024;
+
+    [Fact]
+    public async Task ANewerPatchThroughAnotherFrontendTakesOverAndTheOlderOneGets409()
+    {
+        var body = Payloads.Random(12 * Mib, seed: 51);
+        var url = await Tus.CreateUrlAsync(fixture.Http, body.Length);
+        await using var other = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId);
+        using var otherHttp = other.CreateHttpClient();
+
+        // The older PATCH sends one part's worth and a bit, then stalls (a slow or vanished client).
+        var gated = new GatedStream(body, gateAt: 6 * Mib);
+        var content = new StreamContent(gated);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
+        var older = Tus.PatchAsync(fixture.Http, url, 0, content);
+        await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+        var durable = await Eventually.HoldsAsync(
+            async () => { using var head = await Tus.HeadAsync(otherHttp, url); return Tus.Offset(head)!.Value; },
+            offset => offset == TestEnvironment.PartSize, TimeSpan.FromSeconds(30), "the older PATCH's first part becoming durable");
+
+        // A newer PATCH through the other frontend resumes from HEAD's offset and finishes the upload.
+        using var newer = await Tus.PatchAsync(otherHttp, url, durable, Tus.Chunk(body, (int)durable));
+        Assert.Equal(HttpStatusCode.NoContent, newer.StatusCode);
+        Assert.Equal(body.Length, Tus.Offset(newer));
+
+        gated.Open();
+        using var olderResponse = await older;
+        Assert.Equal(HttpStatusCode.Conflict, olderResponse.StatusCode);
+
+        var id = Tus.IdOf(url);
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await fixture.Http.GetByteArrayAsync($"/media/{id}/content")));
+    }
+
+    [Fact]
+    public async Task AnUnfinishedUploadExpiresAnswers410AndItsBytesAreFreedByItsReminder()
+    {
+        await using var shortLived = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId,
+            new Dictionary<string, string?> { ["Tus:Expiry"] = "00:00:02" });
+        using var http = shortLived.CreateHttpClient();
+        var url = await Tus.CreateUrlAsync(http, 10 * Mib);
+        using (var patch = await Tus.PatchAsync(http, url, 0, Tus.Chunk(new byte[6 * Mib + 5])))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+        }
+
+        var id = Tus.IdOf(url);
+        using var s3 = DataPlaneServiceCollectionExtensions.CreateClient(new S3Options
+        {
+            ServiceUrl = TestEnvironment.S3ServiceUrl,
+            AccessKey = TestEnvironment.Configuration["S3:AccessKey"],
+            SecretKey = TestEnvironment.Configuration["S3:SecretKey"],
+        });
+        async Task<int> TailObjectsAsync() =>
+            (await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = TestEnvironment.S3Bucket, Prefix = $"media/{id}/tail/" })).S3Objects?.Count ?? 0;
+        Assert.Equal(1, await TailObjectsAsync());
+
+        var gone = await Eventually.HoldsAsync(
+            async () => { using var head = await Tus.HeadAsync(http, url); return head.StatusCode; },
+            status => status == HttpStatusCode.Gone, TimeSpan.FromSeconds(30), "the upload answering 410 after its expiry");
+        Assert.Equal(HttpStatusCode.Gone, gone);
+        using (var late = await Tus.PatchAsync(http, url, 6 * Mib + 5, Tus.Chunk(new byte[1])))
+        {
+            Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
+        }
+
+        await Eventually.HoldsAsync(TailObjectsAsync, count => count == 0, TimeSpan.FromSeconds(60), "the expiry reminder deleting the tail object");
+        var item = await http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
+        Assert.Equal("expired", item.GetProperty("status").GetString());
+    }
+}
