@@ -37,6 +37,10 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("RecordTail")]
     Task<string?> RecordTailAsync(RecordTail request);
 
+    /// <summary>Counts what the writer recorded as staged (its body's checksum matched); returns the new offset.</summary>
+    [Alias("Commit")]
+    Task<long> CommitAsync(long lease);
+
     /// <summary>
     /// First half of completion: checks the writer's total against the recorded parts and returns the parts
     /// S3 must assemble. The writer completes the S3 multipart upload itself, off this grain's turn

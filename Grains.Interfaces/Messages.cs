@@ -76,19 +76,22 @@ public sealed record UploadedPart(
 /// <param name="Part">The part.</param>
 /// <param name="ConsumesTail">True when the part begins with the bytes of the current tail object.</param>
 /// <param name="Final">True when the part ends the content (it may be under the part minimum).</param>
+/// <param name="Staged">True while the body's checksum is unverified: recorded, but counted only once committed.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.RecordPart")]
 public sealed record RecordPart(
     [property: Id(0)] long Lease,
     [property: Id(1)] UploadedPart Part,
     [property: Id(2)] bool ConsumesTail,
-    [property: Id(3)] bool Final);
+    [property: Id(3)] bool Final,
+    [property: Id(4)] bool Staged = false);
 
 /// <summary>Records bytes the writer stored as the new tail object (they include the previous tail's).</summary>
 [GenerateSerializer, Immutable, Alias("MediaService.RecordTail")]
 public sealed record RecordTail(
     [property: Id(0)] long Lease,
     [property: Id(1)] string TailKey,
-    [property: Id(2)] long TailSize);
+    [property: Id(2)] long TailSize,
+    [property: Id(3)] bool Staged = false);
 
 /// <summary>The writer's claim that all bytes are written.</summary>
 /// <param name="Lease">The writer's lease.</param>

@@ -75,19 +75,36 @@ public sealed partial class UploadGrain(
         var next = MediaItemLifecycle.RecordPart(Current, request, MaxSize, time.GetUtcNow());
         if (!ReferenceEquals(next, Current))
         {
-            var consumedTail = request.ConsumesTail ? Current.TailKey : null;
+            // A staged part's tail stays the item's tail until the commit.
+            var consumedTail = request.ConsumesTail && !request.Staged ? Current.TailKey : null;
             await PersistAsync(next);
             await DeleteQuietlyAsync(consumedTail);
         }
 
-        return Current.ReservedPartNumber;
+        return (Current.Staged ?? Current).ReservedPartNumber;
     }
 
     public async Task<string?> RecordTailAsync(RecordTail request)
     {
-        var replaced = Current.TailKey;
+        var replaced = request.Staged ? null : Current.TailKey;
         await PersistAsync(MediaItemLifecycle.RecordTail(Current, request, MaxSize, time.GetUtcNow()));
         return replaced;
+    }
+
+    public async Task<long> CommitAsync(long lease)
+    {
+        var tailBefore = Current.TailKey;
+        var next = MediaItemLifecycle.Commit(Current, lease, time.GetUtcNow());
+        if (!ReferenceEquals(next, Current))
+        {
+            await PersistAsync(next);
+            if (tailBefore != Current.TailKey)
+            {
+                await DeleteQuietlyAsync(tailBefore);
+            }
+        }
+
+        return Current.Offset;
     }
 
     public Task<CompletionPlan> PrepareCompletionAsync(long lease, long size) =>

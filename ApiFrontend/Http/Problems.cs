@@ -17,6 +17,7 @@ public static class Problems
     public const string StorageUnavailable = "storage-unavailable";
     public const string UploadConflict = "upload-conflict";
     public const string UploadRejected = "upload-rejected";
+    public const string ChecksumMismatch = "checksum-mismatch";
 
     /// <summary>A problem result with the catalogue's type and code.</summary>
     public static ProblemHttpResult Create(string code, int status, string title, string? detail = null, IDictionary<string, object?>? extensions = null)

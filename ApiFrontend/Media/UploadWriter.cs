@@ -31,10 +31,16 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
     private static readonly TimeSpan SalvageTime = TimeSpan.FromSeconds(30);
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
 
-    /// <summary>Appends <paramref name="body"/>; with <paramref name="endOfBodyEndsContent"/>, the body's end is the content's end.</summary>
+    /// <summary>
+    /// Appends <paramref name="body"/>; with <paramref name="endOfBodyEndsContent"/>, the body's end is the content's
+    /// end. With a <paramref name="checksum"/>, what the body adds is recorded as staged and counts only once the
+    /// body's digest matched (otherwise <see cref="Tus.ChecksumMismatchException"/>, and the offset is unchanged).
+    /// </summary>
     public async Task<AppendOutcome> AppendAsync(
-        long id, IUploadGrain grain, AppendGrant grant, Stream body, bool endOfBodyEndsContent, CancellationToken cancellationToken)
+        long id, IUploadGrain grain, AppendGrant grant, Stream body, bool endOfBodyEndsContent, CancellationToken cancellationToken,
+        Tus.TusChecksum? checksum = null)
     {
+        var staged = checksum is not null;
         var current = ArrayPool<byte>.Shared.Rent(_partSize);
         var spare = ArrayPool<byte>.Shared.Rent(_partSize);
         Task<int>? pending = null;
@@ -87,6 +93,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 }
 
                 sha?.AppendData(current, before, filled - before);
+                checksum?.Append(current, before, filled - before);
                 var reachedLength = grant.Length is { } total && bufferStart + filled == total;
                 if (reachedLength && !bodyEnded && interrupted is null && await HasMoreAsync(body, cancellationToken))
                 {
@@ -100,11 +107,17 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                     pending = null;
                 }
 
+                // A checksummed body cut off midway cannot be verified: it is discarded, as tus requires.
+                if (staged && interrupted is not null)
+                {
+                    return new AppendOutcome(grant.Offset, null, interrupted);
+                }
+
                 var final = interrupted is null && (reachedLength || (bodyEnded && endOfBodyEndsContent));
                 if (filled == _partSize && !final)
                 {
                     target ??= await grain.OpenMultipartAsync(grant.Lease);
-                    pending = SendPartAsync(grain, grant.Lease, target, partNumber, current, filled, consumesTail, final: false, token);
+                    pending = SendPartAsync(grain, grant.Lease, target, partNumber, current, filled, consumesTail, final: false, staged, token);
                     (current, spare) = (spare, current);
                     bufferStart += filled;
                     filled = 0;
@@ -117,7 +130,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 var end = bufferStart + filled;
                 if (final)
                 {
-                    return new AppendOutcome(end, await FinishAsync(grain, grant, target, partNumber, current, filled, consumesTail, end, sha, token), null);
+                    return new AppendOutcome(end, await FinishAsync(grain, grant, target, partNumber, current, filled, consumesTail, end, sha, checksum, token), null);
                 }
 
                 var newBytes = consumesTail ? filled - grant.TailSize : filled;
@@ -126,18 +139,23 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                     if (filled >= S3Options.MinPartSizeBytes)
                     {
                         target ??= await grain.OpenMultipartAsync(grant.Lease);
-                        await SendPartAsync(grain, grant.Lease, target, partNumber, current, filled, consumesTail, final: false, token);
+                        await SendPartAsync(grain, grant.Lease, target, partNumber, current, filled, consumesTail, final: false, staged, token);
                     }
                     else
                     {
                         var tailKey = $"media/{id}/tail/{grant.Lease}-{partNumber}";
                         await store.PutAsync(tailKey, new ArraySegment<byte>(current, 0, filled), "application/octet-stream", token);
-                        var replaced = await grain.RecordTailAsync(new RecordTail(grant.Lease, tailKey, filled));
+                        var replaced = await grain.RecordTailAsync(new RecordTail(grant.Lease, tailKey, filled, staged));
                         if (replaced is not null)
                         {
                             await store.DeleteAsync(replaced, token);
                         }
                     }
+                }
+
+                if (checksum is not null)
+                {
+                    await CommitVerifiedAsync(grain, grant.Lease, checksum);
                 }
 
                 return new AppendOutcome(end, null, interrupted);
@@ -158,11 +176,16 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
 
     private async Task<MediaItemView> FinishAsync(
         IUploadGrain grain, AppendGrant grant, MultipartTarget? target, int partNumber,
-        byte[] buffer, int filled, bool consumesTail, long total, IncrementalHash? sha, CancellationToken cancellationToken)
+        byte[] buffer, int filled, bool consumesTail, long total, IncrementalHash? sha, Tus.TusChecksum? checksum, CancellationToken cancellationToken)
     {
         var digest = sha is null ? null : Convert.ToHexStringLower(sha.GetCurrentHash());
         if (target is null && !grant.MultipartOpen)
         {
+            if (checksum is not null && !checksum.Matches())
+            {
+                throw new Tus.ChecksumMismatchException();
+            }
+
             // Everything is in this buffer (the tail included): one PutObject, no multipart upload to assemble.
             await store.PutAsync(grant.StorageKey, new ArraySegment<byte>(buffer, 0, filled), "application/octet-stream", cancellationToken);
             return await grain.ConfirmStoredAsync(new CompleteUpload(grant.Lease, total, digest, SinglePut: true));
@@ -171,7 +194,12 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
         target ??= await grain.OpenMultipartAsync(grant.Lease);
         if (filled > 0)
         {
-            await SendPartAsync(grain, grant.Lease, target, partNumber, buffer, filled, consumesTail, final: true, cancellationToken);
+            await SendPartAsync(grain, grant.Lease, target, partNumber, buffer, filled, consumesTail, final: true, checksum is not null, cancellationToken);
+        }
+
+        if (checksum is not null)
+        {
+            await CommitVerifiedAsync(grain, grant.Lease, checksum);
         }
 
         var plan = await grain.PrepareCompletionAsync(grant.Lease, total);
@@ -180,10 +208,22 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
     }
 
     private async Task<int> SendPartAsync(
-        IUploadGrain grain, long lease, MultipartTarget target, int partNumber, byte[] buffer, int count, bool consumesTail, bool final, CancellationToken cancellationToken)
+        IUploadGrain grain, long lease, MultipartTarget target, int partNumber, byte[] buffer, int count, bool consumesTail, bool final, bool staged,
+        CancellationToken cancellationToken)
     {
         var etag = await store.UploadPartAsync(target.StorageKey, target.UploadId, partNumber, new ArraySegment<byte>(buffer, 0, count), cancellationToken);
-        return await grain.RecordPartAsync(new RecordPart(lease, new UploadedPart(partNumber, count, etag), consumesTail, final));
+        return await grain.RecordPartAsync(new RecordPart(lease, new UploadedPart(partNumber, count, etag), consumesTail, final, staged));
+    }
+
+    private static async Task CommitVerifiedAsync(IUploadGrain grain, long lease, Tus.TusChecksum checksum)
+    {
+        if (!checksum.Matches())
+        {
+            // What was staged is never committed; the next append drops it.
+            throw new Tus.ChecksumMismatchException();
+        }
+
+        await grain.CommitAsync(lease);
     }
 
     private static async Task<bool> HasMoreAsync(Stream body, CancellationToken cancellationToken)

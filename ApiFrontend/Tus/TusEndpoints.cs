@@ -18,7 +18,10 @@ namespace MediaService.ApiFrontend.Tus;
 public static partial class TusEndpoints
 {
     public const string Version = "1.0.0";
-    public const string Extensions = "creation,creation-with-upload,creation-defer-length,expiration,termination";
+    public const string Extensions = "creation,creation-with-upload,creation-defer-length,expiration,checksum,checksum-trailer,termination";
+
+    /// <summary>tus: the checksum did not match; the chunk was discarded.</summary>
+    public const int ChecksumMismatch = 460;
     public const string OffsetContentType = "application/offset+octet-stream";
 
     /// <summary>The headers a browser client must be able to read (CORS).</summary>
@@ -76,6 +79,7 @@ public static partial class TusEndpoints
         headers["Tus-Version"] = Version;
         headers["Tus-Extension"] = Extensions;
         headers["Tus-Max-Size"] = uploads.Value.MaxUploadBytes.ToString(CultureInfo.InvariantCulture);
+        headers["Tus-Checksum-Algorithm"] = TusChecksum.Algorithms;
         return TypedResults.NoContent();
     }
 
@@ -256,6 +260,23 @@ public static partial class TusEndpoints
     private static async Task<(long Offset, StatusCodeHttpResult? Status, ProblemHttpResult? Problem)> AppendAsync(
         HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, long max, CancellationToken cancellationToken)
     {
+        TusChecksum? checksum = null;
+        var request = context.Request;
+        if (request.Headers.TryGetValue("Upload-Checksum", out var checksumHeader))
+        {
+            if (!TusChecksum.TryParse(checksumHeader.ToString(), out var algorithm, out var digest))
+            {
+                return (0, null, Bad($"Upload-Checksum must be '<algorithm> <base64 digest>' with one of {TusChecksum.Algorithms}."));
+            }
+
+            checksum = TusChecksum.FromHeader(algorithm, digest);
+        }
+        else if (request.Headers.Trailer.Any(t => t?.Contains("Upload-Checksum", StringComparison.OrdinalIgnoreCase) == true))
+        {
+            checksum = TusChecksum.FromTrailer(() => request.CheckTrailersAvailable() ? request.GetTrailer("Upload-Checksum").ToString() : null);
+        }
+
+        using var verifying = checksum;
         try
         {
             var grant = await grain.BeginAppendAsync(begin);
@@ -273,7 +294,7 @@ public static partial class TusEndpoints
                 bodySize.MaxRequestBodySize = remaining + 64 * 1024;
             }
 
-            var outcome = await writer.AppendAsync(id, grain, grant, context.Request.Body, endOfBodyEndsContent: false, cancellationToken);
+            var outcome = await writer.AppendAsync(id, grain, grant, request.Body, endOfBodyEndsContent: false, cancellationToken, checksum);
             if (outcome.Interrupted is { } reason)
             {
                 LogInterrupted(Logger(context), id, outcome.Offset, reason);
@@ -289,6 +310,10 @@ public static partial class TusEndpoints
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
+        }
+        catch (ChecksumMismatchException ex)
+        {
+            return (0, null, Problems.Create(Problems.ChecksumMismatch, ChecksumMismatch, "Checksum mismatch", ex.Message));
         }
         catch (BeyondLengthException ex)
         {

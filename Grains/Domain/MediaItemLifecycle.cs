@@ -75,6 +75,7 @@ public static class MediaItemLifecycle
 
         var next = state with
         {
+            Staged = null,
             Lease = state.Lease + 1,
             DeclaredLength = length,
             ReservedPartNumber = ReserveNext(state),
@@ -98,7 +99,37 @@ public static class MediaItemLifecycle
     public static MediaItemState OpenMultipart(MediaItemState state, long lease, string uploadId, DateTimeOffset now)
     {
         CheckCanOpenMultipart(state, lease, now);
-        return state with { MultipartUploadId = uploadId, UpdatedAt = now };
+        return state with
+        {
+            MultipartUploadId = uploadId,
+            UpdatedAt = now,
+            Staged = state.Staged is { } staged ? staged with { MultipartUploadId = uploadId } : null,
+        };
+    }
+
+    /// <summary>Applies <paramref name="change"/> to what is staged (or to the item itself when not staged).</summary>
+    private static MediaItemState Apply(MediaItemState state, bool staged, Func<MediaItemState, MediaItemState> change)
+    {
+        if (!staged)
+        {
+            if (state.Staged is not null)
+            {
+                throw new MediaException(MediaErrorCode.Inconsistent, "Staged bytes must be committed first.");
+            }
+
+            return change(state);
+        }
+
+        var basis = state.Staged ?? state;
+        var next = change(basis);
+        return ReferenceEquals(next, basis) ? state : state with { Staged = next with { Staged = null }, UpdatedAt = next.UpdatedAt };
+    }
+
+    /// <summary>Makes what the writer staged count: its body's checksum matched.</summary>
+    public static MediaItemState Commit(MediaItemState state, long lease, DateTimeOffset now)
+    {
+        RequireWriter(state, lease, now);
+        return state.Staged is { } staged ? staged with { Staged = null, UpdatedAt = now } : state;
     }
 
     /// <summary>
@@ -106,6 +137,12 @@ public static class MediaItemLifecycle
     /// Re-recording the same part (a retried call) changes nothing.
     /// </summary>
     public static MediaItemState RecordPart(MediaItemState state, RecordPart request, long maxSize, DateTimeOffset now)
+    {
+        RequireWriter(state, request.Lease, now);
+        return Apply(state, request.Staged, basis => RecordPartCore(basis, request, maxSize, now));
+    }
+
+    private static MediaItemState RecordPartCore(MediaItemState state, RecordPart request, long maxSize, DateTimeOffset now)
     {
         var part = request.Part;
         if (!state.Parts.IsEmpty && state.Parts[^1] == part && request.Lease == state.Lease)
@@ -178,6 +215,11 @@ public static class MediaItemLifecycle
     public static MediaItemState RecordTail(MediaItemState state, RecordTail request, long maxSize, DateTimeOffset now)
     {
         RequireWriter(state, request.Lease, now);
+        return Apply(state, request.Staged, basis => RecordTailCore(basis, request, maxSize, now));
+    }
+
+    private static MediaItemState RecordTailCore(MediaItemState state, RecordTail request, long maxSize, DateTimeOffset now)
+    {
         if (request.TailSize <= state.TailSize || request.TailSize >= S3Options.MinPartSizeBytes)
         {
             throw new MediaException(MediaErrorCode.Inconsistent, "A tail must grow the previous one and stay under the part minimum.");
@@ -246,6 +288,7 @@ public static class MediaItemLifecycle
 
         return state with
         {
+            Staged = null,
             Status = MediaStatus.Stored,
             Size = request.Size,
             DeclaredLength = request.Size,
@@ -313,6 +356,7 @@ public static class MediaItemLifecycle
 
     private static MediaItemState Release(MediaItemState state, MediaStatus status, string reason, DateTimeOffset now) => state with
     {
+        Staged = null,
         Status = status,
         FailureReason = reason,
         UpdatedAt = now,

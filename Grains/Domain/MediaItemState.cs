@@ -53,6 +53,13 @@ public sealed record MediaItemState
     /// <summary>The store's ETag of the final object, recorded when stored.</summary>
     [Id(19)] public string? ObjectETag { get; init; }
 
+    /// <summary>
+    /// What the item will be once the current writer's checksummed body is verified (tus checksum): parts and tail
+    /// recorded, not yet counted in the offset. Committed by <see cref="MediaItemLifecycle.Commit"/>; dropped when
+    /// another append begins.
+    /// </summary>
+    [Id(20)] public MediaItemState? Staged { get; init; }
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
 
