@@ -43,6 +43,7 @@ public static class FrontendSetup
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         builder.Services.AddSingleton<UploadWriter>();
         builder.Services.AddSingleton<MediaIngest>();
+        builder.Services.AddSingleton<TusConcatenation>();
         builder.Services.AddOptions<TusOptions>().Bind(configuration.GetSection(TusOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<CorsSettings>().Bind(configuration.GetSection(CorsSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>

@@ -31,6 +31,9 @@ public enum MediaErrorCode
 
     /// <summary>The unfinished upload passed its expiry, or was terminated: it is gone (tus 410).</summary>
     Gone = 7,
+
+    /// <summary>The item cannot be written directly (a tus final upload is assembled from its partials; tus 403).</summary>
+    NotWritable = 8,
 }
 
 /// <summary>A refusal by a grain, carrying a code from <see cref="MediaErrorCode"/>.</summary>

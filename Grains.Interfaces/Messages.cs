@@ -8,13 +8,32 @@ namespace MediaService.Grains.Interfaces;
 /// <param name="DeclaredLength">The total length when the client announced it, else null (deferred).</param>
 /// <param name="UploadMetadata">The tus <c>Upload-Metadata</c> header as sent (validated by the edge), if any.</param>
 /// <param name="Expires">For resumable uploads: how long the item may stay unfinished; null for one-shot uploads.</param>
+/// <param name="Concat">tus concatenation: a partial upload, or the final one assembled from <paramref name="ConcatParts"/>.</param>
+/// <param name="ConcatParts">For a final upload: the ids of its partial uploads, in order.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.CreateMediaItem")]
 public sealed record CreateMediaItem(
     [property: Id(0)] string? FileName,
     [property: Id(1)] string DeclaredContentType,
     [property: Id(2)] long? DeclaredLength,
     [property: Id(3)] string? UploadMetadata = null,
-    [property: Id(4)] TimeSpan? Expires = null);
+    [property: Id(4)] TimeSpan? Expires = null,
+    [property: Id(5)] ConcatKind Concat = ConcatKind.None,
+    [property: Id(6)] ImmutableArray<long> ConcatParts = default);
+
+/// <summary>The role of an item in tus concatenation. Persisted: never renumber.</summary>
+[GenerateSerializer]
+[Alias("MediaService.ConcatKind")]
+public enum ConcatKind
+{
+    /// <summary>An ordinary upload.</summary>
+    None = 0,
+
+    /// <summary>A piece of a larger upload (<c>Upload-Concat: partial</c>).</summary>
+    Partial = 1,
+
+    /// <summary>An upload assembled from partial uploads (<c>Upload-Concat: final;...</c>); not writable directly.</summary>
+    Final = 2,
+}
 
 /// <summary>The answer to <see cref="CreateMediaItem"/>.</summary>
 /// <param name="Created">False when the id already belongs to an item: the caller must pick another id.</param>
@@ -24,10 +43,12 @@ public sealed record CreateMediaItemResult([property: Id(0)] bool Created);
 /// <summary>A writer's request to append at <paramref name="Offset"/>.</summary>
 /// <param name="Offset">The offset the writer believes is durable; must equal the item's.</param>
 /// <param name="Length">Declares the total length of a deferred-length upload (once; it cannot change).</param>
+/// <param name="Assembly">True when the writer assembles a final upload from its partials (the only way to write one).</param>
 [GenerateSerializer, Immutable, Alias("MediaService.BeginAppend")]
 public sealed record BeginAppend(
     [property: Id(0)] long Offset,
-    [property: Id(1)] long? Length);
+    [property: Id(1)] long? Length,
+    [property: Id(2)] bool Assembly = false);
 
 /// <summary>
 /// The right to append, until a newer writer takes over. A newer <see cref="IUploadGrain.BeginAppendAsync"/>
@@ -120,7 +141,9 @@ public sealed record MediaItemView(
     [property: Id(9)] long Offset,
     [property: Id(10)] long? Length,
     [property: Id(11)] string? UploadMetadata,
-    [property: Id(12)] DateTimeOffset? ExpiresAt);
+    [property: Id(12)] DateTimeOffset? ExpiresAt,
+    [property: Id(13)] ConcatKind Concat,
+    [property: Id(14)] ImmutableArray<long> ConcatParts);
 
 /// <summary>Where a stored item's bytes are, for the edge to stream them out of S3.</summary>
 /// <param name="StorageKey">The object's key.</param>

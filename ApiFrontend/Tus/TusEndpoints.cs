@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Media;
@@ -18,7 +19,7 @@ namespace MediaService.ApiFrontend.Tus;
 public static partial class TusEndpoints
 {
     public const string Version = "1.0.0";
-    public const string Extensions = "creation,creation-with-upload,creation-defer-length,expiration,checksum,checksum-trailer,termination";
+    public const string Extensions = "creation,creation-with-upload,creation-defer-length,expiration,checksum,checksum-trailer,termination,concatenation,concatenation-unfinished";
 
     /// <summary>tus: the checksum did not match; the chunk was discarded.</summary>
     public const int ChecksumMismatch = 460;
@@ -27,7 +28,7 @@ public static partial class TusEndpoints
     /// <summary>The headers a browser client must be able to read (CORS).</summary>
     public static readonly string[] ExposedHeaders =
     [
-        "Location", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires",
+        "Location", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires", "Upload-Concat",
         "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
     ];
 
@@ -84,12 +85,41 @@ public static partial class TusEndpoints
     }
 
     internal static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateAsync(
-        HttpContext context, MediaIngest ingest, UploadWriter writer, IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, CancellationToken cancellationToken)
+        HttpContext context, MediaIngest ingest, UploadWriter writer, TusConcatenation concatenation,
+        IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, CancellationToken cancellationToken)
     {
         var request = context.Request;
         var max = uploads.Value.MaxUploadBytes;
         var hasLength = request.Headers.TryGetValue("Upload-Length", out var lengthHeader);
         var deferred = request.Headers.TryGetValue("Upload-Defer-Length", out var deferHeader);
+        var concat = ConcatKind.None;
+        var partials = ImmutableArray<long>.Empty;
+        if (request.Headers.TryGetValue("Upload-Concat", out var concatHeader))
+        {
+            if (concatHeader == "partial")
+            {
+                concat = ConcatKind.Partial;
+            }
+            else if (TusConcatenation.TryParseFinal(concatHeader.ToString(), out partials))
+            {
+                concat = ConcatKind.Final;
+            }
+            else
+            {
+                return Bad("Upload-Concat must be 'partial' or 'final;' followed by the URLs of partial uploads of this server.");
+            }
+        }
+
+        if (concat == ConcatKind.Final)
+        {
+            if (hasLength || deferred)
+            {
+                return Bad("A final upload takes its length from its partial uploads: send no Upload-Length.");
+            }
+
+            return await CreateFinalAsync(context, ingest, concatenation, partials, max, tus.Value, cancellationToken);
+        }
+
         if (hasLength == deferred || (deferred && deferHeader != "1"))
         {
             return Bad("Send either Upload-Length or Upload-Defer-Length: 1.");
@@ -111,11 +141,6 @@ public static partial class TusEndpoints
             length = parsed;
         }
 
-        if (request.Headers.ContainsKey("Upload-Concat"))
-        {
-            return Bad("Concatenation is not supported by this server.");
-        }
-
         var metadataHeader = request.Headers["Upload-Metadata"].ToString();
         if (!TusMetadata.TryParse(metadataHeader, tus.Value.MaxMetadataBytes, out var metadata, out var metadataError))
         {
@@ -131,7 +156,7 @@ public static partial class TusEndpoints
         }
 
         var (id, grain) = await ingest.CreateItemAsync(new CreateMediaItem(
-            fileName, contentType, length, metadataHeader.Length == 0 ? null : metadataHeader, tus.Value.Expiry));
+            fileName, contentType, length, metadataHeader.Length == 0 ? null : metadataHeader, tus.Value.Expiry, concat));
         var location = $"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}";
         LogCreated(Logger(context), id, length);
 
@@ -157,10 +182,60 @@ public static partial class TusEndpoints
         return TypedResults.Created(location);
     }
 
-    internal static async Task<Results<Ok, StatusCodeHttpResult, ProblemHttpResult>> HeadAsync(long id, HttpContext context, IClusterClient cluster)
+    private static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateFinalAsync(
+        HttpContext context, MediaIngest ingest, TusConcatenation concatenation, ImmutableArray<long> partials, long max, TusOptions tus,
+        CancellationToken cancellationToken)
+    {
+        var (parts, error) = await concatenation.ReadPartialsAsync(partials);
+        if (error is not null)
+        {
+            return Bad(error);
+        }
+
+        long? length = parts.All(p => p.Length is not null) ? parts.Sum(p => p.Length!.Value) : null;
+        if (length > max)
+        {
+            return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", $"Tus-Max-Size is {max}.");
+        }
+
+        var request = context.Request;
+        var metadataHeader = request.Headers["Upload-Metadata"].ToString();
+        var tusMetadata = ImmutableDictionary<string, byte[]>.Empty;
+        if (metadataHeader.Length > 0 && !TusMetadata.TryParse(metadataHeader, tus.MaxMetadataBytes, out tusMetadata, out var metadataError))
+        {
+            return Bad(metadataError!);
+        }
+
+        var options = context.RequestServices.GetRequiredService<IOptions<UploadOptions>>().Value;
+        var fileName = FileNames.Sanitize(TusMetadata.Text(tusMetadata, "filename"), options.MaxFileNameLength);
+        var (id, grain) = await ingest.CreateItemAsync(new CreateMediaItem(
+            fileName, MediaTypes.Declared(TusMetadata.Text(tusMetadata, "filetype"), fileName), length,
+            metadataHeader.Length == 0 ? null : metadataHeader, tus.Expiry, ConcatKind.Final, partials));
+        LogCreated(Logger(context), id, length);
+
+        try
+        {
+            // concatenation-unfinished: when a partial is still receiving, the first request that finds them all
+            // finished assembles the final upload.
+            await concatenation.TryAssembleAsync(id, grain, (await grain.GetMetadataAsync())!, cancellationToken);
+        }
+        catch (ObjectStoreUnavailableException ex)
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+                "The object store did not answer while assembling the upload. Retry later.");
+        }
+
+        WriteExpires(context, await grain.GetMetadataAsync());
+        return TypedResults.Created($"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}");
+    }
+
+    internal static async Task<Results<Ok, StatusCodeHttpResult, ProblemHttpResult>> HeadAsync(
+        long id, HttpContext context, IClusterClient cluster, TusConcatenation concatenation, CancellationToken cancellationToken)
     {
         context.Response.Headers.CacheControl = "no-store";
-        var view = MediaIds.IsValid(id) ? await cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync() : null;
+        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var view = MediaIds.IsValid(id) ? await grain.GetMetadataAsync() : null;
         if (view is null)
         {
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
@@ -172,7 +247,22 @@ public static partial class TusEndpoints
         }
 
         var headers = context.Response.Headers;
-        headers["Upload-Offset"] = view.Offset.ToString(CultureInfo.InvariantCulture);
+        if (view.Concat == ConcatKind.Final && view.Status == MediaStatus.Receiving)
+        {
+            view = await concatenation.TryAssembleAsync(id, grain, view, cancellationToken) ?? view;
+        }
+
+        if (TusConcatenation.HeaderOf(view) is { } concatValue)
+        {
+            headers["Upload-Concat"] = concatValue;
+        }
+
+        // A final upload has no offset until it is assembled.
+        if (view.Concat != ConcatKind.Final || view.Status == MediaStatus.Stored)
+        {
+            headers["Upload-Offset"] = view.Offset.ToString(CultureInfo.InvariantCulture);
+        }
+
         if (view.Length is { } length)
         {
             headers["Upload-Length"] = length.ToString(CultureInfo.InvariantCulture);
@@ -331,6 +421,7 @@ public static partial class TusEndpoints
     {
         MediaErrorCode.NotFound => TypedResults.StatusCode(StatusCodes.Status404NotFound),
         MediaErrorCode.Gone => TypedResults.StatusCode(StatusCodes.Status410Gone),
+        MediaErrorCode.NotWritable => Problems.Create(Problems.UploadConflict, StatusCodes.Status403Forbidden, "Not writable", exception.Message),
         MediaErrorCode.OffsetMismatch or MediaErrorCode.StaleWriter or MediaErrorCode.InvalidState =>
             Problems.Create(Problems.UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", exception.Message),
         MediaErrorCode.LimitExceeded => Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", exception.Message),

@@ -10,6 +10,9 @@ namespace MediaService.Grains.Domain;
 /// </summary>
 public static class MediaItemLifecycle
 {
+    /// <summary>Most partial uploads one final upload may name.</summary>
+    public const int MaxConcatParts = 1000;
+
     /// <summary>The S3 key of an item's original bytes.</summary>
     public static string OriginalKey(long id) => $"media/{id}/original";
 
@@ -29,6 +32,12 @@ public static class MediaItemLifecycle
             throw new MediaException(MediaErrorCode.LimitExceeded, $"The largest accepted upload is {maxSize} bytes.");
         }
 
+        var parts = request.ConcatParts.IsDefault ? [] : request.ConcatParts;
+        if ((request.Concat == ConcatKind.Final) != (parts.Length > 0) || parts.Length > MaxConcatParts)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, $"A final upload names 1 to {MaxConcatParts} partial uploads; no other upload names any.");
+        }
+
         return new MediaItemState
         {
             Status = MediaStatus.Receiving,
@@ -40,6 +49,8 @@ public static class MediaItemLifecycle
             UpdatedAt = now,
             ExpiresAt = request.Expires is { } expires ? now + expires : null,
             StorageKey = OriginalKey(id),
+            Concat = request.Concat,
+            ConcatParts = parts,
         };
     }
 
@@ -49,7 +60,16 @@ public static class MediaItemLifecycle
     /// </summary>
     public static (MediaItemState State, AppendGrant Grant) BeginAppend(MediaItemState state, BeginAppend request, long maxSize, DateTimeOffset now)
     {
+        RequireExists(state);
+        if ((state.Concat == ConcatKind.Final) != request.Assembly)
+        {
+            throw new MediaException(MediaErrorCode.NotWritable, state.Concat == ConcatKind.Final
+                ? "A final upload is assembled from its partial uploads; it cannot be written to."
+                : "Only a final upload is assembled.");
+        }
+
         RequireReceiving(state, now);
+
         if (request.Offset != state.Offset)
         {
             throw new MediaException(MediaErrorCode.OffsetMismatch, $"The upload is at offset {state.Offset}, not {request.Offset}.");
@@ -348,7 +368,9 @@ public static class MediaItemLifecycle
         state.Offset,
         state.DeclaredLength,
         state.UploadMetadata,
-        state.ExpiresAt);
+        state.ExpiresAt,
+        state.Concat,
+        state.ConcatParts);
 
     /// <summary>A strong validator of stored content: its SHA-256 when known, else the store's ETag.</summary>
     public static string? ContentETag(MediaItemState state) =>

@@ -60,6 +60,12 @@ public sealed record MediaItemState
     /// </summary>
     [Id(20)] public MediaItemState? Staged { get; init; }
 
+    /// <summary>The item's role in tus concatenation.</summary>
+    [Id(21)] public ConcatKind Concat { get; init; }
+
+    /// <summary>For a final upload, its partial uploads in order. Bounded by <see cref="MediaItemLifecycle.MaxConcatParts"/>.</summary>
+    [Id(22)] public ImmutableArray<long> ConcatParts { get; init; } = [];
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
 

@@ -21,6 +21,8 @@ public sealed class TusInteropTests(MediaServiceFixture fixture) : IDisposable
     [InlineData("5 MiB + 1 byte chunks", "{\"chunkSize\":5242881}")]
     [InlineData("deferred length", "{\"deferLength\":true,\"chunkSize\":1048576}")]
     [InlineData("aborted midway, resumed by a new client from the stored URL", "{\"chunkSize\":1048576,\"abortAt\":3000000}")]
+    [InlineData("parallelUploads: 4 (concatenation)", "{\"parallelUploads\":4}")]
+    [InlineData("parallelUploads: 4 in 1 MiB chunks", "{\"parallelUploads\":4,\"chunkSize\":1048576}")]
     public async Task TusJsClientUploadsAreStoredByteIdentical(string scenario, string options)
     {
         var id = await UploadAsync(options);

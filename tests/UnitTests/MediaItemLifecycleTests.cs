@@ -266,4 +266,40 @@ public sealed class MediaItemLifecycleTests
     {
         Assert.Equal(MediaErrorCode.NotFound, CodeOf(() => Begin(MediaItemState.Empty)));
     }
+
+    [Fact]
+    public void AFinalUploadIsWrittenOnlyByItsAssemblyEvenOnceStored()
+    {
+        var final = MediaItemLifecycle.Create(MediaItemState.Empty, Id,
+            new CreateMediaItem(null, "x/y", 3, null, null, ConcatKind.Final, [1, 2]), Max, T0);
+
+        Assert.Equal(MediaErrorCode.NotWritable, CodeOf(() => Begin(final)));
+        var (assembling, grant) = MediaItemLifecycle.BeginAppend(final, new BeginAppend(0, null, Assembly: true), Max, T0);
+        var stored = MediaItemLifecycle.MarkStored(assembling, new CompleteUpload(grant.Lease, 3, null, SinglePut: true), 3, null, T0);
+        Assert.Equal(MediaErrorCode.NotWritable, CodeOf(() => Begin(stored, offset: 3)));
+    }
+
+    [Fact]
+    public void OnlyAFinalUploadNamesPartials()
+    {
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => MediaItemLifecycle.Create(MediaItemState.Empty, Id,
+            new CreateMediaItem(null, "x/y", 3, null, null, ConcatKind.Final, []), Max, T0)));
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => MediaItemLifecycle.Create(MediaItemState.Empty, Id,
+            new CreateMediaItem(null, "x/y", 3, null, null, ConcatKind.None, [1]), Max, T0)));
+    }
+
+    [Fact]
+    public void StagedBytesCountOnlyOnceCommittedAndAreDroppedByTheNextAppend()
+    {
+        var (state, grant) = Begin(Created());
+        state = MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t1", 100, Staged: true), Max, T0);
+        Assert.Equal(0, state.Offset);
+
+        var committed = MediaItemLifecycle.Commit(state, grant.Lease, T0);
+        Assert.Equal(100, committed.Offset);
+
+        var (dropped, _) = Begin(state);
+        Assert.Null(dropped.Staged);
+        Assert.Equal(0, dropped.Offset);
+    }
 }

@@ -1,0 +1,152 @@
+using System.Collections.Immutable;
+using MediaService.ApiFrontend.Media;
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+
+namespace MediaService.ApiFrontend.Tus;
+
+/// <summary>
+/// tus concatenation: a final upload is assembled from finished partial uploads by streaming their objects,
+/// in order, through the same writer as any append (S3 servers such as s3rver lack UploadPartCopy, and
+/// partials under 5 MiB could not be parts anyway). A final declared before its partials finished
+/// (concatenation-unfinished) is assembled by the first request that finds them all finished.
+/// </summary>
+public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore store, UploadWriter writer)
+{
+    /// <summary>Parses <c>final;URL URL ...</c> into the partial uploads' ids; false when malformed or not ours.</summary>
+    public static bool TryParseFinal(string header, out ImmutableArray<long> ids)
+    {
+        ids = [];
+        const string prefix = "final;";
+        if (!header.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var builder = ImmutableArray.CreateBuilder<long>();
+        foreach (var url in header[prefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var path = Uri.TryCreate(url, UriKind.Absolute, out var absolute) ? absolute.AbsolutePath : url;
+            var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            if (segments.Length != 2 || segments[0] != "files" || !long.TryParse(segments[1], out var id) || !MediaIds.IsValid(id))
+            {
+                return false;
+            }
+
+            builder.Add(id);
+        }
+
+        ids = builder.ToImmutable();
+        return ids.Length is > 0 and <= 1000;
+    }
+
+    /// <summary>The <c>Upload-Concat</c> value of an item, or null for an ordinary upload.</summary>
+    public static string? HeaderOf(MediaItemView view) => view.Concat switch
+    {
+        ConcatKind.Partial => "partial",
+        ConcatKind.Final => "final;" + string.Join(' ', view.ConcatParts.Select(id => $"/files/{id}")),
+        _ => null,
+    };
+
+    /// <summary>The partial uploads' current views, or an error text when one is missing, not partial, or gone.</summary>
+    public async Task<(IReadOnlyList<MediaItemView> Parts, string? Error)> ReadPartialsAsync(ImmutableArray<long> ids)
+    {
+        var views = await Task.WhenAll(ids.Select(id => cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync()));
+        for (var i = 0; i < views.Length; i++)
+        {
+            if (views[i] is not { Concat: ConcatKind.Partial, Status: MediaStatus.Receiving or MediaStatus.Stored })
+            {
+                return ([], $"/files/{ids[i]} is not an unfinished or finished partial upload.");
+            }
+        }
+
+        return (views!, null);
+    }
+
+    /// <summary>Assembles the final upload when all its partials are finished; returns the item when it is stored.</summary>
+    public async Task<MediaItemView?> TryAssembleAsync(long id, IUploadGrain grain, MediaItemView final, CancellationToken cancellationToken)
+    {
+        if (final.Status != MediaStatus.Receiving)
+        {
+            return final.Status == MediaStatus.Stored ? final : null;
+        }
+
+        var contents = await Task.WhenAll(final.ConcatParts.Select(part => cluster.GetGrain<IUploadGrain>(part).GetStoredContentAsync()));
+        if (contents.Any(c => c is null))
+        {
+            return null;
+        }
+
+        var grant = await grain.BeginAppendAsync(new BeginAppend(0, contents.Sum(c => c!.Size), Assembly: true));
+        await using var body = new PartialsStream(store, contents!);
+        var outcome = await writer.AppendAsync(id, grain, grant, body, endOfBodyEndsContent: true, cancellationToken);
+        return outcome.Stored;
+    }
+
+    /// <summary>The partial uploads' objects read one after another, as one stream.</summary>
+    private sealed class PartialsStream(MediaObjectStore store, IReadOnlyList<StoredContent> parts) : Stream
+    {
+        private int _index = -1;
+        private ObjectRead? _current;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            while (true)
+            {
+                if (_current is not null)
+                {
+                    var read = await _current.Body.ReadAsync(buffer, cancellationToken);
+                    if (read > 0 || buffer.Length == 0)
+                    {
+                        return read;
+                    }
+
+                    await _current.DisposeAsync();
+                    _current = null;
+                }
+
+                if (++_index >= parts.Count)
+                {
+                    return 0;
+                }
+
+                var part = parts[_index];
+                if (part.Size > 0)
+                {
+                    _current = await store.OpenReadAsync(part.StorageKey, 0, part.Size - 1, cancellationToken);
+                }
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Read asynchronously.");
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override async ValueTask DisposeAsync()
+        {
+            if (_current is not null)
+            {
+                await _current.DisposeAsync();
+            }
+
+            await base.DisposeAsync();
+        }
+    }
+}
