@@ -2,7 +2,6 @@ using System.Globalization;
 using MediaService.ApiFrontend.Http;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -51,10 +50,7 @@ public static partial class MediaEndpoints
             return TooLarge(limits.MaxUploadBytes);
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
-        {
-            bodySize.MaxRequestBodySize = limits.MaxUploadBytes;
-        }
+        BodyLimits.Apply(context, limits.MaxUploadBytes, limits);
 
         var fileName = FileNames.Sanitize(
             FileNames.FromContentDisposition(request.Headers.ContentDisposition) ?? fileNameQuery, limits.MaxFileNameLength);

@@ -4,7 +4,6 @@ using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Media;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -377,12 +376,16 @@ public static partial class TusEndpoints
                     $"The upload has {remaining} bytes left; this request carries {context.Request.ContentLength}."));
             }
 
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            var options = context.RequestServices.GetRequiredService<IOptions<UploadOptions>>().Value;
+            if (context.Request.ContentLength > options.MaxAppendBytes)
             {
-                // Some slack: with a tiny limit Kestrel refuses even an empty chunked body (tus-js-client's final PATCH of
-                // a deferred-length upload). The writer never takes bytes past the length and answers 413 for them itself.
-                bodySize.MaxRequestBodySize = remaining + 64 * 1024;
+                return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Request too large",
+                    $"One request may carry at most {options.MaxAppendBytes} bytes."));
             }
+
+            // Some slack over what is left: with a tiny limit Kestrel refuses even an empty chunked body (tus-js-client's
+            // final PATCH of a deferred-length upload). The writer never takes bytes past the length and answers 413 itself.
+            BodyLimits.Apply(context, Math.Min(remaining + 64 * 1024, options.MaxAppendBytes), options);
 
             var outcome = await writer.AppendAsync(id, grain, grant, request.Body, endOfBodyEndsContent: false, cancellationToken, checksum);
             if (outcome.Interrupted is { } reason)

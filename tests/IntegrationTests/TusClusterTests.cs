@@ -81,4 +81,37 @@ public sealed class TusClusterTests(MediaServiceFixture fixture)
         var item = await http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
         Assert.Equal("expired", item.GetProperty("status").GetString());
     }
+
+    [Fact]
+    public async Task ARequestOverTheAppendLimitGets413AndASlowClientIsCutOffKeepingWhatArrived()
+    {
+        await using var strict = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, new Dictionary<string, string?>
+        {
+            ["Uploads:MaxAppendBytes"] = (2 * Mib).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Uploads:MinBytesPerSecond"] = "100000",
+            ["Uploads:MinRateGracePeriod"] = "00:00:02",
+        });
+        using var http = strict.CreateHttpClient();
+        var body = Payloads.Random(3 * Mib, seed: 99);
+        var url = await Tus.CreateUrlAsync(http, body.Length);
+
+        using (var tooLarge = await Tus.PatchAsync(http, url, 0, Tus.Chunk(body)))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+        }
+
+        // A client that sends 1 MiB and then stalls falls under the minimum rate and is cut off.
+        var stalled = new GatedStream(body[..(2 * Mib)], gateAt: Mib);
+        var content = new StreamContent(stalled);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
+        content.Headers.ContentLength = 2 * Mib;
+        var slow = Tus.PatchAsync(http, url, 0, content);
+        await stalled.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+        var kept = await Eventually.HoldsAsync(
+            async () => { using var head = await Tus.HeadAsync(http, url); return Tus.Offset(head)!.Value; },
+            offset => offset == Mib, TimeSpan.FromSeconds(30), "the stalled client's first MiB becoming durable after the cut");
+        Assert.Equal(Mib, kept);
+        stalled.Open();
+        await Assert.ThrowsAnyAsync<Exception>(async () => (await slow).EnsureSuccessStatusCode());
+    }
 }
