@@ -2,6 +2,7 @@ using MediaService.DataPlane;
 using MediaService.Silo;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
 using Orleans.TestingHost;
 
 namespace MediaService.IntegrationTests.Infrastructure;
@@ -14,8 +15,12 @@ namespace MediaService.IntegrationTests.Infrastructure;
 public static class MediaTestCluster
 {
     private const string ServiceIdKey = "MediaTests:ServiceId";
+    private const string FastDeathKey = "MediaTests:FastDeathDetection";
 
-    public static async Task<TestCluster> StartAsync(string serviceId, short silos = 2)
+    /// <param name="serviceId">Grain state is keyed by it: the same id over two clusters means the same data.</param>
+    /// <param name="silos">How many silos.</param>
+    /// <param name="fastDeathDetection">Declare a killed silo dead within a few seconds (for fault tests).</param>
+    public static async Task<TestCluster> StartAsync(string serviceId, short silos = 2, bool fastDeathDetection = false)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Options.ServiceId = serviceId;
@@ -25,6 +30,7 @@ public static class MediaTestCluster
         builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
         builder.Options.ConfigureFileLogging = false;
         builder.Properties[ServiceIdKey] = serviceId;
+        builder.Properties[FastDeathKey] = fastDeathDetection.ToString();
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         builder.AddClientBuilderConfigurator<ClientConfigurator>();
         var cluster = builder.Build();
@@ -40,6 +46,15 @@ public static class MediaTestCluster
                 var settings = TestEnvironment.Settings(context.Configuration["Orleans:ClusterId"]!, context.Configuration[ServiceIdKey]!);
                 var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
                 silo.AddMediaSilo(configuration);
+                if (bool.TryParse(context.Configuration[FastDeathKey], out var fast) && fast)
+                {
+                    silo.Configure<ClusterMembershipOptions>(options =>
+                    {
+                        options.ProbeTimeout = TimeSpan.FromSeconds(1);
+                        options.NumMissedProbesLimit = 2;
+                        options.NumVotesForDeathDeclaration = 1;
+                    });
+                }
             });
     }
 
