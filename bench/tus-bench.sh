@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Resumable-upload benchmark, one run, alternating rounds:
+#   (a) ceiling: the file straight to the same s3rver as a multipart upload, 8 MiB parts, 4 in flight (curl);
+#   (b) tus-js-client 4.3.1 uploading the file to the service, whole file in one PATCH and in 8 MiB chunks;
+#   (c) 64 uploads of 1 MiB through tus-js-client, 16 at a time.
+# Prints MiB/s, the ratio of (b) to (a), and the peak memory (VmHWM, reset before each run) of frontend and silo.
+# Starts its own PostgreSQL, s3rver, silo and frontend in .data/bench; stops them after.
+#   SIZE_MIB (default 256), ROUNDS (default 2), BENCH_API_PORT (default 5090)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SIZE_MIB=${SIZE_MIB:-256}
+ROUNDS=${ROUNDS:-2}
+API_PORT=${BENCH_API_PORT:-5090}
+export MEDIA_ENV_DIR=$ROOT/.data/bench PG_PORT=55434 S3_PORT=54570 PG_DB=media_bench S3_BUCKET=media-bench
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  scripts/env.sh stop
+}
+trap cleanup EXIT
+
+scripts/env.sh fresh
+eval "$(scripts/env.sh env)"
+[ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
+dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
+
+(cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort=11191 --Silo:GatewayPort=30091 \
+  --Logging:LogLevel:Default=Warning) &
+SILO_PID=$!
+pids+=($SILO_PID)
+(cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --Orleans:ClusterId=bench --urls "http://127.0.0.1:$API_PORT" \
+  --Logging:LogLevel:Default=Warning) &
+FRONTEND_PID=$!
+pids+=($FRONTEND_PID)
+for _ in $(seq 1 120); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" 2>/dev/null && break
+  sleep 0.5
+done
+
+FILE=$MEDIA_ENV_DIR/tus-payload.bin
+SMALL=$MEDIA_ENV_DIR/tus-small.bin
+[ -f "$FILE" ] && [ "$(stat -c %s "$FILE")" -eq $((SIZE_MIB * 1024 * 1024)) ] || head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$FILE"
+[ -f "$SMALL" ] || head -c $((1024 * 1024)) /dev/urandom >"$SMALL"
+BYTES=$(stat -c %s "$FILE")
+SHA=$(sha256sum "$FILE" | cut -d' ' -f1)
+PART=$((8 * 1024 * 1024))
+S3=http://127.0.0.1:$S3_PORT/$S3_BUCKET
+ENDPOINT=http://127.0.0.1:$API_PORT/files/
+
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
+mibps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1048576 / t }'; }
+reset_peaks() { for pid in "$FRONTEND_PID" "$SILO_PID"; do echo 5 >"/proc/$pid/clear_refs"; done; }
+peak() { echo $(( $(awk '/^VmHWM:/ {print $2}' "/proc/$1/status") / 1024 )); }
+
+# (a): create, parts 4 at a time, complete. Parts are cut with dd and sent with curl (s3rver accepts anonymous requests).
+direct_mpu() {
+  local key=$1 upload n parts
+  upload=$(curl -sS -X POST "$S3/$key?uploads" | grep -o '<UploadId>[^<]*' | sed 's/<UploadId>//')
+  n=$(( (BYTES + PART - 1) / PART ))
+  seq 1 "$n" | xargs -P 4 -I{} sh -c '
+    dd if="$0" iflag=skip_bytes,count_bytes skip=$(( ({} - 1) * $1 )) count="$1" bs=1M status=none \
+      | curl -sS -D - -o /dev/null -X PUT --data-binary @- -H "Content-Type: application/octet-stream" "$2?partNumber={}&uploadId=$3" \
+      | tr -d "\r" | awk -v n={} "tolower(\$1) == \"etag:\" {print n, \$2}"' "$FILE" "$PART" "$S3/$key" "$upload" >"$MEDIA_ENV_DIR/etags"
+  parts=$(sort -n "$MEDIA_ENV_DIR/etags" | awk '{printf "<Part><PartNumber>%s</PartNumber><ETag>%s</ETag></Part>", $1, $2}')
+  curl -sS -o /dev/null -X POST --data "<CompleteMultipartUpload>$parts</CompleteMultipartUpload>" "$S3/$key?uploadId=$upload"
+}
+
+tus_upload() {
+  node tests/interop/upload.mjs "$ENDPOINT" "$FILE" "$1" | sed -E 's/.*"url":"[^"]*\/files\/([0-9]+)".*/\1/'
+}
+
+check() {
+  local got
+  got=$(curl -sS "$1" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$SHA" ] || { echo "content at $1 differs from the file" >&2; exit 1; }
+}
+
+printf '%-6s %-22s %9s %9s %14s %11s\n' round run seconds MiB/s frontend_MiB silo_MiB
+declare -A total=()
+for round in $(seq 1 "$ROUNDS"); do
+  start=$(now); direct_mpu "baseline/$round"; t=$(since "$start"); check "$S3/baseline/$round"
+  printf '%-6s %-22s %9.2f %9s %14s %11s\n' "$round" "a: direct multipart x4" "$t" "$(mibps "$BYTES" "$t")" - -
+  total[a]=$(awk -v a="${total[a]:-0}" -v b="$t" 'BEGIN { print a + b }')
+
+  for run in whole:'{}' chunks8:'{"chunkSize":8388608}'; do
+    name=${run%%:*}; options=${run#*:}
+    reset_peaks; start=$(now); id=$(tus_upload "$options"); t=$(since "$start")
+    printf '%-6s %-22s %9.2f %9s %14s %11s\n' "$round" "b: tus $name" "$t" "$(mibps "$BYTES" "$t")" "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")"
+    check "http://127.0.0.1:$API_PORT/media/$id/content"
+    total[$name]=$(awk -v a="${total[$name]:-0}" -v b="$t" 'BEGIN { print a + b }')
+  done
+
+  reset_peaks; t=$(node bench/tus-many.mjs "$ENDPOINT" "$SMALL" 64 16)
+  printf '%-6s %-22s %9.2f %9s %14s %11s\n' "$round" "c: 64 x 1 MiB, 16 at once" "$t" "$(mibps $((64 * 1024 * 1024)) "$t")" "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")"
+  total[c]=$(awk -v a="${total[c]:-0}" -v b="$t" 'BEGIN { print a + b }')
+done
+
+echo
+mean() { mibps "$2" "$(awk -v t="$1" -v r="$ROUNDS" 'BEGIN { print t / r }')"; }
+echo "file $SIZE_MIB MiB, $ROUNDS rounds, every upload read back byte-identical (SHA-256)"
+echo "(a) direct multipart, 8 MiB parts, 4 in flight: $(mean "${total[a]}" "$BYTES") MiB/s"
+echo "(b) tus-js-client, whole file:                $(mean "${total[whole]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }')"
+echo "(b) tus-js-client, 8 MiB chunks:              $(mean "${total[chunks8]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }')"
+echo "(c) 64 x 1 MiB, 16 at a time:                 $(mean "${total[c]}" $((64 * 1024 * 1024))) MiB/s"
