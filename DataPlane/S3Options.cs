@@ -35,10 +35,15 @@ public sealed class S3Options : IValidatableObject
     /// <summary>Path-style addressing (<c>http://host/bucket/key</c>), needed by s3rver and MinIO. Default true.</summary>
     public bool ForcePathStyle { get; set; } = true;
 
-    /// <summary>Size of each multipart part, and so the memory one upload holds at the edge (about two parts:
-    /// one in flight to S3, one being read from the client). Default 8 MiB; at least 5 MiB (S3's minimum).</summary>
+    /// <summary>Size of each multipart part; the memory one upload holds at the edge is about
+    /// <see cref="PartsInFlight"/> + 1 parts. Default 8 MiB; at least 5 MiB (S3's minimum).</summary>
     [Range(MinPartSizeBytes, 5L * 1024 * 1024 * 1024)]
     public long PartSizeBytes { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>Parts of one upload sent to S3 at once while the next is read from the client. Memory per upload is
+    /// about (this + 1) parts. Default 4.</summary>
+    [Range(1, 16)]
+    public int PartsInFlight { get; set; } = 4;
 
     /// <summary>Time allowed for one attempt of one S3 call (one part, one head). Default 60 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

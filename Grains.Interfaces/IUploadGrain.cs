@@ -29,9 +29,13 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("OpenMultipart")]
     Task<MultipartTarget> OpenMultipartAsync(long lease);
 
-    /// <summary>Records a part the writer durably wrote to S3 and returns the part number reserved for its next part.</summary>
+    /// <summary>Hands the writer more part numbers, to send several parts at once; returns the first of <paramref name="count"/>.</summary>
+    [Alias("ReserveParts")]
+    Task<int> ReservePartsAsync(long lease, int count);
+
+    /// <summary>Records a part the writer durably wrote to S3. Parts are recorded in ascending number.</summary>
     [Alias("RecordPart")]
-    Task<int> RecordPartAsync(RecordPart request);
+    Task RecordPartAsync(RecordPart request);
 
     /// <summary>Records a new tail object; returns the key of the tail it replaces (for the writer to delete), if any.</summary>
     [Alias("RecordTail")]

@@ -63,7 +63,7 @@ public sealed record BeginAppend(
 /// <param name="TailKey">Bytes after the last part (under the part minimum) kept as their own object; the writer
 /// prepends them to what it sends next.</param>
 /// <param name="TailSize">Bytes in the tail object.</param>
-/// <param name="PartNumber">The part number reserved for the writer's next part.</param>
+/// <param name="PartNumber">The first part number reserved for the writer; more come from <see cref="IUploadGrain.ReservePartsAsync"/>.</param>
 /// <param name="MultipartOpen">True when the item's S3 multipart upload is open (the content must be finished through it).</param>
 [GenerateSerializer, Immutable, Alias("MediaService.AppendGrant")]
 public sealed record AppendGrant(

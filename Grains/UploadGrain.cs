@@ -70,7 +70,14 @@ public sealed partial class UploadGrain(
         return new MultipartTarget(Current.StorageKey!, uploadId);
     }
 
-    public async Task<int> RecordPartAsync(RecordPart request)
+    public async Task<int> ReservePartsAsync(long lease, int count)
+    {
+        var (next, first) = MediaItemLifecycle.ReserveParts(Current, lease, count, time.GetUtcNow());
+        await PersistAsync(next);
+        return first;
+    }
+
+    public async Task RecordPartAsync(RecordPart request)
     {
         var next = MediaItemLifecycle.RecordPart(Current, request, MaxSize, time.GetUtcNow());
         if (!ReferenceEquals(next, Current))
@@ -80,8 +87,6 @@ public sealed partial class UploadGrain(
             await PersistAsync(next);
             await DeleteQuietlyAsync(consumedTail);
         }
-
-        return (Current.Staged ?? Current).ReservedPartNumber;
     }
 
     public async Task<string?> RecordTailAsync(RecordTail request)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using MediaService.ApiFrontend.Tus;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 using Microsoft.Extensions.Options;
@@ -21,36 +22,60 @@ public sealed class BeyondLengthException(long length) : Exception($"The body go
 
 /// <summary>
 /// Streams one request body into an item at its durable offset, under a grant from the item's grain. The body
-/// is cut into parts of the configured size; each goes to S3 while the next is read from the client, and is
-/// recorded by the grain once S3 has it. Bytes left at the end that are under S3's part minimum become a
-/// tail object, which the next append prepends. So every offset the service reports is backed by bytes in
-/// S3, and memory per append is two parts. A client that stops mid-body keeps what arrived.
+/// is cut into parts of the configured size; up to <see cref="S3Options.PartsInFlight"/> go to S3 at once while
+/// the next is read from the client, each under a part number the grain reserved, and the grain records them in
+/// order once S3 has them. Bytes left at the end that are under S3's part minimum become a tail object, which the
+/// next append prepends. So every offset the service reports is backed by bytes in S3, and memory per append is
+/// bounded by the parts in flight. A client that stops mid-body keeps what arrived.
 /// </summary>
 public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3Options)
 {
     private static readonly TimeSpan SalvageTime = TimeSpan.FromSeconds(30);
+    private readonly MediaObjectStore _store = store;
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
+    private readonly int _inFlight = s3Options.Value.PartsInFlight;
 
     /// <summary>
     /// Appends <paramref name="body"/>; with <paramref name="endOfBodyEndsContent"/>, the body's end is the content's
     /// end. With a <paramref name="checksum"/>, what the body adds is recorded as staged and counts only once the
-    /// body's digest matched (otherwise <see cref="Tus.ChecksumMismatchException"/>, and the offset is unchanged).
+    /// body's digest matched (otherwise <see cref="ChecksumMismatchException"/>, and the offset is unchanged).
     /// </summary>
     public async Task<AppendOutcome> AppendAsync(
         long id, IUploadGrain grain, AppendGrant grant, Stream body, bool endOfBodyEndsContent, CancellationToken cancellationToken,
-        Tus.TusChecksum? checksum = null)
+        TusChecksum? checksum = null)
     {
-        var staged = checksum is not null;
-        var current = ArrayPool<byte>.Shared.Rent(_partSize);
-        var spare = ArrayPool<byte>.Shared.Rent(_partSize);
-        Task<int>? pending = null;
+        var append = new Append(this, id, grain, grant, checksum is not null);
         try
         {
+            return await append.RunAsync(body, endOfBodyEndsContent, checksum, cancellationToken);
+        }
+        finally
+        {
+            await append.ReleaseAsync();
+        }
+    }
+
+    /// <summary>The state of one append: its buffers, the parts on their way to S3, and its part numbers.</summary>
+    private sealed class Append(UploadWriter writer, long id, IUploadGrain grain, AppendGrant grant, bool staged)
+    {
+        private readonly MediaObjectStore _store = writer._store;
+        private readonly int _partSize = writer._partSize;
+        private readonly Stack<byte[]> _free = new();
+        private readonly Queue<(Task Recorded, byte[] Buffer)> _sending = new();
+        private Task _recorded = Task.CompletedTask;
+        private readonly List<byte[]> _rented = [];
+        private int _nextNumber = grant.PartNumber;
+        private int _lastNumber = grant.PartNumber;
+        private MultipartTarget? _target;
+
+        public async Task<AppendOutcome> RunAsync(Stream body, bool endOfBodyEndsContent, TusChecksum? checksum, CancellationToken cancellationToken)
+        {
+            var current = Rent();
             var filled = 0;
             var consumesTail = false;
             if (grant.TailSize > 0)
             {
-                filled = await store.ReadSmallAsync(grant.TailKey!, current, cancellationToken);
+                filled = await _store.ReadSmallAsync(grant.TailKey!, current, cancellationToken);
                 if (filled != grant.TailSize)
                 {
                     throw new InvalidDataException($"The tail of media item {id} holds {filled} bytes, not {grant.TailSize}.");
@@ -62,8 +87,6 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
             // The content's SHA-256 is known only when this one body carries all of it.
             using var sha = grant.Offset == 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
             var bufferStart = grant.Offset - grant.TailSize;
-            var partNumber = grant.PartNumber;
-            MultipartTarget? target = null;
             string? interrupted = null;
 
             while (true)
@@ -100,13 +123,6 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                     throw new BeyondLengthException(grant.Length!.Value);
                 }
 
-                var token = interrupted is not null ? CancellationToken.None : cancellationToken;
-                if (pending is not null)
-                {
-                    partNumber = await pending;
-                    pending = null;
-                }
-
                 // A checksummed body cut off midway cannot be verified: it is discarded, as tus requires.
                 if (staged && interrupted is not null)
                 {
@@ -114,23 +130,24 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 }
 
                 var final = interrupted is null && (reachedLength || (bodyEnded && endOfBodyEndsContent));
+                using var salvage = interrupted is not null ? new CancellationTokenSource(SalvageTime) : null;
+                var token = salvage?.Token ?? cancellationToken;
                 if (filled == _partSize && !final)
                 {
-                    target ??= await grain.OpenMultipartAsync(grant.Lease);
-                    pending = SendPartAsync(grain, grant.Lease, target, partNumber, current, filled, consumesTail, final: false, staged, token);
-                    (current, spare) = (spare, current);
+                    await SendAsync(current, filled, consumesTail, token);
+                    current = await NextBufferAsync(token);
                     bufferStart += filled;
                     filled = 0;
                     consumesTail = false;
                     continue;
                 }
 
-                using var salvage = interrupted is not null ? new CancellationTokenSource(SalvageTime) : null;
-                token = salvage?.Token ?? token;
+                // The body is over: every part in flight is recorded before what remains.
+                await DrainAsync(token);
                 var end = bufferStart + filled;
                 if (final)
                 {
-                    return new AppendOutcome(end, await FinishAsync(grain, grant, target, partNumber, current, filled, consumesTail, end, sha, checksum, token), null);
+                    return new AppendOutcome(end, await FinishAsync(current, filled, consumesTail, end, sha, checksum, token), null);
                 }
 
                 var newBytes = consumesTail ? filled - grant.TailSize : filled;
@@ -138,92 +155,169 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 {
                     if (filled >= S3Options.MinPartSizeBytes)
                     {
-                        target ??= await grain.OpenMultipartAsync(grant.Lease);
-                        await SendPartAsync(grain, grant.Lease, target, partNumber, current, filled, consumesTail, final: false, staged, token);
+                        await SendAsync(current, filled, consumesTail, token);
+                        await DrainAsync(token);
                     }
                     else
                     {
-                        var tailKey = $"media/{id}/tail/{grant.Lease}-{partNumber}";
-                        await store.PutAsync(tailKey, new ArraySegment<byte>(current, 0, filled), "application/octet-stream", token);
+                        var tailKey = $"media/{id}/tail/{grant.Lease}-{Guid.NewGuid():N}";
+                        await _store.PutAsync(tailKey, new ArraySegment<byte>(current, 0, filled), "application/octet-stream", token);
                         var replaced = await grain.RecordTailAsync(new RecordTail(grant.Lease, tailKey, filled, staged));
                         if (replaced is not null)
                         {
-                            await store.DeleteAsync(replaced, token);
+                            await _store.DeleteAsync(replaced, token);
                         }
                     }
                 }
 
                 if (checksum is not null)
                 {
-                    await CommitVerifiedAsync(grain, grant.Lease, checksum);
+                    await CommitVerifiedAsync(checksum);
                 }
 
                 return new AppendOutcome(end, null, interrupted);
             }
         }
-        finally
+
+        /// <summary>Waits for every part still on its way to S3, so that no buffer is returned while S3 reads it.</summary>
+        public async Task ReleaseAsync()
         {
-            if (pending is not null)
+            while (_sending.TryDequeue(out var sending))
             {
-                // Never return a buffer S3 may still be reading from.
-                await Task.WhenAny(pending);
+                await Task.WhenAny(sending.Recorded);
             }
 
-            ArrayPool<byte>.Shared.Return(current);
-            ArrayPool<byte>.Shared.Return(spare);
-        }
-    }
-
-    private async Task<MediaItemView> FinishAsync(
-        IUploadGrain grain, AppendGrant grant, MultipartTarget? target, int partNumber,
-        byte[] buffer, int filled, bool consumesTail, long total, IncrementalHash? sha, Tus.TusChecksum? checksum, CancellationToken cancellationToken)
-    {
-        var digest = sha is null ? null : Convert.ToHexStringLower(sha.GetCurrentHash());
-        if (target is null && !grant.MultipartOpen)
-        {
-            if (checksum is not null && !checksum.Matches())
+            foreach (var buffer in _rented)
             {
-                throw new Tus.ChecksumMismatchException();
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        private async Task<MediaItemView> FinishAsync(
+            byte[] buffer, int filled, bool consumesTail, long total, IncrementalHash? sha, TusChecksum? checksum, CancellationToken cancellationToken)
+        {
+            var digest = sha is null ? null : Convert.ToHexStringLower(sha.GetCurrentHash());
+            if (_target is null && !grant.MultipartOpen)
+            {
+                if (checksum is not null && !checksum.Matches())
+                {
+                    throw new ChecksumMismatchException();
+                }
+
+                // Everything is in this buffer (the tail included): one PutObject, no multipart upload to assemble.
+                await _store.PutAsync(grant.StorageKey, new ArraySegment<byte>(buffer, 0, filled), "application/octet-stream", cancellationToken);
+                return await grain.ConfirmStoredAsync(new CompleteUpload(grant.Lease, total, digest, SinglePut: true));
             }
 
-            // Everything is in this buffer (the tail included): one PutObject, no multipart upload to assemble.
-            await store.PutAsync(grant.StorageKey, new ArraySegment<byte>(buffer, 0, filled), "application/octet-stream", cancellationToken);
-            return await grain.ConfirmStoredAsync(new CompleteUpload(grant.Lease, total, digest, SinglePut: true));
+            if (filled > 0)
+            {
+                await SendAsync(buffer, filled, consumesTail, cancellationToken, final: true);
+                await DrainAsync(cancellationToken);
+            }
+
+            if (checksum is not null)
+            {
+                await CommitVerifiedAsync(checksum);
+            }
+
+            var plan = await grain.PrepareCompletionAsync(grant.Lease, total);
+            await _store.CompleteMultipartAsync(plan.StorageKey, plan.UploadId!, [.. plan.Parts.Select(p => new PartETag(p.PartNumber, p.ETag))], cancellationToken);
+            return await grain.ConfirmStoredAsync(new CompleteUpload(grant.Lease, total, digest, SinglePut: false));
         }
 
-        target ??= await grain.OpenMultipartAsync(grant.Lease);
-        if (filled > 0)
+        // Starts a part on its way to S3, to be recorded by the grain as soon as S3 has it and every earlier part is
+        // recorded; once the most parts are in flight, waits for the oldest.
+        private async Task SendAsync(byte[] buffer, int count, bool consumesTail, CancellationToken cancellationToken, bool final = false)
         {
-            await SendPartAsync(grain, grant.Lease, target, partNumber, buffer, filled, consumesTail, final: true, checksum is not null, cancellationToken);
+            _target ??= await grain.OpenMultipartAsync(grant.Lease);
+            var number = await TakeNumberAsync();
+            var upload = UploadAsync(_target, number, buffer, count, cancellationToken);
+            _recorded = RecordInOrderAsync(_recorded, upload, consumesTail, final);
+            _sending.Enqueue((_recorded, buffer));
+            if (_sending.Count > writer._inFlight)
+            {
+                await RecordOldestAsync();
+            }
         }
 
-        if (checksum is not null)
+        private async Task<UploadedPart> UploadAsync(MultipartTarget target, int number, byte[] buffer, int count, CancellationToken cancellationToken)
         {
-            await CommitVerifiedAsync(grain, grant.Lease, checksum);
+            var etag = await _store.UploadPartAsync(target.StorageKey, target.UploadId, number, new ArraySegment<byte>(buffer, 0, count), cancellationToken);
+            return new UploadedPart(number, count, etag);
         }
 
-        var plan = await grain.PrepareCompletionAsync(grant.Lease, total);
-        await store.CompleteMultipartAsync(plan.StorageKey, plan.UploadId!, [.. plan.Parts.Select(p => new PartETag(p.PartNumber, p.ETag))], cancellationToken);
-        return await grain.ConfirmStoredAsync(new CompleteUpload(grant.Lease, total, digest, SinglePut: false));
-    }
-
-    private async Task<int> SendPartAsync(
-        IUploadGrain grain, long lease, MultipartTarget target, int partNumber, byte[] buffer, int count, bool consumesTail, bool final, bool staged,
-        CancellationToken cancellationToken)
-    {
-        var etag = await store.UploadPartAsync(target.StorageKey, target.UploadId, partNumber, new ArraySegment<byte>(buffer, 0, count), cancellationToken);
-        return await grain.RecordPartAsync(new RecordPart(lease, new UploadedPart(partNumber, count, etag), consumesTail, final, staged));
-    }
-
-    private static async Task CommitVerifiedAsync(IUploadGrain grain, long lease, Tus.TusChecksum checksum)
-    {
-        if (!checksum.Matches())
+        private async Task RecordInOrderAsync(Task previous, Task<UploadedPart> upload, bool consumesTail, bool final)
         {
-            // What was staged is never committed; the next append drops it.
-            throw new Tus.ChecksumMismatchException();
+            try
+            {
+                await previous;
+            }
+            catch
+            {
+                // This part's buffer is released once this task ends: never before its upload has ended too.
+                await Task.WhenAny(upload);
+                throw;
+            }
+
+            var part = await upload;
+            await grain.RecordPartAsync(new RecordPart(grant.Lease, part, consumesTail, final, staged));
         }
 
-        await grain.CommitAsync(lease);
+        private async Task RecordOldestAsync()
+        {
+            var (recorded, buffer) = _sending.Dequeue();
+            await recorded;
+            _free.Push(buffer);
+        }
+
+        private async Task DrainAsync(CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            while (_sending.Count > 0)
+            {
+                await RecordOldestAsync();
+            }
+        }
+
+        private async Task<byte[]> NextBufferAsync(CancellationToken cancellationToken)
+        {
+            if (_free.Count == 0 && _rented.Count > writer._inFlight)
+            {
+                await RecordOldestAsync();
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            return _free.Count > 0 ? _free.Pop() : Rent();
+        }
+
+        private async Task<int> TakeNumberAsync()
+        {
+            if (_nextNumber > _lastNumber)
+            {
+                _nextNumber = await grain.ReservePartsAsync(grant.Lease, writer._inFlight);
+                _lastNumber = _nextNumber + writer._inFlight - 1;
+            }
+
+            return _nextNumber++;
+        }
+
+        private byte[] Rent()
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(_partSize);
+            _rented.Add(buffer);
+            return buffer;
+        }
+
+        private async Task CommitVerifiedAsync(TusChecksum checksum)
+        {
+            if (!checksum.Matches())
+            {
+                // What was staged is never committed; the next append drops it.
+                throw new ChecksumMismatchException();
+            }
+
+            await grain.CommitAsync(grant.Lease);
+        }
     }
 
     private static async Task<bool> HasMoreAsync(Stream body, CancellationToken cancellationToken)

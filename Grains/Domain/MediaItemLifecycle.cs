@@ -98,7 +98,8 @@ public static class MediaItemLifecycle
             Staged = null,
             Lease = state.Lease + 1,
             DeclaredLength = length,
-            ReservedPartNumber = ReserveNext(state),
+            ReservedPartNumber = ReserveNext(state, 1),
+            LeaseFirstPartNumber = ReserveNext(state, 1),
             UpdatedAt = now,
         };
         var grant = new AppendGrant(next.Lease, next.Offset, length, next.StorageKey!, next.TailKey, next.TailSize, next.ReservedPartNumber, next.MultipartUploadId is not null);
@@ -145,6 +146,28 @@ public static class MediaItemLifecycle
         return ReferenceEquals(next, basis) ? state : state with { Staged = next with { Staged = null }, UpdatedAt = next.UpdatedAt };
     }
 
+    /// <summary>
+    /// Hands the writer <paramref name="count"/> more part numbers (to send that many parts at once); returns the
+    /// first. Numbers are never handed out twice, whatever becomes of the writer.
+    /// </summary>
+    public static (MediaItemState State, int First) ReserveParts(MediaItemState state, long lease, int count, DateTimeOffset now)
+    {
+        RequireWriter(state, lease, now);
+        if (count is < 1 or > 64)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "Reserve 1 to 64 part numbers at a time.");
+        }
+
+        var first = ReserveNext(state, count);
+        var reserved = state.ReservedPartNumber + count;
+        return (state with
+        {
+            ReservedPartNumber = reserved,
+            UpdatedAt = now,
+            Staged = state.Staged is { } staged ? staged with { ReservedPartNumber = reserved } : null,
+        }, first);
+    }
+
     /// <summary>Makes what the writer staged count: its body's checksum matched.</summary>
     public static MediaItemState Commit(MediaItemState state, long lease, DateTimeOffset now)
     {
@@ -176,9 +199,11 @@ public static class MediaItemLifecycle
             throw new MediaException(MediaErrorCode.InvalidState, "No multipart upload is open for this item.");
         }
 
-        if (part.PartNumber != state.ReservedPartNumber)
+        var lastRecorded = state.Parts.IsEmpty ? 0 : state.Parts[^1].PartNumber;
+        if (part.PartNumber <= lastRecorded || part.PartNumber < state.LeaseFirstPartNumber || part.PartNumber > state.ReservedPartNumber)
         {
-            throw new MediaException(MediaErrorCode.Inconsistent, $"Part {part.PartNumber} was not reserved; part {state.ReservedPartNumber} was.");
+            throw new MediaException(MediaErrorCode.Inconsistent,
+                $"Part {part.PartNumber} was not reserved for this writer after part {lastRecorded} (reserved: {state.LeaseFirstPartNumber} to {state.ReservedPartNumber}).");
         }
 
         if (part.Size <= 0 || string.IsNullOrEmpty(part.ETag))
@@ -226,7 +251,6 @@ public static class MediaItemLifecycle
             TailKey = request.ConsumesTail ? null : state.TailKey,
             TailSize = tailSize,
             DeclaredLength = length,
-            ReservedPartNumber = request.Final ? state.ReservedPartNumber : ReserveNext(state),
             UpdatedAt = now,
         };
     }
@@ -390,9 +414,9 @@ public static class MediaItemLifecycle
         TailSize = 0,
     };
 
-    private static int ReserveNext(MediaItemState state)
+    private static int ReserveNext(MediaItemState state, int count)
     {
-        if (state.ReservedPartNumber >= S3Options.MaxPartCount)
+        if (state.ReservedPartNumber + count > S3Options.MaxPartCount)
         {
             throw new MediaException(MediaErrorCode.LimitExceeded, $"An item has at most {S3Options.MaxPartCount} parts.");
         }

@@ -50,6 +50,9 @@ public sealed record MediaItemState
     /// <summary>The highest part number handed out; numbers are never handed out twice.</summary>
     [Id(18)] public int ReservedPartNumber { get; init; }
 
+    /// <summary>The first part number handed out to the current writer: it may use only numbers from there on.</summary>
+    [Id(23)] public int LeaseFirstPartNumber { get; init; }
+
     /// <summary>The store's ETag of the final object, recorded when stored.</summary>
     [Id(19)] public string? ObjectETag { get; init; }
 

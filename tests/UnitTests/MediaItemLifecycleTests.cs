@@ -80,11 +80,37 @@ public sealed class MediaItemLifecycleTests
     {
         var (state, first) = Begin(Created());
         state = Open(state, first.Lease);
-        state = Part(state, first.Lease, first.PartNumber, 5 * Mib);
-        var (_, second) = Begin(state, offset: 5 * Mib);
+        var (reserved, more) = MediaItemLifecycle.ReserveParts(state, first.Lease, 4, T0);
+        Assert.Equal(first.PartNumber + 1, more);
+        state = Part(reserved, first.Lease, first.PartNumber, 5 * Mib);
 
-        Assert.True(second.PartNumber > first.PartNumber + 1, "The part reserved after the recorded one must not be reused by the next writer.");
-        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(state with { Lease = second.Lease }, second.Lease, first.PartNumber, 6 * Mib)));
+        var (next, second) = Begin(state, offset: 5 * Mib);
+
+        Assert.True(second.PartNumber > more + 3, "A new writer must not get numbers handed to the previous one.");
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(next, second.Lease, more, 5 * Mib)));
+        Part(next, second.Lease, second.PartNumber, 5 * Mib);
+    }
+
+    [Fact]
+    public void PartsSentAtOnceAreRecordedInAscendingOrderOnly()
+    {
+        var (state, grant) = Begin(Created());
+        state = Open(state, grant.Lease);
+        (state, var more) = MediaItemLifecycle.ReserveParts(state, grant.Lease, 2, T0);
+        state = Part(state, grant.Lease, more, 5 * Mib);
+
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(state, grant.Lease, grant.PartNumber, 5 * Mib)));
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(state, grant.Lease, more + 2, 5 * Mib)));
+        Part(state, grant.Lease, more + 1, 5 * Mib);
+    }
+
+    [Fact]
+    public void NoMoreThanTenThousandPartNumbersAreHandedOut()
+    {
+        var (state, grant) = Begin(Created());
+        (state, _) = MediaItemLifecycle.ReserveParts(state with { ReservedPartNumber = 9_998 }, grant.Lease, 2, T0);
+
+        Assert.Equal(MediaErrorCode.LimitExceeded, CodeOf(() => MediaItemLifecycle.ReserveParts(state, grant.Lease, 1, T0)));
     }
 
     [Fact]
