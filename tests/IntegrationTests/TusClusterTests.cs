@@ -46,6 +46,31 @@ public sealed class TusClusterTests(MediaServiceFixture fixture)
     }
 
     [Fact]
+    public async Task AfterTheFrontendOfAPatchGoesDownAPatchThroughAnotherFrontendProceedsAtOnce()
+    {
+        var body = Payloads.Random(9 * Mib, seed: 53);
+        var url = await Tus.CreateUrlAsync(fixture.Http, body.Length);
+        var doomed = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, shutdownTimeout: TimeSpan.FromMilliseconds(200));
+        var gated = new GatedStream(body, gateAt: 6 * Mib);
+        var content = new StreamContent(gated);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
+        var doomedHttp = doomed.CreateHttpClient();
+        var stranded = Tus.PatchAsync(doomedHttp, url, 0, content);
+        await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The frontend goes away with the PATCH in flight; its client is left hanging.
+        await doomed.DisposeAsync();
+        doomedHttp.Dispose();
+        await Assert.ThrowsAnyAsync<Exception>(() => stranded);
+
+        using var head = await Tus.HeadAsync(fixture.Http, url);
+        var offset = Tus.Offset(head)!.Value;
+        using var resumed = await Tus.PatchAsync(fixture.Http, url, offset, Tus.Chunk(body, (int)offset));
+        Assert.Equal(HttpStatusCode.NoContent, resumed.StatusCode);
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await fixture.Http.GetByteArrayAsync($"/media/{Tus.IdOf(url)}/content")));
+    }
+
+    [Fact]
     public async Task AnUnfinishedUploadExpiresAnswers410AndItsBytesAreFreedByItsReminder()
     {
         await using var shortLived = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId,

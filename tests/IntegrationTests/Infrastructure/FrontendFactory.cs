@@ -15,8 +15,15 @@ public sealed class FrontendFactory : WebApplicationFactory<Program>
 {
     private readonly IReadOnlyDictionary<string, string?> _settings;
 
-    public FrontendFactory(string clusterId, string serviceId, IReadOnlyDictionary<string, string?>? overrides = null)
+    private readonly TimeSpan? _shutdownTimeout;
+
+    /// <param name="clusterId">The test cluster to join (found through PostgreSQL).</param>
+    /// <param name="serviceId">The service id of the cluster.</param>
+    /// <param name="overrides">Settings over the test defaults.</param>
+    /// <param name="shutdownTimeout">How long disposing waits for requests in flight (short: as if the process died).</param>
+    public FrontendFactory(string clusterId, string serviceId, IReadOnlyDictionary<string, string?>? overrides = null, TimeSpan? shutdownTimeout = null)
     {
+        _shutdownTimeout = shutdownTimeout;
         var settings = TestEnvironment.Settings(clusterId, serviceId);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
@@ -41,6 +48,11 @@ public sealed class FrontendFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_shutdownTimeout is { } timeout)
+        {
+            builder.ConfigureServices(services => services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = timeout));
         }
     }
 }
