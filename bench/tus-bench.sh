@@ -7,38 +7,9 @@
 # Starts its own PostgreSQL, s3rver, silo and frontend in .data/bench; stops them after.
 #   SIZE_MIB (default 256), ROUNDS (default 2), BENCH_API_PORT (default 5090)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
 SIZE_MIB=${SIZE_MIB:-256}
 ROUNDS=${ROUNDS:-2}
-API_PORT=${BENCH_API_PORT:-5090}
-export MEDIA_ENV_DIR=$ROOT/.data/bench PG_PORT=55434 S3_PORT=54570 PG_DB=media_bench S3_BUCKET=media-bench
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  scripts/env.sh stop
-}
-trap cleanup EXIT
-
-scripts/env.sh fresh
-eval "$(scripts/env.sh env)"
-[ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
-dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
-
-(cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort=11191 --Silo:GatewayPort=30091 \
-  --Logging:LogLevel:Default=Warning) &
-SILO_PID=$!
-pids+=($SILO_PID)
-(cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --Orleans:ClusterId=bench --urls "http://127.0.0.1:$API_PORT" \
-  --Logging:LogLevel:Default=Warning) &
-FRONTEND_PID=$!
-pids+=($FRONTEND_PID)
-for _ in $(seq 1 120); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" 2>/dev/null && break
-  sleep 0.5
-done
+source "$(dirname "$0")/stack.sh"
 
 FILE=$MEDIA_ENV_DIR/tus-payload.bin
 SMALL=$MEDIA_ENV_DIR/tus-small.bin
@@ -47,7 +18,6 @@ SMALL=$MEDIA_ENV_DIR/tus-small.bin
 BYTES=$(stat -c %s "$FILE")
 SHA=$(sha256sum "$FILE" | cut -d' ' -f1)
 PART=$((8 * 1024 * 1024))
-S3=http://127.0.0.1:$S3_PORT/$S3_BUCKET
 ENDPOINT=http://127.0.0.1:$API_PORT/files/
 
 now() { date +%s.%N; }

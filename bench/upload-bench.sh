@@ -8,37 +8,9 @@
 # Runs its own PostgreSQL, s3rver, silo and frontend in .data/bench on their own ports; stops them after.
 #   SIZE_MIB (default 1024), ROUNDS (default 2), BENCH_API_PORT (default 5090)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
 SIZE_MIB=${SIZE_MIB:-1024}
 ROUNDS=${ROUNDS:-2}
-API_PORT=${BENCH_API_PORT:-5090}
-export MEDIA_ENV_DIR=$ROOT/.data/bench PG_PORT=55434 S3_PORT=54570 PG_DB=media_bench S3_BUCKET=media-bench
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  scripts/env.sh stop
-}
-trap cleanup EXIT
-
-scripts/env.sh fresh
-eval "$(scripts/env.sh env)"
-dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
-
-(cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort=11191 --Silo:GatewayPort=30091 \
-  --Logging:LogLevel:Default=Warning) &
-pids+=($!)
-(cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --Orleans:ClusterId=bench --urls "http://127.0.0.1:$API_PORT" \
-  --Logging:LogLevel:Default=Warning) &
-FRONTEND_PID=$!
-pids+=($FRONTEND_PID)
-
-for _ in $(seq 1 120); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" 2>/dev/null && break
-  sleep 0.5
-done
+source "$(dirname "$0")/stack.sh"
 
 FILE=$MEDIA_ENV_DIR/payload.bin
 if [ ! -f "$FILE" ] || [ "$(stat -c %s "$FILE")" -ne $((SIZE_MIB * 1024 * 1024)) ]; then
@@ -50,7 +22,6 @@ BYTES=$(stat -c %s "$FILE")
 
 kib() { awk '/^'"$2"':/ {print $2}' "/proc/$1/status"; }
 PART=$((8 * 1024 * 1024))
-S3=http://127.0.0.1:$S3_PORT/$S3_BUCKET
 
 # Multipart upload straight to s3rver (anonymous requests are accepted there): create, parts, complete.
 direct_mpu() {
@@ -105,4 +76,4 @@ echo "direct multipart (8 MiB):  $(mean "$mpu_total") MiB/s (mean)"
 echo "POST /media/upload:        $(mean "$frontend_total") MiB/s (mean)"
 echo "ratio frontend / direct PutObject: $(awk -v d="$direct_total" -v f="$frontend_total" 'BEGIN { printf "%.2f", d / f }')"
 echo "ratio frontend / direct multipart: $(awk -v d="$mpu_total" -v f="$frontend_total" 'BEGIN { printf "%.2f", d / f }')"
-echo "frontend RSS before the first upload: $IDLE_RSS MiB; peak RSS during an upload: $peak_max MiB (VmHWM; part size 8 MiB)"
+echo "frontend RSS before the first upload: $IDLE_RSS MiB; peak RSS during an upload: $peak_max MiB (VmHWM; 8 MiB parts, S3:PartsInFlight parts at once)"

@@ -1,6 +1,5 @@
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
-using Microsoft.Extensions.Options;
 
 namespace MediaService.ApiFrontend.Media;
 
@@ -11,7 +10,6 @@ namespace MediaService.ApiFrontend.Media;
 public sealed partial class MediaIngest(
     IClusterClient cluster,
     UploadWriter writer,
-    IOptions<UploadOptions> uploadOptions,
     ILogger<MediaIngest> logger)
 {
     private const int MaxIdAttempts = 8;
@@ -59,9 +57,6 @@ public sealed partial class MediaIngest(
             throw new IngestFailedException(id, ex);
         }
     }
-
-    /// <summary>The largest upload accepted.</summary>
-    public long MaxUploadBytes => uploadOptions.Value.MaxUploadBytes;
 
     private async Task AbandonQuietlyAsync(long id, IUploadGrain grain, long lease, Exception cause)
     {

@@ -1,0 +1,33 @@
+# Sourced by the benchmarks: starts PostgreSQL, s3rver, one silo and one frontend (Release) in .data/bench on
+# their own ports, and stops everything on exit. Sets API_PORT, FRONTEND_PID, SILO_PID, S3 (the bucket's URL).
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+API_PORT=${BENCH_API_PORT:-5090}
+export MEDIA_ENV_DIR=$ROOT/.data/bench PG_PORT=55434 S3_PORT=54570 PG_DB=media_bench S3_BUCKET=media-bench
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  scripts/env.sh stop
+}
+trap cleanup EXIT
+
+scripts/env.sh fresh
+eval "$(scripts/env.sh env)"
+[ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
+dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
+
+(cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort=11191 --Silo:GatewayPort=30091 \
+  --Logging:LogLevel:Default=Warning) &
+SILO_PID=$!
+pids+=($SILO_PID)
+(cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --Orleans:ClusterId=bench --urls "http://127.0.0.1:$API_PORT" \
+  --Logging:LogLevel:Default=Warning) &
+FRONTEND_PID=$!
+pids+=($FRONTEND_PID)
+for _ in $(seq 1 120); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" 2>/dev/null && break
+  sleep 0.5
+done
+S3=http://127.0.0.1:$S3_PORT/$S3_BUCKET
