@@ -191,7 +191,7 @@ public sealed partial class UploadGrain(
                 await store.TryAbortMultipartAsync(before.StorageKey!, uploadId, CancellationToken.None);
             }
 
-            await store.DeletePrefixAsync($"media/{Id}/tail/", CancellationToken.None);
+            await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
             await store.DeleteAsync(before.StorageKey!, CancellationToken.None);
         }
         catch (ObjectStoreUnavailableException)

@@ -160,7 +160,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                     }
                     else
                     {
-                        var tailKey = $"media/{id}/tail/{grant.Lease}-{Guid.NewGuid():N}";
+                        var tailKey = $"{MediaKeys.TailPrefix(id)}{grant.Lease}-{Guid.NewGuid():N}";
                         await _store.PutAsync(tailKey, new ArraySegment<byte>(current, 0, filled), "application/octet-stream", token);
                         var replaced = await grain.RecordTailAsync(new RecordTail(grant.Lease, tailKey, filled, staged));
                         if (replaced is not null)

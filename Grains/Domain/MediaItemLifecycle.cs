@@ -13,12 +13,6 @@ public static class MediaItemLifecycle
     /// <summary>Most partial uploads one final upload may name.</summary>
     public const int MaxConcatParts = 1000;
 
-    /// <summary>The S3 key of an item's original bytes.</summary>
-    public static string OriginalKey(long id) => $"media/{id}/original";
-
-    /// <summary>The S3 key of a tail object written under <paramref name="lease"/>; unique per writer and part number.</summary>
-    public static string TailKey(long id, long lease, int partNumber) => $"media/{id}/tail/{lease}-{partNumber}";
-
     /// <summary>Turns an unused id into an item that receives bytes.</summary>
     public static MediaItemState Create(MediaItemState state, long id, CreateMediaItem request, long maxSize, DateTimeOffset now)
     {
@@ -48,7 +42,7 @@ public static class MediaItemLifecycle
             CreatedAt = now,
             UpdatedAt = now,
             ExpiresAt = request.Expires is { } expires ? now + expires : null,
-            StorageKey = OriginalKey(id),
+            StorageKey = MediaKeys.Original(id),
             Concat = request.Concat,
             ConcatParts = parts,
         };
