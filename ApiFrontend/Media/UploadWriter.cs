@@ -134,7 +134,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 var token = salvage?.Token ?? cancellationToken;
                 if (filled == _partSize && !final)
                 {
-                    await SendAsync(current, filled, consumesTail, token);
+                    await SendAsync(current, filled, consumesTail);
                     current = await NextBufferAsync(token);
                     bufferStart += filled;
                     filled = 0;
@@ -155,7 +155,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 {
                     if (filled >= S3Options.MinPartSizeBytes)
                     {
-                        await SendAsync(current, filled, consumesTail, token);
+                        await SendAsync(current, filled, consumesTail);
                         await DrainAsync(token);
                     }
                     else
@@ -211,7 +211,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
 
             if (filled > 0)
             {
-                await SendAsync(buffer, filled, consumesTail, cancellationToken, final: true);
+                await SendAsync(buffer, filled, consumesTail, final: true);
                 await DrainAsync(cancellationToken);
             }
 
@@ -227,11 +227,14 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
 
         // Starts a part on its way to S3, to be recorded by the grain as soon as S3 has it and every earlier part is
         // recorded; once the most parts are in flight, waits for the oldest.
-        private async Task SendAsync(byte[] buffer, int count, bool consumesTail, CancellationToken cancellationToken, bool final = false)
+        private async Task SendAsync(byte[] buffer, int count, bool consumesTail, bool final = false)
         {
             _target ??= await grain.OpenMultipartAsync(grant.Lease);
             var number = await TakeNumberAsync();
-            var upload = UploadAsync(_target, number, buffer, count, cancellationToken);
+
+            // A part read in full is worth keeping even if the client goes away meanwhile: its upload is bounded by
+            // the S3 pipeline's timeouts, not by the request.
+            var upload = UploadAsync(_target, number, buffer, count, CancellationToken.None);
             _recorded = RecordInOrderAsync(_recorded, upload, consumesTail, final);
             _sending.Enqueue((_recorded, buffer));
             if (_sending.Count > writer._inFlight)
