@@ -63,8 +63,13 @@ public static partial class TusEndpoints
     private static async ValueTask<object?> RequireTusVersion(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var http = invocation.HttpContext;
-        http.Response.Headers["Tus-Resumable"] = Version;
-        if (!HttpMethods.IsOptions(http.Request.Method) && http.Request.Headers["Tus-Resumable"] != Version)
+        var known = ResumableProtocol.TryClassify(http);
+        if (ResumableProtocol.DraftVersion(http) is null)
+        {
+            http.Response.Headers["Tus-Resumable"] = Version;
+        }
+
+        if (!HttpMethods.IsOptions(http.Request.Method) && !known)
         {
             http.Response.Headers["Tus-Version"] = Version;
             return TypedResults.StatusCode(StatusCodes.Status412PreconditionFailed);
@@ -119,7 +124,15 @@ public static partial class TusEndpoints
             return await CreateFinalAsync(context, ingest, concatenation, partials, max, tus.Value, cancellationToken);
         }
 
-        if (hasLength == deferred || (deferred && deferHeader != "1"))
+        var draft = ResumableProtocol.DraftVersion(context) is not null;
+        var complete = draft ? ResumableProtocol.UploadComplete(request) : null;
+        if (draft && complete is null)
+        {
+            return Bad("Send Upload-Complete: ?0 or ?1.");
+        }
+
+        // The draft has no Upload-Defer-Length: a creation without Upload-Length has its length set by its end.
+        if (!draft && (hasLength == deferred || (deferred && deferHeader != "1")))
         {
             return Bad("Send either Upload-Length or Upload-Defer-Length: 1.");
         }
@@ -149,7 +162,13 @@ public static partial class TusEndpoints
         var fileName = FileNames.Sanitize(TusMetadata.Text(metadata, "filename"), uploads.Value.MaxFileNameLength);
         var contentType = MediaTypes.Declared(TusMetadata.Text(metadata, "filetype"), fileName);
         var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
-        if (hasBody && !IsOffsetStream(request))
+        // The draft's creation request carries the resource itself: its Content-Type is the file's, not a chunk's.
+        if (draft && hasBody && TusMetadata.Text(metadata, "filetype") is null)
+        {
+            contentType = MediaTypes.Declared(request.ContentType, fileName);
+        }
+
+        if (hasBody && !draft && !ResumableProtocol.HasChunkContentType(context))
         {
             return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
         }
@@ -159,10 +178,10 @@ public static partial class TusEndpoints
         var location = $"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}";
         LogCreated(Logger(context), id, length);
 
-        if (hasBody || length == 0)
+        if (hasBody || length == 0 || complete == true)
         {
             // creation-with-upload (and an empty upload, complete at once): the body is the first chunk.
-            var (offset, status, problem) = await AppendAsync(context, id, grain, new BeginAppend(0, null), writer, max, cancellationToken);
+            var (offset, status, problem) = await AppendAsync(context, id, grain, new BeginAppend(0, null), writer, max, cancellationToken, complete == true);
             if (status is not null)
             {
                 return status;
@@ -233,6 +252,13 @@ public static partial class TusEndpoints
         long id, HttpContext context, IClusterClient cluster, TusConcatenation concatenation, CancellationToken cancellationToken)
     {
         context.Response.Headers.CacheControl = "no-store";
+        var draft = ResumableProtocol.DraftVersion(context) is not null;
+        if (draft && (context.Request.Headers.ContainsKey("Upload-Offset") || context.Request.Headers.ContainsKey("Upload-Complete")
+            || context.Request.Headers.ContainsKey("Upload-Length")))
+        {
+            return Bad("An offset retrieval carries no upload headers.");
+        }
+
         var grain = cluster.GetGrain<IUploadGrain>(id);
         var view = MediaIds.IsValid(id) ? await grain.GetMetadataAsync() : null;
         if (view is null)
@@ -266,9 +292,14 @@ public static partial class TusEndpoints
         {
             headers["Upload-Length"] = length.ToString(CultureInfo.InvariantCulture);
         }
-        else
+        else if (!draft)
         {
             headers["Upload-Defer-Length"] = "1";
+        }
+
+        if (draft)
+        {
+            headers["Upload-Complete"] = view.Status == MediaStatus.Stored ? "?1" : "?0";
         }
 
         if (view.UploadMetadata is { } metadata)
@@ -284,9 +315,16 @@ public static partial class TusEndpoints
         long id, HttpContext context, IClusterClient cluster, UploadWriter writer, IOptions<UploadOptions> uploads, CancellationToken cancellationToken)
     {
         var request = context.Request;
-        if (!IsOffsetStream(request))
+        if (!ResumableProtocol.HasChunkContentType(context))
         {
             return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var draft = ResumableProtocol.DraftVersion(context) is not null;
+        var complete = draft ? ResumableProtocol.UploadComplete(request) : false;
+        if (complete is null)
+        {
+            return Bad("Send Upload-Complete: ?0 or ?1.");
         }
 
         if (!TryParseNonNegative(request.Headers["Upload-Offset"], out var offset))
@@ -311,7 +349,8 @@ public static partial class TusEndpoints
         }
 
         var grain = cluster.GetGrain<IUploadGrain>(id);
-        var (newOffset, status, problem) = await AppendAsync(context, id, grain, new BeginAppend(offset, length), writer, uploads.Value.MaxUploadBytes, cancellationToken);
+        var (newOffset, status, problem) = await AppendAsync(
+            context, id, grain, new BeginAppend(offset, length), writer, uploads.Value.MaxUploadBytes, cancellationToken, complete.Value);
         if (status is not null)
         {
             return status;
@@ -347,7 +386,8 @@ public static partial class TusEndpoints
 
     /// <summary>One append: the grant, the body into S3, and the tus answer for every way it can fail.</summary>
     private static async Task<(long Offset, StatusCodeHttpResult? Status, ProblemHttpResult? Problem)> AppendAsync(
-        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, long max, CancellationToken cancellationToken)
+        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, long max, CancellationToken cancellationToken,
+        bool endsContent = false)
     {
         TusChecksum? checksum = null;
         var request = context.Request;
@@ -387,13 +427,28 @@ public static partial class TusEndpoints
             // final PATCH of a deferred-length upload). The writer never takes bytes past the length and answers 413 itself.
             BodyLimits.Apply(context, Math.Min(remaining + 64 * 1024, options.MaxAppendBytes), options);
 
-            var outcome = await writer.AppendAsync(id, grain, grant, request.Body, endOfBodyEndsContent: false, cancellationToken, checksum);
+            var outcome = await writer.AppendAsync(id, grain, grant, request.Body, endsContent, cancellationToken, checksum);
+            if (ResumableProtocol.DraftVersion(context) is not null)
+            {
+                context.Response.Headers["Upload-Complete"] = outcome.Stored is not null ? "?1" : "?0";
+            }
             if (outcome.Interrupted is { } reason)
             {
                 LogInterrupted(Logger(context), id, outcome.Offset, reason);
             }
 
             return (outcome.Offset, null, null);
+        }
+        catch (MediaException ex) when (ResumableProtocol.DraftVersion(context) is not null && ex.Code == MediaErrorCode.OffsetMismatch)
+        {
+            var expected = (await grain.GetMetadataAsync())?.Offset;
+            return (0, null, TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Mismatching upload offset",
+                type: "https://iana.org/assignments/http-problem-types#mismatching-upload-offset",
+                extensions: new Dictionary<string, object?> { ["expected-offset"] = expected, ["provided-offset"] = begin.Offset }));
+        }
+        catch (MediaException ex) when (ResumableProtocol.DraftVersion(context) is not null && ex.Code == MediaErrorCode.InvalidState)
+        {
+            return (0, null, Bad("The upload is already complete."));
         }
         catch (MediaException ex)
         {
@@ -434,9 +489,6 @@ public static partial class TusEndpoints
 
     private static ProblemHttpResult Bad(string detail) =>
         Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Bad tus request", detail);
-
-    private static bool IsOffsetStream(HttpRequest request) =>
-        request.ContentType is { } type && type.Split(';')[0].Trim().Equals(OffsetContentType, StringComparison.OrdinalIgnoreCase);
 
     private static bool TryParseNonNegative(StringValues header, out long value)
     {

@@ -22,6 +22,10 @@ public sealed class TusInteropTests(MediaServiceFixture fixture) : IDisposable
     [InlineData("deferred length", "{\"deferLength\":true,\"chunkSize\":1048576}")]
     [InlineData("aborted midway, resumed by a new client from the stored URL", "{\"chunkSize\":1048576,\"abortAt\":3000000}")]
     [InlineData("parallelUploads: 4 (concatenation)", "{\"parallelUploads\":4}")]
+    [InlineData("IETF draft-03, whole file", "{\"protocol\":\"ietf-draft-03\"}")]
+    [InlineData("IETF draft-03, 1 MiB chunks", "{\"protocol\":\"ietf-draft-03\",\"chunkSize\":1048576}")]
+    [InlineData("IETF draft-05, 5 MiB + 1 byte chunks", "{\"protocol\":\"ietf-draft-05\",\"chunkSize\":5242881}")]
+    [InlineData("IETF draft-05, aborted and resumed", "{\"protocol\":\"ietf-draft-05\",\"chunkSize\":1048576,\"abortAt\":3000000}")]
     [InlineData("parallelUploads: 4 in 1 MiB chunks", "{\"parallelUploads\":4,\"chunkSize\":1048576}")]
     public async Task TusJsClientUploadsAreStoredByteIdentical(string scenario, string options)
     {
