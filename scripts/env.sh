@@ -45,8 +45,16 @@ deps() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (apt)"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+      # ffmpeg is needed by media processing only; without PostgreSQL or Node nothing can run.
+      if [ -x "$PG_BIN/initdb" ] && command -v node >/dev/null && command -v npm >/dev/null && command -v curl >/dev/null; then
+        log "warning: could not install ${missing[*]}; continuing without it"
+      else
+        log "could not install ${missing[*]} (run as root or with sudo)"
+        exit 1
+      fi
+    fi
   fi
   if [ ! -x "$ROOT/tools/s3/node_modules/.bin/s3rver" ]; then
     log "installing s3rver (npm ci, pinned by tools/s3/package-lock.json)"
