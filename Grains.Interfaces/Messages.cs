@@ -37,8 +37,11 @@ public enum ConcatKind
 
 /// <summary>The answer to <see cref="CreateMediaItem"/>.</summary>
 /// <param name="Created">False when the id already belongs to an item: the caller must pick another id.</param>
+/// <param name="ExpiresAt">When the new item expires unless finished (resumable uploads), else null.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.CreateMediaItemResult")]
-public sealed record CreateMediaItemResult([property: Id(0)] bool Created);
+public sealed record CreateMediaItemResult(
+    [property: Id(0)] bool Created,
+    [property: Id(1)] DateTimeOffset? ExpiresAt = null);
 
 /// <summary>A writer's request to append at <paramref name="Offset"/>.</summary>
 /// <param name="Offset">The offset the writer believes is durable; must equal the item's.</param>
@@ -65,6 +68,7 @@ public sealed record BeginAppend(
 /// <param name="TailSize">Bytes in the tail object.</param>
 /// <param name="PartNumber">The first part number reserved for the writer; more come from <see cref="IUploadGrain.ReservePartsAsync"/>.</param>
 /// <param name="MultipartOpen">True when the item's S3 multipart upload is open (the content must be finished through it).</param>
+/// <param name="ExpiresAt">When the upload expires unless finished, else null.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.AppendGrant")]
 public sealed record AppendGrant(
     [property: Id(0)] long Lease,
@@ -74,7 +78,8 @@ public sealed record AppendGrant(
     [property: Id(4)] string? TailKey,
     [property: Id(5)] long TailSize,
     [property: Id(6)] int PartNumber,
-    [property: Id(7)] bool MultipartOpen);
+    [property: Id(7)] bool MultipartOpen,
+    [property: Id(8)] DateTimeOffset? ExpiresAt = null);
 
 /// <summary>The S3 multipart upload the grain opened for a writer.</summary>
 [GenerateSerializer, Immutable, Alias("MediaService.MultipartTarget")]
@@ -151,13 +156,15 @@ public sealed record MediaItemView(
 /// <param name="ContentType">The type it is served with.</param>
 /// <param name="ETag">A strong validator of the content (its SHA-256 when known, else the store's ETag).</param>
 /// <param name="StoredAt">When it was stored.</param>
+/// <param name="FileName">The original file name, for Content-Disposition.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.StoredContent")]
 public sealed record StoredContent(
     [property: Id(0)] string StorageKey,
     [property: Id(1)] long Size,
     [property: Id(2)] string ContentType,
     [property: Id(3)] string ETag,
-    [property: Id(4)] DateTimeOffset StoredAt);
+    [property: Id(4)] DateTimeOffset StoredAt,
+    [property: Id(5)] string? FileName);
 
 /// <summary>
 /// What S3 must assemble: the grain's own record of the parts, so that whichever frontend completes the

@@ -46,7 +46,7 @@ public sealed partial class UploadGrain(
         }
 
         LogCreated(logger, Id, request.FileName);
-        return new CreateMediaItemResult(true);
+        return new CreateMediaItemResult(true, next.ExpiresAt);
     }
 
     public async Task<AppendGrant> BeginAppendAsync(BeginAppend request)
@@ -177,7 +177,7 @@ public sealed partial class UploadGrain(
 
     public Task<StoredContent?> GetStoredContentAsync() =>
         Task.FromResult(Current is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } && MediaItemLifecycle.ContentETag(Current) is { } etag
-            ? new StoredContent(key, Current.Size, Current.ContentType, etag, storedAt)
+            ? new StoredContent(key, Current.Size, Current.ContentType, etag, storedAt, Current.FileName)
             : null);
 
     // The item is already failed, terminated or expired when its bytes are released: a crash in between

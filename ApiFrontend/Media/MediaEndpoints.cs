@@ -139,8 +139,7 @@ public static partial class MediaEndpoints
             range = default; // A stale If-Range asks for the whole, current representation.
         }
 
-        var fileName = (await grain.GetMetadataAsync())?.FileName;
-        return new StoredContentResult(content, fileName, range, HttpMethods.IsHead(request.Method));
+        return new StoredContentResult(content, range, HttpMethods.IsHead(request.Method));
     }
 
     private static bool MatchesAny(Microsoft.Extensions.Primitives.StringValues header, string etag)

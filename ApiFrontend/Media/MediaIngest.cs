@@ -15,15 +15,16 @@ public sealed partial class MediaIngest(
     private const int MaxIdAttempts = 8;
 
     /// <summary>Creates an item under a fresh random id; ids already holding an item are skipped, never reused.</summary>
-    public async Task<(long Id, IUploadGrain Grain)> CreateItemAsync(CreateMediaItem request)
+    public async Task<(long Id, IUploadGrain Grain, DateTimeOffset? ExpiresAt)> CreateItemAsync(CreateMediaItem request)
     {
         for (var attempt = 0; attempt < MaxIdAttempts; attempt++)
         {
             var id = MediaIds.NewId();
             var grain = cluster.GetGrain<IUploadGrain>(id);
-            if ((await grain.CreateAsync(request)).Created)
+            var created = await grain.CreateAsync(request);
+            if (created.Created)
             {
-                return (id, grain);
+                return (id, grain, created.ExpiresAt);
             }
         }
 
@@ -37,7 +38,7 @@ public sealed partial class MediaIngest(
     /// <see cref="BeyondLengthException"/>, or the client's body ending early or exceeding the limit.</exception>
     public async Task<MediaItemView> UploadNewAsync(CreateMediaItem request, Stream body, CancellationToken cancellationToken)
     {
-        var (id, grain) = await CreateItemAsync(request);
+        var (id, grain, _) = await CreateItemAsync(request);
         long? lease = null;
         try
         {

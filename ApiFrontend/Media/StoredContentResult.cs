@@ -12,7 +12,7 @@ namespace MediaService.ApiFrontend.Media;
 /// Streams a stored item (or one byte range of it) from S3 to the client: 200, 206 or 416, computed
 /// here rather than by the store, with a strong ETag from the content's SHA-256.
 /// </summary>
-public sealed class StoredContentResult(StoredContent content, string? fileName, ByteRangeRequest range, bool headOnly)
+public sealed class StoredContentResult(StoredContent content, ByteRangeRequest range, bool headOnly)
     : IResult, IEndpointMetadataProvider
 {
     // Media a browser may render inline; anything else is served as an attachment so that an uploaded
@@ -30,7 +30,7 @@ public sealed class StoredContentResult(StoredContent content, string? fileName,
         headers.ETag = content.ETag;
         headers.LastModified = content.StoredAt.ToString("R", CultureInfo.InvariantCulture);
         headers.CacheControl = "private, no-cache";
-        headers.ContentDisposition = Disposition(content.ContentType, fileName);
+        headers.ContentDisposition = Disposition(content.ContentType, content.FileName);
 
         if (range.Decision == RangeDecision.Unsatisfiable)
         {

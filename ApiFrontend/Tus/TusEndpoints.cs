@@ -114,6 +114,15 @@ public static partial class TusEndpoints
             }
         }
 
+        var metadataHeader = request.Headers["Upload-Metadata"].ToString();
+        if (!TusMetadata.TryParse(metadataHeader, tus.Value.MaxMetadataBytes, out var metadata, out var metadataError))
+        {
+            return Bad(metadataError!);
+        }
+
+        var fileName = FileNames.Sanitize(TusMetadata.Text(metadata, "filename"), uploads.Value.MaxFileNameLength);
+        var contentType = MediaTypes.Declared(TusMetadata.Text(metadata, "filetype"), fileName);
+        var declared = new CreateMediaItem(fileName, contentType, null, metadataHeader.Length == 0 ? null : metadataHeader, tus.Value.Expiry, concat);
         if (concat == ConcatKind.Final)
         {
             if (hasLength || deferred)
@@ -121,7 +130,7 @@ public static partial class TusEndpoints
                 return Bad("A final upload takes its length from its partial uploads: send no Upload-Length.");
             }
 
-            return await CreateFinalAsync(context, ingest, concatenation, partials, max, tus.Value, cancellationToken);
+            return await CreateFinalAsync(context, ingest, concatenation, declared with { ConcatParts = partials }, max, cancellationToken);
         }
 
         var draft = ResumableProtocol.DraftVersion(context) is not null;
@@ -153,14 +162,6 @@ public static partial class TusEndpoints
             length = parsed;
         }
 
-        var metadataHeader = request.Headers["Upload-Metadata"].ToString();
-        if (!TusMetadata.TryParse(metadataHeader, tus.Value.MaxMetadataBytes, out var metadata, out var metadataError))
-        {
-            return Bad(metadataError!);
-        }
-
-        var fileName = FileNames.Sanitize(TusMetadata.Text(metadata, "filename"), uploads.Value.MaxFileNameLength);
-        var contentType = MediaTypes.Declared(TusMetadata.Text(metadata, "filetype"), fileName);
         var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
         // The draft's creation request carries the resource itself: its Content-Type is the file's, not a chunk's.
         if (draft && hasBody && TusMetadata.Text(metadata, "filetype") is null)
@@ -173,38 +174,35 @@ public static partial class TusEndpoints
             return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
         }
 
-        var (id, grain) = await ingest.CreateItemAsync(new CreateMediaItem(
-            fileName, contentType, length, metadataHeader.Length == 0 ? null : metadataHeader, tus.Value.Expiry, concat));
-        var location = $"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}";
+        var (id, grain, expiresAt) = await ingest.CreateItemAsync(declared with { DeclaredContentType = contentType, DeclaredLength = length });
         LogCreated(Logger(context), id, length);
 
         if (hasBody || length == 0 || complete == true)
         {
             // creation-with-upload (and an empty upload, complete at once): the body is the first chunk.
-            var (offset, status, problem) = await AppendAsync(context, id, grain, new BeginAppend(0, null), writer, max, cancellationToken, complete == true);
-            if (status is not null)
+            var appended = await AppendAsync(context, id, grain, new BeginAppend(0, null), writer, uploads.Value, cancellationToken, complete == true);
+            if (appended.Status is not null)
             {
-                return status;
+                return appended.Status;
             }
 
-            if (problem is not null)
+            if (appended.Problem is not null)
             {
-                return problem;
+                return appended.Problem;
             }
 
-            context.Response.Headers["Upload-Offset"] = offset.ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers["Upload-Offset"] = appended.Offset.ToString(CultureInfo.InvariantCulture);
+            expiresAt = appended.ExpiresAt;
         }
 
-        var view = await grain.GetMetadataAsync();
-        WriteExpires(context, view);
-        return TypedResults.Created(location);
+        WriteExpires(context, expiresAt);
+        return TypedResults.Created(LocationOf(request, id));
     }
 
     private static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateFinalAsync(
-        HttpContext context, MediaIngest ingest, TusConcatenation concatenation, ImmutableArray<long> partials, long max, TusOptions tus,
-        CancellationToken cancellationToken)
+        HttpContext context, MediaIngest ingest, TusConcatenation concatenation, CreateMediaItem final, long max, CancellationToken cancellationToken)
     {
-        var (parts, error) = await concatenation.ReadPartialsAsync(partials);
+        var (parts, error) = await concatenation.ReadPartialsAsync(final.ConcatParts);
         if (error is not null)
         {
             return Bad(error);
@@ -216,26 +214,17 @@ public static partial class TusEndpoints
             return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", $"Tus-Max-Size is {max}.");
         }
 
-        var request = context.Request;
-        var metadataHeader = request.Headers["Upload-Metadata"].ToString();
-        var tusMetadata = ImmutableDictionary<string, byte[]>.Empty;
-        if (metadataHeader.Length > 0 && !TusMetadata.TryParse(metadataHeader, tus.MaxMetadataBytes, out tusMetadata, out var metadataError))
-        {
-            return Bad(metadataError!);
-        }
-
-        var options = context.RequestServices.GetRequiredService<IOptions<UploadOptions>>().Value;
-        var fileName = FileNames.Sanitize(TusMetadata.Text(tusMetadata, "filename"), options.MaxFileNameLength);
-        var (id, grain) = await ingest.CreateItemAsync(new CreateMediaItem(
-            fileName, MediaTypes.Declared(TusMetadata.Text(tusMetadata, "filetype"), fileName), length,
-            metadataHeader.Length == 0 ? null : metadataHeader, tus.Expiry, ConcatKind.Final, partials));
+        var (id, grain, expiresAt) = await ingest.CreateItemAsync(final with { DeclaredLength = length });
         LogCreated(Logger(context), id, length);
 
         try
         {
             // concatenation-unfinished: when a partial is still receiving, the first request that finds them all
             // finished assembles the final upload.
-            await concatenation.TryAssembleAsync(id, grain, (await grain.GetMetadataAsync())!, cancellationToken);
+            if (await concatenation.TryAssembleAsync(id, grain, (await grain.GetMetadataAsync())!, cancellationToken) is not null)
+            {
+                expiresAt = null;
+            }
         }
         catch (ObjectStoreUnavailableException ex)
         {
@@ -244,8 +233,8 @@ public static partial class TusEndpoints
                 "The object store did not answer while assembling the upload. Retry later.");
         }
 
-        WriteExpires(context, await grain.GetMetadataAsync());
-        return TypedResults.Created($"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}");
+        WriteExpires(context, expiresAt);
+        return TypedResults.Created(LocationOf(context.Request, id));
     }
 
     internal static async Task<Results<Ok, StatusCodeHttpResult, ProblemHttpResult>> HeadAsync(
@@ -307,7 +296,7 @@ public static partial class TusEndpoints
             headers["Upload-Metadata"] = metadata;
         }
 
-        WriteExpires(context, view);
+        WriteExpires(context, view.ExpiresAt);
         return TypedResults.Ok();
     }
 
@@ -349,20 +338,19 @@ public static partial class TusEndpoints
         }
 
         var grain = cluster.GetGrain<IUploadGrain>(id);
-        var (newOffset, status, problem) = await AppendAsync(
-            context, id, grain, new BeginAppend(offset, length), writer, uploads.Value.MaxUploadBytes, cancellationToken, complete.Value);
-        if (status is not null)
+        var appended = await AppendAsync(context, id, grain, new BeginAppend(offset, length), writer, uploads.Value, cancellationToken, complete.Value);
+        if (appended.Status is not null)
         {
-            return status;
+            return appended.Status;
         }
 
-        if (problem is not null)
+        if (appended.Problem is not null)
         {
-            return problem;
+            return appended.Problem;
         }
 
-        context.Response.Headers["Upload-Offset"] = newOffset.ToString(CultureInfo.InvariantCulture);
-        WriteExpires(context, await grain.GetMetadataAsync());
+        context.Response.Headers["Upload-Offset"] = appended.Offset.ToString(CultureInfo.InvariantCulture);
+        WriteExpires(context, appended.ExpiresAt);
         return TypedResults.NoContent();
     }
 
@@ -384,10 +372,16 @@ public static partial class TusEndpoints
         }
     }
 
+    /// <summary>How an append answered: the new offset and expiry, or the status or problem to send instead.</summary>
+    private sealed record Appended(long Offset, DateTimeOffset? ExpiresAt, StatusCodeHttpResult? Status, ProblemHttpResult? Problem)
+    {
+        public static Appended Refused(ProblemHttpResult problem) => new(0, null, null, problem);
+    }
+
     /// <summary>One append: the grant, the body into S3, and the tus answer for every way it can fail.</summary>
-    private static async Task<(long Offset, StatusCodeHttpResult? Status, ProblemHttpResult? Problem)> AppendAsync(
-        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, long max, CancellationToken cancellationToken,
-        bool endsContent = false)
+    private static async Task<Appended> AppendAsync(
+        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options,
+        CancellationToken cancellationToken, bool endsContent = false)
     {
         TusChecksum? checksum = null;
         var request = context.Request;
@@ -395,7 +389,7 @@ public static partial class TusEndpoints
         {
             if (!TusChecksum.TryParse(checksumHeader.ToString(), out var algorithm, out var digest))
             {
-                return (0, null, Bad($"Upload-Checksum must be '<algorithm> <base64 digest>' with one of {TusChecksum.Algorithms}."));
+                return Appended.Refused(Bad($"Upload-Checksum must be '<algorithm> <base64 digest>' with one of {TusChecksum.Algorithms}."));
             }
 
             checksum = TusChecksum.FromHeader(algorithm, digest);
@@ -409,17 +403,16 @@ public static partial class TusEndpoints
         try
         {
             var grant = await grain.BeginAppendAsync(begin);
-            var remaining = (grant.Length ?? max) - grant.Offset;
+            var remaining = (grant.Length ?? options.MaxUploadBytes) - grant.Offset;
             if (context.Request.ContentLength > remaining)
             {
-                return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length",
+                return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length",
                     $"The upload has {remaining} bytes left; this request carries {context.Request.ContentLength}."));
             }
 
-            var options = context.RequestServices.GetRequiredService<IOptions<UploadOptions>>().Value;
             if (context.Request.ContentLength > options.MaxAppendBytes)
             {
-                return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Request too large",
+                return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Request too large",
                     $"One request may carry at most {options.MaxAppendBytes} bytes."));
             }
 
@@ -437,40 +430,40 @@ public static partial class TusEndpoints
                 LogInterrupted(Logger(context), id, outcome.Offset, reason);
             }
 
-            return (outcome.Offset, null, null);
+            return new Appended(outcome.Offset, outcome.Stored is null ? grant.ExpiresAt : null, null, null);
         }
         catch (MediaException ex) when (ResumableProtocol.DraftVersion(context) is not null && ex.Code == MediaErrorCode.OffsetMismatch)
         {
             var expected = (await grain.GetMetadataAsync())?.Offset;
-            return (0, null, TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Mismatching upload offset",
+            return Appended.Refused(TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Mismatching upload offset",
                 type: "https://iana.org/assignments/http-problem-types#mismatching-upload-offset",
                 extensions: new Dictionary<string, object?> { ["expected-offset"] = expected, ["provided-offset"] = begin.Offset }));
         }
         catch (MediaException ex) when (ResumableProtocol.DraftVersion(context) is not null && ex.Code == MediaErrorCode.InvalidState)
         {
-            return (0, null, Bad("The upload is already complete."));
+            return Appended.Refused(Bad("The upload is already complete."));
         }
         catch (MediaException ex)
         {
             var result = FromGrain(ex).Result;
-            return (0, result as StatusCodeHttpResult, result as ProblemHttpResult);
+            return new Appended(0, null, result as StatusCodeHttpResult, result as ProblemHttpResult);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
+            return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
         }
         catch (ChecksumMismatchException ex)
         {
-            return (0, null, Problems.Create(Problems.ChecksumMismatch, ChecksumMismatch, "Checksum mismatch", ex.Message));
+            return Appended.Refused(Problems.Create(Problems.ChecksumMismatch, ChecksumMismatch, "Checksum mismatch", ex.Message));
         }
         catch (BeyondLengthException ex)
         {
-            return (0, null, Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
+            return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
         }
         catch (ObjectStoreUnavailableException ex)
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return (0, null, Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+            return Appended.Refused(Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
                 "The object store did not answer; the upload keeps its last reported offset. Retry later."));
         }
     }
@@ -498,9 +491,11 @@ public static partial class TusEndpoints
             && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
-    private static void WriteExpires(HttpContext context, MediaItemView? view)
+    private static string LocationOf(HttpRequest request, long id) => $"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}";
+
+    private static void WriteExpires(HttpContext context, DateTimeOffset? expiresAt)
     {
-        if (view?.ExpiresAt is { } expires)
+        if (expiresAt is { } expires)
         {
             context.Response.Headers["Upload-Expires"] = expires.ToString("R", CultureInfo.InvariantCulture);
         }

@@ -96,7 +96,7 @@ public static class MediaItemLifecycle
             LeaseFirstPartNumber = ReserveNext(state, 1),
             UpdatedAt = now,
         };
-        var grant = new AppendGrant(next.Lease, next.Offset, length, next.StorageKey!, next.TailKey, next.TailSize, next.ReservedPartNumber, next.MultipartUploadId is not null);
+        var grant = new AppendGrant(next.Lease, next.Offset, length, next.StorageKey!, next.TailKey, next.TailSize, next.ReservedPartNumber, next.MultipartUploadId is not null, next.ExpiresAt);
         return (next, grant);
     }
 

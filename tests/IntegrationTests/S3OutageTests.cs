@@ -6,56 +6,35 @@ using MediaService.IntegrationTests.Infrastructure;
 
 namespace MediaService.IntegrationTests;
 
-/// <summary>A frontend whose way to S3 goes through a relay the tests can cut.</summary>
-public sealed class S3OutageFixture : IAsyncLifetime
+[Collection(MediaServiceCollection.Name)]
+public sealed class S3OutageTests(MediaServiceFixture service) : IAsyncLifetime
 {
-    public TcpProxy Proxy { get; private set; } = null!;
+    private readonly TcpProxy _proxy = new(new Uri(TestEnvironment.S3ServiceUrl));
+    private FrontendFactory _frontend = null!;
+    private HttpClient _http = null!;
 
-    public FrontendFactory Frontend { get; private set; } = null!;
-
-    public HttpClient Http { get; private set; } = null!;
-
-    public async Task InitializeAsync(MediaServiceFixture service)
+    /// <summary>A frontend whose way to S3 goes through the relay, with quick retries and a short break.</summary>
+    public Task InitializeAsync()
     {
-        Proxy = new TcpProxy(new Uri(TestEnvironment.S3ServiceUrl));
-        Frontend = new FrontendFactory(service.Cluster.Options.ClusterId, service.ServiceId, new Dictionary<string, string?>
+        _frontend = new FrontendFactory(service.Cluster.Options.ClusterId, service.ServiceId, new Dictionary<string, string?>
         {
-            ["S3:ServiceUrl"] = Proxy.Address.ToString(),
+            ["S3:ServiceUrl"] = _proxy.Address.ToString(),
             ["S3:MaxRetries"] = "1",
             ["S3:RetryBaseDelay"] = "00:00:00.050",
             ["S3:AttemptTimeout"] = "00:00:05",
             ["S3:BreakerMinimumThroughput"] = "2",
             ["S3:BreakerBreakDuration"] = "00:00:02",
         });
-        Http = Frontend.CreateHttpClient();
-        await Task.CompletedTask;
+        _http = _frontend.CreateHttpClient();
+        return Task.CompletedTask;
     }
-
-    public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        Http?.Dispose();
-        if (Frontend is not null)
-        {
-            await Frontend.DisposeAsync();
-        }
-
-        if (Proxy is not null)
-        {
-            await Proxy.DisposeAsync();
-        }
+        _http.Dispose();
+        await _frontend.DisposeAsync();
+        await _proxy.DisposeAsync();
     }
-}
-
-[Collection(MediaServiceCollection.Name)]
-public sealed class S3OutageTests(MediaServiceFixture service) : IAsyncLifetime
-{
-    private readonly S3OutageFixture _outage = new();
-
-    public Task InitializeAsync() => _outage.InitializeAsync(service);
-
-    public Task DisposeAsync() => _outage.DisposeAsync();
 
     [Fact]
     public async Task AnUploadWhileS3BecomesUnreachableAnswers503AndTheItemIsNeverStored()
@@ -66,9 +45,9 @@ public sealed class S3OutageTests(MediaServiceFixture service) : IAsyncLifetime
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         content.Headers.ContentLength = body.Length;
 
-        var upload = _outage.Http.PostAsync("/media/upload?filename=lost.bin", content);
+        var upload = _http.PostAsync("/media/upload?filename=lost.bin", content);
         await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
-        _outage.Proxy.Cut();
+        _proxy.Cut();
         gated.Open();
         using var response = await upload;
 
@@ -89,20 +68,20 @@ public sealed class S3OutageTests(MediaServiceFixture service) : IAsyncLifetime
     [Fact]
     public async Task ReadinessReportsS3DownAndUploadsWorkAgainOnceItIsBack()
     {
-        _outage.Proxy.Cut();
+        _proxy.Cut();
 
-        using var notReady = await _outage.Http.GetAsync("/health/ready");
+        using var notReady = await _http.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
         var report = await notReady.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("Unhealthy", report.GetProperty("checks").GetProperty("s3").GetProperty("status").GetString());
         Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
 
-        using var refused = await _outage.Http.PostAsync("/media/upload", Payloads.OctetStream([1, 2, 3]));
+        using var refused = await _http.PostAsync("/media/upload", Payloads.OctetStream([1, 2, 3]));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
 
-        _outage.Proxy.Restore();
+        _proxy.Restore();
         var accepted = await Eventually.HoldsAsync(
-            async () => (await _outage.Http.PostAsync("/media/upload", Payloads.OctetStream([1, 2, 3]))).StatusCode,
+            async () => (await _http.PostAsync("/media/upload", Payloads.OctetStream([1, 2, 3]))).StatusCode,
             status => status == HttpStatusCode.Created,
             TimeSpan.FromSeconds(30),
             "an upload after S3 came back");
