@@ -3,7 +3,8 @@
 #   (a) ceiling: the file straight to the same s3rver as a multipart upload, 8 MiB parts, 4 in flight (curl);
 #   (b) tus-js-client 4.3.1 uploading the file to the service, whole file in one PATCH and in 8 MiB chunks;
 #   (c) 64 uploads of 1 MiB through tus-js-client, 16 at a time.
-# Prints MiB/s, the ratio of (b) to (a), and the peak memory (VmHWM, reset before each run) of frontend and silo.
+# Prints MiB/s, the ratio of (b) to (a), the peak memory (VmHWM, reset before each run) of frontend and silo, and the
+# CPU seconds frontend, silo and s3rver spent on each run. A few uploads warm the service up first.
 # Starts its own PostgreSQL, s3rver, silo and frontend in .data/bench; stops them after.
 #   SIZE_MIB (default 256), ROUNDS (default 2), BENCH_API_PORT (default 5090)
 set -euo pipefail
@@ -25,6 +26,20 @@ since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
 mibps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1048576 / t }'; }
 reset_peaks() { for pid in "$FRONTEND_PID" "$SILO_PID"; do echo 5 >"/proc/$pid/clear_refs"; done; }
 peak() { echo $(( $(awk '/^VmHWM:/ {print $2}' "/proc/$1/status") / 1024 )); }
+S3RVER_PID=$(cat "$MEDIA_ENV_DIR/s3/s3rver.pid")
+TICKS=$(getconf CLK_TCK)
+# CPU seconds (user + system) used so far by frontend, silo and s3rver, as "f s3".
+cpu_now() { for pid in "$FRONTEND_PID" "$SILO_PID" "$S3RVER_PID"; do awk '{ printf "%s ", $14 + $15 }' "/proc/$pid/stat"; done; }
+# Waits (up to 10 s) until frontend and silo have been quiet for a second (background JIT tiering after a burst
+# would otherwise take CPU from whichever run comes next).
+settle() {
+  local i a b
+  for i in $(seq 1 10); do
+    a=$(cpu_now); sleep 1; b=$(cpu_now)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !((y[1]-x[1]) + (y[2]-x[2]) < 5) }' && return
+  done
+}
+cpu_since() { awk -v a="$1" -v b="$(cpu_now)" -v t="$TICKS" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f/%.1f/%.1f", (y[1]-x[1])/t, (y[2]-x[2])/t, (y[3]-x[3])/t }'; }
 
 # (a): create, parts 4 at a time, complete. Parts are cut with dd and sent with curl (s3rver accepts anonymous requests).
 direct_mpu() {
@@ -49,23 +64,32 @@ check() {
   [ "$got" = "$SHA" ] || { echo "content at $1 differs from the file" >&2; exit 1; }
 }
 
-printf '%-6s %-22s %9s %9s %14s %11s\n' round run seconds MiB/s frontend_MiB silo_MiB
+# Warm-up, not measured: a fresh process JIT-compiles and tiers up its hot paths during its first uploads (about
+# 0.7 s of extra CPU on 2 cores), which is a start-up cost, not throughput.
+WARM=$MEDIA_ENV_DIR/tus-warm.bin
+[ -f "$WARM" ] || head -c $((24 * 1024 * 1024)) /dev/urandom >"$WARM"
+for options in '{}' '{"chunkSize":8388608}' '{}' '{"chunkSize":8388608}'; do
+  node tests/interop/upload.mjs "$ENDPOINT" "$WARM" "$options" >/dev/null
+done
+node bench/tus-many.mjs "$ENDPOINT" "$SMALL" 16 8 >/dev/null
+
+printf '%-6s %-22s %9s %9s %14s %11s %20s\n' round run seconds MiB/s frontend_MiB silo_MiB cpu_s:front/silo/s3
 declare -A total=()
 for round in $(seq 1 "$ROUNDS"); do
-  start=$(now); direct_mpu "baseline/$round"; t=$(since "$start"); check "$S3/baseline/$round"
-  printf '%-6s %-22s %9.2f %9s %14s %11s\n' "$round" "a: direct multipart x4" "$t" "$(mibps "$BYTES" "$t")" - -
+  settle; c0=$(cpu_now); start=$(now); direct_mpu "baseline/$round"; t=$(since "$start"); c=$(cpu_since "$c0"); check "$S3/baseline/$round"
+  printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "a: direct multipart x4" "$t" "$(mibps "$BYTES" "$t")" - - "$c"
   total[a]=$(awk -v a="${total[a]:-0}" -v b="$t" 'BEGIN { print a + b }')
 
   for run in whole:'{}' chunks8:'{"chunkSize":8388608}'; do
     name=${run%%:*}; options=${run#*:}
-    reset_peaks; start=$(now); id=$(tus_upload "$options"); t=$(since "$start")
-    printf '%-6s %-22s %9.2f %9s %14s %11s\n' "$round" "b: tus $name" "$t" "$(mibps "$BYTES" "$t")" "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")"
+    settle; reset_peaks; c0=$(cpu_now); start=$(now); id=$(tus_upload "$options"); t=$(since "$start"); c=$(cpu_since "$c0")
+    printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "b: tus $name" "$t" "$(mibps "$BYTES" "$t")" "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")" "$c"
     check "http://127.0.0.1:$API_PORT/media/$id/content"
     total[$name]=$(awk -v a="${total[$name]:-0}" -v b="$t" 'BEGIN { print a + b }')
   done
 
-  reset_peaks; t=$(node bench/tus-many.mjs "$ENDPOINT" "$SMALL" 64 16)
-  printf '%-6s %-22s %9.2f %9s %14s %11s\n' "$round" "c: 64 x 1 MiB, 16 at once" "$t" "$(mibps $((64 * 1024 * 1024)) "$t")" "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")"
+  settle; reset_peaks; c0=$(cpu_now); t=$(node bench/tus-many.mjs "$ENDPOINT" "$SMALL" 64 16); c=$(cpu_since "$c0")
+  printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "c: 64 x 1 MiB, 16 at once" "$t" "$(mibps $((64 * 1024 * 1024)) "$t")" "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")" "$c"
   total[c]=$(awk -v a="${total[c]:-0}" -v b="$t" 'BEGIN { print a + b }')
 done
 
