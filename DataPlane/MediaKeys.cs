@@ -8,4 +8,11 @@ public static class MediaKeys
 
     /// <summary>The prefix of an item's tail objects (bytes after its last part, under the part minimum).</summary>
     public static string TailPrefix(long id) => $"media/{id}/tail/";
+
+    /// <summary>The prefix of every rendition of an item, of any processing attempt.</summary>
+    public static string RenditionsPrefix(long id) => $"media/{id}/renditions/";
+
+    /// <summary>The prefix of the renditions one processing attempt writes: attempts never share keys, so a
+    /// superseded attempt can never overwrite what the accepted one wrote.</summary>
+    public static string RenditionPrefix(long id, int attempt) => $"media/{id}/renditions/{attempt}/";
 }

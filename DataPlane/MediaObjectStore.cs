@@ -65,6 +65,40 @@ public sealed partial class MediaObjectStore(
             }, ct);
         }, cancellationToken);
 
+    /// <summary>Writes a local file as one object (renditions). Retried: each attempt reopens the file.</summary>
+    public Task PutFileAsync(string key, string path, string contentType, CancellationToken cancellationToken) =>
+        RunAsync("put-file", idempotent: true, _options.CompleteTimeout, async ct =>
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
+            await s3.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                InputStream = stream,
+                AutoCloseStream = false,
+                ContentType = contentType,
+                UseChunkEncoding = false,
+            }, ct);
+        }, cancellationToken);
+
+    /// <summary>Copies an object into a local file, which must then hold exactly <paramref name="size"/> bytes.
+    /// Retried: each attempt starts the file over.</summary>
+    public Task DownloadToFileAsync(string key, long size, string path, CancellationToken cancellationToken) =>
+        RunAsync("download", idempotent: true, _options.CompleteTimeout, async ct =>
+        {
+            await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
+            if (size > 0)
+            {
+                using var response = await s3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, ct);
+                await response.ResponseStream.CopyToAsync(file, 81920, ct);
+            }
+
+            if (file.Length != size)
+            {
+                throw new InvalidDataException($"{key} holds {file.Length} bytes, not {size}.");
+            }
+        }, cancellationToken);
+
     /// <summary>Starts a multipart upload and returns its id. Not retried: each attempt would open another upload.</summary>
     public Task<string> StartMultipartAsync(string key, string contentType, CancellationToken cancellationToken) =>
         RunAsync("create-multipart", idempotent: false, null, async ct =>
@@ -170,13 +204,19 @@ public sealed partial class MediaObjectStore(
             return read;
         }, cancellationToken);
 
-    /// <summary>Deletes every object under a prefix (at most a thousand: tails and leftovers of one item).</summary>
-    public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken) =>
+    /// <summary>Deletes every object under a prefix (at most a thousand: tails and leftovers of one item), but those
+    /// under <c>except</c> when given.</summary>
+    public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken, string? except = null) =>
         RunAsync("delete-prefix", idempotent: true, null, async ct =>
         {
             var listing = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000 }, ct);
             foreach (var item in listing.S3Objects ?? [])
             {
+                if (except is not null && item.Key.StartsWith(except, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
                 await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = item.Key }, ct);
             }
         }, cancellationToken);

@@ -75,4 +75,16 @@ public interface IUploadGrain : IGrainWithIntegerKey
     /// <summary>Where the stored bytes are, or null when the item does not exist or is not stored.</summary>
     [Alias("GetStoredContent")]
     Task<StoredContent?> GetStoredContentAsync();
+
+    /// <summary>Where a generated rendition is, or null when the item has no rendition of that name.</summary>
+    [Alias("GetRendition")]
+    Task<StoredContent?> GetRenditionAsync(string name);
+
+    /// <summary>
+    /// A processing attempt reports. Applied only when it is the item's current attempt and the item still waits for
+    /// it; otherwise ignored (the attempt was superseded, for example after its silo died). Returns true when applied,
+    /// so that a superseded attempt deletes what it wrote.
+    /// </summary>
+    [Alias("CompleteProcessing")]
+    Task<bool> CompleteProcessingAsync(ProcessingReport report);
 }

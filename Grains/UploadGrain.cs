@@ -1,6 +1,7 @@
 using MediaService.DataPlane;
 using MediaService.Grains.Domain;
 using MediaService.Grains.Interfaces;
+using MediaService.Grains.Processing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -12,23 +13,45 @@ namespace MediaService.Grains;
 /// One media item. Non-reentrant: every state change is one turn that runs the domain rule, then
 /// persists the result before answering, so an answer never reports a state PostgreSQL does not hold.
 /// Unfinished resumable uploads carry a durable reminder that expires them, surviving silo restarts.
+/// Once stored, the item is processed: the write that marks it stored also starts processing (so it starts exactly
+/// once), attempts run in the silo's processing slots off the grain's turn, and a durable reminder replaces an
+/// attempt lost with its silo until processing has ended.
 /// </summary>
 public sealed partial class UploadGrain(
     [PersistentState(StorageNames.UploadState, StorageNames.Media)] IPersistentState<MediaItemState> state,
     MediaObjectStore store,
     IOptions<UploadOptions> uploadOptions,
+    IProcessingQueue processing,
+    IOptions<ProcessingOptions> processingOptions,
     ResiliencePipelineProvider<string> pipelines,
     TimeProvider time,
     ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable
 {
     private const string ExpiryReminder = "expire";
+    private const string ProcessingReminder = "process";
     private readonly ResiliencePipeline _postgres = pipelines.GetPipeline(Resilience.Postgres);
+    private readonly ProcessingOptions _processing = processingOptions.Value;
+
+    // The attempt this activation handed to the processing slots and has not heard back from; a new activation has
+    // none, so an attempt recorded in the state without one here was lost (its silo died or the grain moved).
+    private int? _runningAttempt;
+    private IGrainTimer? _processingTimer;
 
     private long Id => this.GetPrimaryKeyLong();
 
     private MediaItemState Current => state.State ?? MediaItemState.Empty;
 
     private long MaxSize => uploadOptions.Value.MaxUploadBytes;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Current.Processing is { Pending: true } p)
+        {
+            ScheduleProcessingCheck(p.NextAttemptAt is { } next ? next - time.GetUtcNow() : TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public async Task<CreateMediaItemResult> CreateAsync(CreateMediaItem request)
     {
@@ -125,10 +148,18 @@ public sealed partial class UploadGrain(
         MediaItemLifecycle.CheckCompletion(Current, request, time.GetUtcNow());
         var tail = Current.TailKey;
         var head = await store.HeadAsync(Current.StorageKey!, CancellationToken.None);
-        await PersistAsync(MediaItemLifecycle.MarkStored(Current, request, head?.Size, head?.ETag, time.GetUtcNow()));
+        var stored = MediaItemLifecycle.MarkStored(Current, request, head?.Size, head?.ETag, time.GetUtcNow());
+        if (stored.Processing is not null)
+        {
+            // Registered before the write that starts processing: whatever happens after it, something wakes the item.
+            await this.RegisterOrUpdateReminder(ProcessingReminder, _processing.ReminderPeriod, _processing.ReminderPeriod);
+        }
+
+        await PersistAsync(stored);
         LogStored(logger, Id, Current.Size);
+        Dispatch();
         await DeleteQuietlyAsync(tail);
-        await ForgetExpiryAsync();
+        await ForgetReminderAsync(ExpiryReminder);
         return MediaItemLifecycle.ToView(Current, Id);
     }
 
@@ -138,7 +169,7 @@ public sealed partial class UploadGrain(
         await PersistAsync(MediaItemLifecycle.Fail(before, lease, reason, time.GetUtcNow()));
         LogFailed(logger, Id, reason);
         await ReleaseBytesAsync(before);
-        await ForgetExpiryAsync();
+        await ForgetReminderAsync(ExpiryReminder);
     }
 
     public async Task TerminateAsync()
@@ -147,11 +178,59 @@ public sealed partial class UploadGrain(
         await PersistAsync(MediaItemLifecycle.Terminate(before, time.GetUtcNow()));
         LogTerminated(logger, Id);
         await ReleaseBytesAsync(before);
-        await ForgetExpiryAsync();
+        await ForgetReminderAsync(ExpiryReminder);
     }
+
+    public async Task<bool> CompleteProcessingAsync(ProcessingReport report)
+    {
+        if (_runningAttempt == report.Attempt)
+        {
+            _runningAttempt = null;
+        }
+
+        var (next, applied) = MediaProcessingRules.Apply(Current, report, _processing.Policy(), Random.Shared.NextDouble(), time.GetUtcNow());
+        if (!applied)
+        {
+            LogStaleReport(logger, Id, report.Attempt, Current.Processing?.Attempt);
+            return false;
+        }
+
+        await PersistAsync(next);
+        if (Current.Processing is { Pending: true, NextAttemptAt: { } retryAt })
+        {
+            LogRetryScheduled(logger, Id, report.Attempt, retryAt, report.Reason);
+            ScheduleProcessingCheck(retryAt - time.GetUtcNow());
+        }
+        else
+        {
+            LogProcessed(logger, Id, Current.Processing!.Status, Current.Processing.Reason);
+            await ForgetReminderAsync(ProcessingReminder);
+        }
+
+        return true;
+    }
+
+    public Task<StoredContent?> GetRenditionAsync(string name) =>
+        Task.FromResult(MediaProcessingRules.FindRendition(Current, name) is { } r
+            ? new StoredContent(r.StorageKey, r.Size, r.ContentType, $"\"{r.Sha256}\"", Current.Processing!.FinishedAt ?? Current.UpdatedAt, r.Name)
+            : null);
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == ProcessingReminder)
+        {
+            if (Current.Processing is { Pending: true })
+            {
+                await CheckProcessingAsync();
+            }
+            else
+            {
+                await ForgetReminderAsync(ProcessingReminder);
+            }
+
+            return;
+        }
+
         if (reminderName != ExpiryReminder)
         {
             return;
@@ -168,7 +247,7 @@ public sealed partial class UploadGrain(
 
         if (Current.Status != MediaStatus.Receiving)
         {
-            await ForgetExpiryAsync();
+            await ForgetReminderAsync(ExpiryReminder);
         }
     }
 
@@ -177,7 +256,7 @@ public sealed partial class UploadGrain(
 
     public Task<StoredContent?> GetStoredContentAsync() =>
         Task.FromResult(Current is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } && MediaItemLifecycle.ContentETag(Current) is { } etag
-            ? new StoredContent(key, Current.Size, Current.ContentType, etag, storedAt, Current.FileName)
+            ? new StoredContent(key, Current.Size, MediaProcessingRules.ServedType(Current), etag, storedAt, Current.FileName)
             : null);
 
     // The item is already failed, terminated or expired when its bytes are released: a crash in between
@@ -192,6 +271,7 @@ public sealed partial class UploadGrain(
             }
 
             await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
+            await store.DeletePrefixAsync(MediaKeys.RenditionsPrefix(Id), CancellationToken.None);
             await store.DeleteAsync(before.StorageKey!, CancellationToken.None);
         }
         catch (ObjectStoreUnavailableException)
@@ -217,19 +297,69 @@ public sealed partial class UploadGrain(
         }
     }
 
-    private async Task ForgetExpiryAsync()
+    private async Task ForgetReminderAsync(string name)
     {
-        var reminder = await this.GetReminder(ExpiryReminder);
+        var reminder = await this.GetReminder(name);
         if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
         }
     }
 
+    // Hands the current attempt to this silo's processing slots, unless this activation already did.
+    private void Dispatch()
+    {
+        if (Current.Processing is not { Pending: true, NextAttemptAt: null } p || _runningAttempt == p.Attempt)
+        {
+            return;
+        }
+
+        _runningAttempt = p.Attempt;
+        this.DelayDeactivation(_processing.JobTimeout);
+        processing.Enqueue(new ProcessingJob(Id, p.Attempt, Current.StorageKey!, Current.Size, Current.ContentType, Current.FileName));
+    }
+
+    // Processing waits, and no attempt of this activation runs: start the next one when due (the one recorded was
+    // lost, or ended in a transient error), or give up once the attempts are spent.
+    private async Task CheckProcessingAsync()
+    {
+        if (Current.Processing is not { Pending: true } p || _runningAttempt == p.Attempt)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (!MediaProcessingRules.IsDue(Current, now))
+        {
+            ScheduleProcessingCheck(p.NextAttemptAt!.Value - now);
+            return;
+        }
+
+        await PersistAsync(MediaProcessingRules.NextAttempt(Current, _processing.Policy(), now));
+        if (Current.Processing is { Pending: true } next)
+        {
+            LogAttemptStarted(logger, Id, next.Attempt);
+            Dispatch();
+        }
+        else
+        {
+            LogProcessed(logger, Id, Current.Processing!.Status, Current.Processing.Reason);
+            await ForgetReminderAsync(ProcessingReminder);
+        }
+    }
+
+    private void ScheduleProcessingCheck(TimeSpan due)
+    {
+        _processingTimer?.Dispose();
+        _processingTimer = this.RegisterGrainTimer(
+            static (grain, _) => grain.CheckProcessingAsync(), this,
+            new GrainTimerCreationOptions(Max(due, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = false });
+    }
+
     private async Task PersistAsync(MediaItemState next)
     {
         var previous = state.State;
-        state.State = next;
+        state.State = next with { Version = Current.Version + 1 };
         try
         {
             var context = ResilienceContextPool.Shared.Get();
@@ -271,4 +401,18 @@ public sealed partial class UploadGrain(
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Media item {MediaId} expired unfinished")]
     private static partial void LogExpired(ILogger logger, long mediaId);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Media item {MediaId} processed: {Status} {Reason}")]
+    private static partial void LogProcessed(ILogger logger, long mediaId, ProcessingStatus status, string? reason);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Media item {MediaId}: processing attempt {Attempt} started")]
+    private static partial void LogAttemptStarted(ILogger logger, long mediaId, int attempt);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning,
+        Message = "Media item {MediaId}: processing attempt {Attempt} failed transiently; next attempt at {RetryAt}: {Reason}")]
+    private static partial void LogRetryScheduled(ILogger logger, long mediaId, int attempt, DateTimeOffset retryAt, string? reason);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information,
+        Message = "Media item {MediaId}: report of processing attempt {Attempt} ignored (current attempt {Current})")]
+    private static partial void LogStaleReport(ILogger logger, long mediaId, int attempt, int? current);
 }

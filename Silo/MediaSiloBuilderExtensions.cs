@@ -1,5 +1,6 @@
 using MediaService.DataPlane;
 using MediaService.Grains;
+using MediaService.Grains.Processing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
@@ -50,6 +51,7 @@ public static class MediaSiloBuilderExtensions
         });
 
         silo.Services.AddMediaDataPlane(configuration);
+        silo.Services.AddMediaProcessing(configuration);
         silo.Services.AddSingleton(TimeProvider.System);
         return silo;
     }

@@ -18,6 +18,7 @@ public static class Problems
     public const string UploadConflict = "upload-conflict";
     public const string UploadRejected = "upload-rejected";
     public const string ChecksumMismatch = "checksum-mismatch";
+    public const string RenditionNotFound = "rendition-not-found";
 
     /// <summary>A problem result with the catalogue's type and code.</summary>
     public static ProblemHttpResult Create(string code, int status, string title, string? detail = null, IDictionary<string, object?>? extensions = null)

@@ -28,10 +28,16 @@ public static partial class MediaEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("/{id:long}", GetMetadataAsync).WithName("GetMedia").WithSummary("The item's metadata (same as /media/{id}/metadata).");
-        group.MapGet("/{id:long}/metadata", GetMetadataAsync).WithName("GetMediaMetadata").WithSummary("The item's metadata.");
+        group.MapGet("/{id:long}/metadata", GetMetadataAsync).WithName("GetMediaMetadata")
+            .WithSummary("The item's metadata, with an ETag; If-None-Match answers 304 while nothing changed (poll processing cheaply).");
         group.MapMethods("/{id:long}/content", [HttpMethods.Get, HttpMethods.Head], GetContentAsync)
             .WithName("GetMediaContent")
-            .WithSummary("The stored bytes, with ETag and single byte ranges (206, 416).");
+            .WithSummary("The stored bytes, with ETag and single byte ranges (206, 416). Served with the type found in the bytes once "
+                + "processing accepted them; otherwise as an application/octet-stream attachment.");
+        group.MapMethods("/{id:long}/renditions/{name}", [HttpMethods.Get, HttpMethods.Head], GetRenditionAsync)
+            .WithName("GetMediaRendition")
+            .WithSummary("A generated rendition (thumb.webp, thumb.jpg, display.webp, display.jpg, poster.jpg, poster.webp, web.mp4, audio.m4a), "
+                + "with ETag, byte ranges and long-lived cache headers.");
         return app;
     }
 
@@ -94,7 +100,8 @@ public static partial class MediaEndpoints
         }
     }
 
-    internal static async Task<Results<Ok<MediaItemResponse>, ProblemHttpResult>> GetMetadataAsync(long id, IClusterClient cluster)
+    internal static async Task<Results<Ok<MediaItemResponse>, StatusCodeHttpResult, ProblemHttpResult>> GetMetadataAsync(
+        long id, HttpContext context, IClusterClient cluster)
     {
         if (!MediaIds.IsValid(id))
         {
@@ -102,7 +109,17 @@ public static partial class MediaEndpoints
         }
 
         var view = await cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync();
-        return view is null ? Problems.NotFound(id) : TypedResults.Ok(MediaItemResponse.From(view));
+        if (view is null)
+        {
+            return Problems.NotFound(id);
+        }
+
+        var etag = MediaItemResponse.ETagOf(view);
+        context.Response.Headers.ETag = etag;
+        context.Response.Headers.CacheControl = "private, no-cache";
+        return MatchesAny(context.Request.Headers.IfNoneMatch, etag)
+            ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
+            : TypedResults.Ok(MediaItemResponse.From(view));
     }
 
     internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetContentAsync(
@@ -124,11 +141,36 @@ public static partial class MediaEndpoints
                     $"Media item {id} is {view.Status.ToString().ToLowerInvariant()}; its content cannot be read.");
         }
 
+        return Serve(context, content, StoredContentResult.Revalidate);
+    }
+
+    internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetRenditionAsync(
+        long id, string name, HttpContext context, IClusterClient cluster)
+    {
+        if (!MediaIds.IsValid(id) || name.Length > 64)
+        {
+            return Problems.NotFound(id);
+        }
+
+        var content = await cluster.GetGrain<IUploadGrain>(id).GetRenditionAsync(name);
+        if (content is null)
+        {
+            return Problems.Create(Problems.RenditionNotFound, StatusCodes.Status404NotFound, "Rendition not found",
+                $"Media item {id} has no rendition named '{name}' (renditions exist once processing is ready; the item's metadata lists them).");
+        }
+
+        // A rendition never changes under its URL: a new one would be another item.
+        return Serve(context, content, StoredContentResult.Immutable);
+    }
+
+    private static Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult> Serve(HttpContext context, StoredContent content, string cacheControl)
+    {
         var etag = content.ETag;
         var request = context.Request;
         if (MatchesAny(request.Headers.IfNoneMatch, etag))
         {
             context.Response.Headers.ETag = etag;
+            context.Response.Headers.CacheControl = cacheControl;
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
@@ -139,7 +181,7 @@ public static partial class MediaEndpoints
             range = default; // A stale If-Range asks for the whole, current representation.
         }
 
-        return new StoredContentResult(content, range, HttpMethods.IsHead(request.Method));
+        return new StoredContentResult(content, range, HttpMethods.IsHead(request.Method), cacheControl);
     }
 
     private static bool MatchesAny(Microsoft.Extensions.Primitives.StringValues header, string etag)

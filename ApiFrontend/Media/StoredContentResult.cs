@@ -12,9 +12,15 @@ namespace MediaService.ApiFrontend.Media;
 /// Streams a stored item (or one byte range of it) from S3 to the client: 200, 206 or 416, computed
 /// here rather than by the store, with a strong ETag from the content's SHA-256.
 /// </summary>
-public sealed class StoredContentResult(StoredContent content, ByteRangeRequest range, bool headOnly)
+public sealed class StoredContentResult(StoredContent content, ByteRangeRequest range, bool headOnly, string cacheControl = StoredContentResult.Revalidate)
     : IResult, IEndpointMetadataProvider
 {
+    /// <summary>Cache-Control of the original: caches keep it but check it each time.</summary>
+    public const string Revalidate = "private, no-cache";
+
+    /// <summary>Cache-Control of a rendition: it never changes under its URL.</summary>
+    public const string Immutable = "private, max-age=31536000, immutable";
+
     // Media a browser may render inline; anything else is served as an attachment so that an uploaded
     // HTML or SVG file can never run as a page of this origin.
     private static readonly string[] InlinePrefixes = ["image/", "video/", "audio/"];
@@ -29,7 +35,7 @@ public sealed class StoredContentResult(StoredContent content, ByteRangeRequest 
         headers.AcceptRanges = "bytes";
         headers.ETag = content.ETag;
         headers.LastModified = content.StoredAt.ToString("R", CultureInfo.InvariantCulture);
-        headers.CacheControl = "private, no-cache";
+        headers.CacheControl = cacheControl;
         headers.ContentDisposition = Disposition(content.ContentType, content.FileName);
 
         if (range.Decision == RangeDecision.Unsatisfiable)

@@ -313,7 +313,8 @@ public static class MediaItemLifecycle
         }
     }
 
-    /// <summary>Marks the item stored once S3 holds exactly the claimed size.</summary>
+    /// <summary>Marks the item stored once S3 holds exactly the claimed size, and starts its processing in the same
+    /// state (a partial upload of a concatenation is only a piece: it is not processed).</summary>
     public static MediaItemState MarkStored(MediaItemState state, CompleteUpload request, long? storedSize, string? objectETag, DateTimeOffset now)
     {
         CheckCompletion(state, request, now);
@@ -324,7 +325,7 @@ public static class MediaItemLifecycle
                 storedSize is null ? "The object is not in the store." : $"The store holds {storedSize} bytes, not {request.Size}.");
         }
 
-        return state with
+        var stored = state with
         {
             Staged = null,
             Status = MediaStatus.Stored,
@@ -340,6 +341,7 @@ public static class MediaItemLifecycle
             TailKey = null,
             TailSize = 0,
         };
+        return stored.Concat == ConcatKind.Partial ? stored : MediaProcessingRules.Start(stored, now);
     }
 
     /// <summary>Ends an upload that cannot finish. A stored item is never failed by a late writer.</summary>
@@ -388,7 +390,9 @@ public static class MediaItemLifecycle
         state.UploadMetadata,
         state.ExpiresAt,
         state.Concat,
-        state.ConcatParts);
+        state.ConcatParts,
+        MediaProcessingRules.ToView(state.Processing),
+        state.Version);
 
     /// <summary>A strong validator of stored content: its SHA-256 when known, else the store's ETag.</summary>
     public static string? ContentETag(MediaItemState state) =>

@@ -69,6 +69,12 @@ public sealed record MediaItemState
     /// <summary>For a final upload, its partial uploads in order. Bounded by <see cref="MediaItemLifecycle.MaxConcatParts"/>.</summary>
     [Id(22)] public ImmutableArray<long> ConcatParts { get; init; } = [];
 
+    /// <summary>Processing of the stored content: started in the same write that marks the item stored.</summary>
+    [Id(24)] public ProcessingState? Processing { get; init; }
+
+    /// <summary>Counts the item's persisted changes: the version its metadata ETag names.</summary>
+    [Id(25)] public long Version { get; init; }
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
 

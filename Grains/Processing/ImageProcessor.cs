@@ -1,0 +1,281 @@
+using MediaService.Grains.Interfaces;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.Metadata.Profiles.Exif;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace MediaService.Grains.Processing;
+
+/// <summary>
+/// Validates an image with ImageSharp and makes its renditions: identify (headers only) and check the size limits
+/// before decoding; decode under an allocation cap; auto-orient; keep only safe EXIF facts (never GPS); strip EXIF,
+/// XMP and IPTC from the image and every frame; write <c>thumb</c> (fits 256 px) and <c>display</c> (fits 1280 px)
+/// as WebP and JPEG, still images of the first frame.
+/// </summary>
+public sealed class ImageProcessor(ProcessingOptions options)
+{
+    /// <summary>The renditions of an image: name and the box it fits in.</summary>
+    public static readonly IReadOnlyList<(string Name, int Box)> Sizes = [("thumb", 256), ("display", 1280)];
+
+    private static readonly JpegEncoder Jpeg = new() { Quality = 82 };
+    private static readonly WebpEncoder Webp = new() { Quality = 80, FileFormat = WebpFileFormatType.Lossy };
+
+    /// <summary>Processes the image at <paramref name="path"/>, writing renditions into <paramref name="outputDirectory"/>.</summary>
+    public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken)
+    {
+        var configuration = Configuration.Default.Clone();
+        configuration.MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions { AllocationLimitMegabytes = options.ImageMemoryMegabytes });
+        var facts = new MediaFacts { Kind = MediaKind.Image, DetectedType = sniffed.MediaType, Format = sniffed.Format };
+
+        IImageInfo? info;
+        IImageFormat? format;
+        try
+        {
+            info = Image.Identify(configuration, path, out format);
+        }
+        catch (Exception ex) when (IsDecodeError(ex))
+        {
+            throw new MediaRejectedException($"Not a valid {sniffed.Format.ToUpperInvariant()} image: {ex.Message}", facts, ex);
+        }
+
+        if (info is null || format is null || !format.MimeTypes.Contains(sniffed.MediaType, StringComparer.OrdinalIgnoreCase))
+        {
+            throw new MediaRejectedException($"The bytes start like {sniffed.MediaType}, but the image decoder does not read them as such.", facts);
+        }
+
+        facts = facts with { Width = info.Width, Height = info.Height };
+        CheckLimits(info.Width, info.Height, facts);
+        if (sniffed.Format == "jpeg" && !JpegStructure.HasEndOfImage(path))
+        {
+            throw new MediaRejectedException("The JPEG is truncated: its image data has no end-of-image marker.", facts);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        Image<Rgba32> image;
+        try
+        {
+            image = Image.Load<Rgba32>(configuration, path);
+        }
+        catch (InvalidMemoryOperationException ex)
+        {
+            throw new MediaRejectedException(
+                $"Decoding the image needs more memory than the {options.ImageMemoryMegabytes} MiB limit allows.", facts, ex);
+        }
+        catch (Exception ex) when (IsDecodeError(ex))
+        {
+            throw new MediaRejectedException($"The image is corrupt: {ex.Message}", facts, ex);
+        }
+
+        using (image)
+        {
+            facts = facts with { FrameCount = image.Frames.Count };
+            if (image.Metadata.ExifProfile is { } exif)
+            {
+                facts = facts with
+                {
+                    CameraMake = Clean(exif.GetValue(ExifTag.Make)?.Value),
+                    CameraModel = Clean(exif.GetValue(ExifTag.Model)?.Value),
+                    TakenAt = Clean(exif.GetValue(ExifTag.DateTimeOriginal)?.Value),
+                };
+            }
+
+            image.Mutate(x => x.AutoOrient());
+            StripMetadata(image);
+            facts = facts with { Width = image.Width, Height = image.Height };
+            while (image.Frames.Count > 1)
+            {
+                image.Frames.RemoveFrame(1);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            return new ProcessedMedia(facts, WriteRenditions(image, outputDirectory, Sizes, webp: true));
+        }
+    }
+
+    /// <summary>Writes an image, already oriented and stripped, at each size as JPEG (and WebP) into a folder.</summary>
+    public static IReadOnlyList<RenditionFile> WriteRenditions(Image<Rgba32> image, string outputDirectory, IEnumerable<(string Name, int Box)> sizes, bool webp)
+    {
+        var files = new List<RenditionFile>();
+        foreach (var (name, box) in sizes)
+        {
+            var (width, height) = Fit(image.Width, image.Height, box, box);
+            using var resized = image.Clone(x =>
+            {
+                if (width != image.Width || height != image.Height)
+                {
+                    x.Resize(new ResizeOptions { Size = new Size(width, height), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Lanczos3 });
+                }
+            });
+            StripMetadata(resized);
+            if (webp)
+            {
+                var webpPath = Path.Combine(outputDirectory, $"{name}.webp");
+                resized.Save(webpPath, Webp);
+                files.Add(new RenditionFile($"{name}.webp", webpPath, "image/webp", width, height));
+            }
+
+            // JPEG has no transparency: flatten onto white rather than let transparent pixels turn black.
+            resized.Mutate(x => x.BackgroundColor(Color.White));
+            var jpegPath = Path.Combine(outputDirectory, $"{name}.jpg");
+            resized.Save(jpegPath, Jpeg);
+            files.Add(new RenditionFile($"{name}.jpg", jpegPath, "image/jpeg", width, height));
+        }
+
+        return files;
+    }
+
+    /// <summary>The size that fits <paramref name="width"/> × <paramref name="height"/> in a box, keeping the aspect
+    /// ratio and never enlarging.</summary>
+    public static (int Width, int Height) Fit(int width, int height, int boxWidth, int boxHeight)
+    {
+        var scale = Math.Min(1.0, Math.Min((double)boxWidth / width, (double)boxHeight / height));
+        return (Math.Max(1, (int)Math.Round(width * scale)), Math.Max(1, (int)Math.Round(height * scale)));
+    }
+
+    /// <summary>Removes EXIF (GPS included), XMP and IPTC from the image and every frame.</summary>
+    public static void StripMetadata(Image image)
+    {
+        image.Metadata.ExifProfile = null;
+        image.Metadata.XmpProfile = null;
+        image.Metadata.IptcProfile = null;
+        foreach (var frame in image.Frames)
+        {
+            frame.Metadata.ExifProfile = null;
+            frame.Metadata.XmpProfile = null;
+            frame.Metadata.IptcProfile = null;
+        }
+    }
+
+    private void CheckLimits(int width, int height, MediaFacts facts)
+    {
+        if (width > options.MaxImageWidth || height > options.MaxImageHeight)
+        {
+            throw new MediaRejectedException(
+                $"The image is {width}x{height} pixels; the limit is {options.MaxImageWidth}x{options.MaxImageHeight}.", facts);
+        }
+
+        if ((long)width * height > options.MaxImagePixels)
+        {
+            throw new MediaRejectedException(
+                $"The image has {(long)width * height} pixels per frame; the limit is {options.MaxImagePixels}.", facts);
+        }
+    }
+
+    private static string? Clean(string? value)
+    {
+        var trimmed = value?.Trim().TrimEnd('\0').Trim();
+        return string.IsNullOrEmpty(trimmed) ? null : trimmed.Length > 100 ? trimmed[..100] : trimmed;
+    }
+
+    private static bool IsDecodeError(Exception ex) =>
+        ex is ImageFormatException or InvalidImageContentException or UnknownImageFormatException or NotSupportedException
+            or InvalidDataException or EndOfStreamException or IndexOutOfRangeException or ArgumentException;
+}
+
+/// <summary>Reads a JPEG's marker structure, enough to tell a complete file from a truncated one.</summary>
+public static class JpegStructure
+{
+    /// <summary>
+    /// True when the image data ends with an end-of-image marker: the segments are walked from the start to the first
+    /// scan, then the entropy-coded data is scanned for EOI. Bytes after EOI are allowed (cameras append data there).
+    /// </summary>
+    public static bool HasEndOfImage(string path)
+    {
+        using var stream = new BufferedStream(File.OpenRead(path), 65536);
+        if (stream.ReadByte() != 0xFF || stream.ReadByte() != 0xD8)
+        {
+            return false;
+        }
+
+        // Segments: FF xx, then a two-byte length that counts itself, up to the start of scan (FF DA).
+        while (true)
+        {
+            var marker = NextMarker(stream);
+            if (marker < 0)
+            {
+                return false;
+            }
+
+            if (marker == 0xD9)
+            {
+                return true;
+            }
+
+            if (marker is 0x01 or (>= 0xD0 and <= 0xD7))
+            {
+                continue;
+            }
+
+            var high = stream.ReadByte();
+            var low = stream.ReadByte();
+            if (high < 0 || low < 0)
+            {
+                return false;
+            }
+
+            var length = (high << 8) | low;
+            if (marker == 0xDA)
+            {
+                stream.Seek(length - 2, SeekOrigin.Current);
+                return ScanForEndOfImage(stream);
+            }
+
+            if (length < 2 || stream.Seek(length - 2, SeekOrigin.Current) > stream.Length)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static int NextMarker(Stream stream)
+    {
+        int b;
+        while ((b = stream.ReadByte()) >= 0 && b != 0xFF)
+        {
+        }
+
+        while (b == 0xFF)
+        {
+            b = stream.ReadByte();
+        }
+
+        return b;
+    }
+
+    // Entropy-coded data: FF 00 is a stuffed byte and FF D0-D7 a restart marker; progressive files have more
+    // segments and scans after the first, and every marker is reached the same way until EOI.
+    private static bool ScanForEndOfImage(Stream stream)
+    {
+        int b;
+        while ((b = stream.ReadByte()) >= 0)
+        {
+            if (b != 0xFF)
+            {
+                continue;
+            }
+
+            int next;
+            do
+            {
+                next = stream.ReadByte();
+            }
+            while (next == 0xFF);
+
+            if (next == 0xD9)
+            {
+                return true;
+            }
+
+            if (next < 0)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+}

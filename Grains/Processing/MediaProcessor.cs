@@ -1,0 +1,289 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MediaService.Grains.Processing;
+
+/// <summary>Where grains hand processing attempts to their silo's processing slots.</summary>
+public interface IProcessingQueue
+{
+    /// <summary>Queues an attempt; it runs when a slot is free and reports to the item's grain.</summary>
+    void Enqueue(ProcessingJob job);
+}
+
+/// <summary>
+/// A silo's processing slots: a fixed number of workers take attempts from an in-memory queue and run them off the
+/// grains' turns. An attempt copies the original from S3 into a folder of its own, recognizes the type from the
+/// bytes, validates and processes it, stores the renditions under a key prefix of its own, and reports to the grain.
+/// Only the grain's current attempt is applied; an attempt that was superseded (or whose item is gone) deletes what
+/// it wrote. A silo that stops or dies loses its queue: the grains' reminders start those attempts again.
+/// </summary>
+public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
+{
+    private readonly Channel<ProcessingJob> _queue = Channel.CreateUnbounded<ProcessingJob>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly ProcessingOptions _options;
+    private readonly IGrainFactory _grains;
+    private readonly MediaObjectStore _store;
+    private readonly ILogger<MediaProcessor> _logger;
+    private readonly string _workRoot;
+    private readonly ImageProcessor _images;
+    private readonly AvProcessor _av;
+    private readonly IReadOnlySet<string> _allowed;
+    private int _running;
+
+    /// <summary>Creates the silo's work folder and the ffmpeg sandbox.</summary>
+    public MediaProcessor(IOptions<ProcessingOptions> options, IGrainFactory grains, MediaObjectStore store, ILogger<MediaProcessor> logger)
+    {
+        _options = options.Value;
+        _grains = grains;
+        _store = store;
+        _logger = logger;
+        _workRoot = Directory.CreateDirectory(Path.Combine(
+            _options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "media-processing"), $"{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
+        Sandbox = new FfmpegSandbox(_options, _workRoot);
+        _images = new ImageProcessor(_options);
+        _av = new AvProcessor(_options, Sandbox);
+        _allowed = _options.AllowedTypeSet();
+    }
+
+    /// <summary>The ffmpeg sandbox of this silo.</summary>
+    public FfmpegSandbox Sandbox { get; }
+
+    /// <summary>Attempts waiting for a slot.</summary>
+    public int Queued => _queue.Reader.Count;
+
+    /// <summary>Attempts running now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <inheritdoc />
+    public void Enqueue(ProcessingJob job)
+    {
+        _queue.Writer.TryWrite(job);
+        LogQueued(_logger, job.MediaId, job.Attempt, Queued);
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!Sandbox.Available)
+        {
+            LogNoFfmpeg(_logger, Sandbox.Missing!);
+        }
+
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, _options.Slots).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None)));
+        }
+        finally
+        {
+            TryDelete(_workRoot);
+        }
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                Interlocked.Increment(ref _running);
+                try
+                {
+                    await RunAsync(job, stoppingToken);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _running);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Runs one attempt to its report. Never throws: every error becomes the attempt's outcome.</summary>
+    internal async Task RunAsync(ProcessingJob job, CancellationToken stoppingToken)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_workRoot, $"{job.MediaId}-{job.Attempt}-{Guid.NewGuid():N}")).FullName;
+        var prefix = MediaKeys.RenditionPrefix(job.MediaId, job.Attempt);
+        var started = TimeProvider.System.GetTimestamp();
+        ProcessingReport report;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(_options.JobTimeout);
+            try
+            {
+                report = await ProcessAsync(job, folder, prefix, timeout.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+            {
+                report = Report(job, ProcessingOutcome.Failed, $"Processing took longer than the {_options.JobTimeout} limit.");
+            }
+        }
+        catch (MediaRejectedException rejected)
+        {
+            report = Report(job, ProcessingOutcome.Rejected, rejected.Message, rejected.Facts);
+        }
+        catch (ProcessingFailedException failed)
+        {
+            report = Report(job, ProcessingOutcome.Failed, failed.Message);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The silo is stopping: no report. The item's next activation (or its reminder) starts a new attempt.
+            LogAbandoned(_logger, job.MediaId, job.Attempt);
+            await DeleteQuietlyAsync(prefix, null);
+            return;
+        }
+        catch (Exception ex)
+        {
+            // Storage, the cluster or anything unforeseen: retried with backoff, up to the attempt limit.
+            LogTransient(_logger, job.MediaId, job.Attempt, ex);
+            report = Report(job, ProcessingOutcome.Transient, $"{ex.GetType().Name}: {ex.Message}");
+        }
+        finally
+        {
+            TryDelete(folder);
+        }
+
+        bool applied;
+        try
+        {
+            applied = await _grains.GetGrain<IUploadGrain>(job.MediaId).CompleteProcessingAsync(report);
+        }
+        catch (Exception ex)
+        {
+            // Not known whether the grain took it: keep the renditions (the grain may refer to them). If it did not,
+            // its reminder starts another attempt, and the accepted attempt later clears the others' objects.
+            LogReportFailed(_logger, job.MediaId, job.Attempt, ex);
+            return;
+        }
+
+        var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
+        LogFinished(_logger, job.MediaId, job.Attempt, report.Outcome, applied, seconds, report.Reason);
+        if (applied && report.Outcome == ProcessingOutcome.Ready)
+        {
+            // Objects of earlier attempts (lost with their silo, or cut short) go once this one is accepted.
+            await DeleteQuietlyAsync(MediaKeys.RenditionsPrefix(job.MediaId), prefix);
+        }
+        else
+        {
+            await DeleteQuietlyAsync(prefix, null);
+        }
+    }
+
+    private async Task<ProcessingReport> ProcessAsync(ProcessingJob job, string folder, string prefix, CancellationToken cancellationToken)
+    {
+        if (job.Size == 0)
+        {
+            throw new MediaRejectedException("The file is empty.");
+        }
+
+        if (job.Size > _options.MaxInputBytes)
+        {
+            throw new MediaRejectedException($"The file has {job.Size} bytes; the largest processed is {_options.MaxInputBytes}.");
+        }
+
+        var original = Path.Combine(folder, "original");
+        await _store.DownloadToFileAsync(job.StorageKey, job.Size, original, cancellationToken);
+        var head = new byte[MediaSniffer.HeaderLength];
+        int read;
+        await using (var file = File.OpenRead(original))
+        {
+            read = await file.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+        }
+
+        var sniffed = MediaSniffer.Sniff(head.AsSpan(0, read))
+            ?? throw new MediaRejectedException(job.DeclaredType is { } declared && declared != "application/octet-stream"
+                ? $"The content is not a recognized image, video or audio format (it was declared as {declared})."
+                : "The content is not a recognized image, video or audio format.");
+        var candidates = sniffed.Kind == MediaKind.Image
+            ? [sniffed.MediaType]
+            : new[] { AvProcessor.TypeFor(sniffed, MediaKind.Video), AvProcessor.TypeFor(sniffed, MediaKind.Audio) };
+        if (!candidates.Any(_allowed.Contains))
+        {
+            throw new MediaRejectedException($"{sniffed.MediaType} is not an accepted type.",
+                new MediaFacts { Kind = sniffed.Kind, DetectedType = sniffed.MediaType, Format = sniffed.Format });
+        }
+
+        var output = Directory.CreateDirectory(Path.Combine(folder, "out")).FullName;
+        var processed = sniffed.Kind == MediaKind.Image
+            ? await Task.Run(() => _images.Process(original, sniffed, output, cancellationToken), cancellationToken)
+            : await _av.ProcessAsync(original, sniffed, output, cancellationToken);
+
+        var renditions = ImmutableArray.CreateBuilder<Rendition>(processed.Files.Count);
+        foreach (var file in processed.Files)
+        {
+            var key = prefix + file.Name;
+            var sha = await HashAsync(file.Path, cancellationToken);
+            await _store.PutFileAsync(key, file.Path, file.ContentType, cancellationToken);
+            renditions.Add(new Rendition(file.Name, key, file.ContentType, new FileInfo(file.Path).Length, file.Width, file.Height, sha));
+        }
+
+        return new ProcessingReport(job.Attempt, ProcessingOutcome.Ready, null, processed.Facts, renditions.ToImmutable());
+    }
+
+    private static ProcessingReport Report(ProcessingJob job, ProcessingOutcome outcome, string reason, MediaFacts? facts = null) =>
+        new(job.Attempt, outcome, reason.Length > 1000 ? reason[..1000] : reason, facts, []);
+
+    private static async Task<string> HashAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+    }
+
+    private async Task DeleteQuietlyAsync(string prefix, string? except)
+    {
+        try
+        {
+            await _store.DeletePrefixAsync(prefix, CancellationToken.None, except);
+        }
+        catch (Exception ex) when (ex is ObjectStoreUnavailableException or Amazon.S3.AmazonS3Exception)
+        {
+            LogCleanupDeferred(_logger, prefix, ex.Message);
+        }
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "Media item {MediaId}: processing attempt {Attempt} queued ({Queued} waiting)")]
+    private static partial void LogQueued(ILogger logger, long mediaId, int attempt, int queued);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information,
+        Message = "Media item {MediaId}: processing attempt {Attempt} ended {Outcome} (applied: {Applied}) in {Seconds:0.000} s {Reason}")]
+    private static partial void LogFinished(ILogger logger, long mediaId, int attempt, ProcessingOutcome outcome, bool applied, double seconds, string? reason);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Media item {MediaId}: processing attempt {Attempt} hit a transient error")]
+    private static partial void LogTransient(ILogger logger, long mediaId, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "Media item {MediaId}: processing attempt {Attempt} could not report; its reminder will retry")]
+    private static partial void LogReportFailed(ILogger logger, long mediaId, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Information, Message = "Media item {MediaId}: processing attempt {Attempt} stopped with the silo")]
+    private static partial void LogAbandoned(ILogger logger, long mediaId, int attempt);
+
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Warning, Message = "Objects under {Prefix} could not be deleted now: {Reason}")]
+    private static partial void LogCleanupDeferred(ILogger logger, string prefix, string reason);
+
+    [LoggerMessage(EventId = 2207, Level = LogLevel.Warning, Message = "Audio and video processing is unavailable on this silo: {Missing} not found")]
+    private static partial void LogNoFfmpeg(ILogger logger, string missing);
+}
