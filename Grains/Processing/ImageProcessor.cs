@@ -60,7 +60,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         {
             image = Image.Load<Rgba32>(configuration, path);
         }
-        catch (InvalidMemoryOperationException ex)
+        catch (Exception ex) when (ex is InvalidMemoryOperationException || ex.InnerException is InvalidMemoryOperationException)
         {
             throw new MediaRejectedException(
                 $"Decoding the image needs more memory than the {options.ImageMemoryMegabytes} MiB limit allows.", facts, ex);

@@ -191,13 +191,12 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
             throw new MediaRejectedException($"The file has {job.Size} bytes; the largest processed is {_options.MaxInputBytes}.");
         }
 
-        var original = Path.Combine(folder, "original");
-        await _store.DownloadToFileAsync(job.StorageKey, job.Size, original, cancellationToken);
-        var head = new byte[MediaSniffer.HeaderLength];
+        // The first bytes decide whether the rest is worth downloading: most of what is not media stops here.
+        var head = new byte[(int)Math.Min(MediaSniffer.HeaderLength, job.Size)];
         int read;
-        await using (var file = File.OpenRead(original))
+        await using (var start = await _store.OpenReadAsync(job.StorageKey, 0, head.Length - 1, cancellationToken))
         {
-            read = await file.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+            read = await start.Body.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
         }
 
         var sniffed = MediaSniffer.Sniff(head.AsSpan(0, read))
@@ -213,6 +212,8 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
                 new MediaFacts { Kind = sniffed.Kind, DetectedType = sniffed.MediaType, Format = sniffed.Format });
         }
 
+        var original = Path.Combine(folder, "original");
+        await _store.DownloadToFileAsync(job.StorageKey, job.Size, original, cancellationToken);
         var output = Directory.CreateDirectory(Path.Combine(folder, "out")).FullName;
         var processed = sniffed.Kind == MediaKind.Image
             ? await Task.Run(() => _images.Process(original, sniffed, output, cancellationToken), cancellationToken)

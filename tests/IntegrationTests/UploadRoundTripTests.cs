@@ -84,18 +84,29 @@ public sealed class UploadRoundTripTests(MediaServiceFixture fixture)
     }
 
     [Fact]
-    public async Task ADeclaredContentTypeIsKeptAndServedBack()
+    public async Task ADeclaredTypeIsOnlyAHintTheContentIsServedAsWhatItsBytesAre()
     {
-        var content = new ByteArrayContent([0xFF, 0xD8, 0xFF]);
-        content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        // Three bytes that start like a JPEG and are not one: kept as declared in the metadata, never served as an image.
+        var fake = await MediaFiles.UploadAsync(_http, [0xFF, 0xD8, 0xFF], "fake.jpg", "image/jpeg");
+        var rejected = await MediaFiles.ProcessedAsync(_http, fake);
+        Assert.Equal("image/jpeg", rejected.GetProperty("contentType").GetString());
+        Assert.Equal("rejected", MediaFiles.Processing(rejected).GetProperty("status").GetString());
+        using (var download = await _http.GetAsync($"/media/{fake}/content"))
+        {
+            Assert.Equal("application/octet-stream", download.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("attachment", download.Content.Headers.ContentDisposition?.DispositionType);
+            Assert.Equal("nosniff", download.Headers.GetValues("X-Content-Type-Options").Single());
+        }
 
-        using var response = await _http.PostAsync("/media/upload", content);
-        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
-        using var download = await _http.GetAsync($"/media/{id}/content");
-
-        Assert.Equal("image/jpeg", download.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("inline", download.Content.Headers.ContentDisposition?.DispositionType);
-        Assert.Equal("nosniff", download.Headers.GetValues("X-Content-Type-Options").Single());
+        // A real PNG declared as octet-stream is served as the PNG it is, inline, once processed.
+        var real = await MediaFiles.UploadAsync(_http, MediaService.Tests.MediaCorpus.BlackPng(8, 8), "dot", "application/octet-stream");
+        Assert.Equal("ready", MediaFiles.Processing(await MediaFiles.ProcessedAsync(_http, real)).GetProperty("status").GetString());
+        using (var download = await _http.GetAsync($"/media/{real}/content"))
+        {
+            Assert.Equal("image/png", download.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("inline", download.Content.Headers.ContentDisposition?.DispositionType);
+            Assert.Equal("nosniff", download.Headers.GetValues("X-Content-Type-Options").Single());
+        }
     }
 
     [Fact]

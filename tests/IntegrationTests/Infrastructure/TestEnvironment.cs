@@ -29,9 +29,29 @@ public static class TestEnvironment
         ["S3:SecretKey"] = Configuration["S3:SecretKey"],
         ["S3:PartSizeBytes"] = PartSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Uploads:MaxUploadBytes"] = (128L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // The hostile corpus's decompression bomb (324 MB as pixels) must meet the decoder's allocation cap.
+        ["Processing:ImageMemoryMegabytes"] = "128",
+        ["Processing:RetryDelay"] = "00:00:00.500",
         ["Orleans:ClusterId"] = clusterId,
         ["Orleans:ServiceId"] = serviceId,
     };
+
+    /// <summary>A client of the test S3 server, to look at what the service stored.</summary>
+    public static Amazon.S3.AmazonS3Client S3Client() => MediaService.DataPlane.DataPlaneServiceCollectionExtensions.CreateClient(new MediaService.DataPlane.S3Options
+    {
+        ServiceUrl = S3ServiceUrl,
+        Bucket = S3Bucket,
+        AccessKey = Configuration["S3:AccessKey"],
+        SecretKey = Configuration["S3:SecretKey"],
+    });
+
+    /// <summary>The keys under a prefix of the test bucket.</summary>
+    public static async Task<IReadOnlyList<string>> KeysAsync(string prefix)
+    {
+        using var s3 = S3Client();
+        var listing = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = S3Bucket, Prefix = prefix });
+        return [.. (listing.S3Objects ?? []).Select(o => o.Key)];
+    }
 
     private static string Required(string key) =>
         Configuration[key] is { Length: > 0 } value
