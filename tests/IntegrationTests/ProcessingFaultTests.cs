@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
@@ -48,6 +49,61 @@ public sealed class ProcessingFaultTests
                 k => k.All(key => key.StartsWith(MediaKeys.RenditionPrefix(id, 2), StringComparison.Ordinal)), TimeSpan.FromSeconds(30),
                 "only attempt 2's renditions in S3");
             Assert.Equal(5, keys.Count);
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>S3 unreachable from the silos while an item waits for processing: retried with backoff until it is back.</summary>
+public sealed class ProcessingOutageTests
+{
+    [Fact]
+    public async Task ProcessingThatMeetsAnS3OutageIsRetriedAndEndsReadyOnceS3IsBack()
+    {
+        var serviceId = $"media-processing-outage-{Guid.NewGuid():N}";
+        await using var relay = new TcpProxy(new Uri(TestEnvironment.S3ServiceUrl));
+        var cluster = await MediaTestCluster.StartAsync(serviceId, silos: 1, settings: new Dictionary<string, string>
+        {
+            ["S3:ServiceUrl"] = relay.Address.ToString(),
+            ["S3:MaxRetries"] = "1",
+            ["S3:RetryBaseDelay"] = "00:00:00.050",
+            ["S3:AttemptTimeout"] = "00:00:02",
+            ["S3:BreakerMinimumThroughput"] = "2",
+            ["S3:BreakerBreakDuration"] = "00:00:01",
+            ["Processing:Slots"] = "1",
+            ["Processing:RetryDelay"] = "00:00:00.300",
+            ["Processing:MaxRetryDelay"] = "00:00:01",
+            ["Processing:MaxAttempts"] = "50",
+        });
+        try
+        {
+            // The frontend reaches S3 directly; only the silo's way to S3 goes through the relay.
+            await using var frontend = new FrontendFactory(cluster.Options.ClusterId, serviceId);
+            using var http = frontend.CreateHttpClient();
+            var video = await MediaFiles.VideoAsync("busy.mp4", "1280x720", 6);
+            var busy = await MediaFiles.UploadAsync(http, video, "busy.mp4", "video/mp4");
+            var photo = await MediaFiles.UploadAsync(http, MediaService.Tests.MediaCorpus.JpegWithGps(800, 600), "photo.jpg", "image/jpeg");
+
+            // The one slot is busy with the video, the photo waits behind it; then S3 goes away for the silo.
+            relay.Cut();
+            var waiting = await Eventually.HoldsAsync(
+                async () => MediaFiles.Processing(await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/media/{photo}/metadata")),
+                p => p.GetProperty("status").GetString() == "processing" && p.TryGetProperty("reason", out var r) && r.GetString() is not null,
+                TimeSpan.FromSeconds(60), "the photo's processing meeting the outage");
+            Assert.Contains("Unavailable", waiting.GetProperty("reason").GetString(), StringComparison.OrdinalIgnoreCase);
+
+            relay.Restore();
+            foreach (var id in new[] { busy, photo })
+            {
+                var processing = MediaFiles.Processing(await MediaFiles.ProcessedAsync(http, id, TimeSpan.FromSeconds(120)));
+                Assert.Equal("ready", processing.GetProperty("status").GetString());
+                Assert.True(id != photo || processing.GetProperty("attempts").GetInt32() >= 2, $"the photo was retried: {processing}");
+                Assert.False(processing.TryGetProperty("reason", out _), "a ready item keeps no error");
+            }
         }
         finally
         {

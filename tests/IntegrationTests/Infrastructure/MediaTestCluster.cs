@@ -16,11 +16,14 @@ public static class MediaTestCluster
 {
     private const string ServiceIdKey = "MediaTests:ServiceId";
     private const string FastDeathKey = "MediaTests:FastDeathDetection";
+    private const string SettingPrefix = "MediaTests:Setting:";
 
     /// <param name="serviceId">Grain state is keyed by it: the same id over two clusters means the same data.</param>
     /// <param name="silos">How many silos.</param>
     /// <param name="fastDeathDetection">Declare a killed silo dead within a few seconds (for fault tests).</param>
-    public static async Task<TestCluster> StartAsync(string serviceId, short silos = 2, bool fastDeathDetection = false)
+    /// <param name="settings">Settings of the silos over the test environment's (for example a relay in front of S3).</param>
+    public static async Task<TestCluster> StartAsync(
+        string serviceId, short silos = 2, bool fastDeathDetection = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Options.ServiceId = serviceId;
@@ -31,6 +34,11 @@ public static class MediaTestCluster
         builder.Options.ConfigureFileLogging = false;
         builder.Properties[ServiceIdKey] = serviceId;
         builder.Properties[FastDeathKey] = fastDeathDetection.ToString();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.Properties[SettingPrefix + key] = value;
+        }
+
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         builder.AddClientBuilderConfigurator<ClientConfigurator>();
         var cluster = builder.Build();
@@ -44,6 +52,11 @@ public static class MediaTestCluster
             hostBuilder.UseOrleans((context, silo) =>
             {
                 var settings = TestEnvironment.Settings(context.Configuration["Orleans:ClusterId"]!, context.Configuration[ServiceIdKey]!);
+                foreach (var setting in context.Configuration.AsEnumerable().Where(kv => kv.Key.StartsWith(SettingPrefix, StringComparison.Ordinal)))
+                {
+                    settings[setting.Key[SettingPrefix.Length..]] = setting.Value;
+                }
+
                 var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
                 silo.AddMediaSilo(configuration);
                 if (bool.TryParse(context.Configuration[FastDeathKey], out var fast) && fast)
