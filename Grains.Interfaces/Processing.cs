@@ -155,13 +155,21 @@ public sealed record ProcessingJob(
 /// <param name="Reason">Why, when it did not end ready.</param>
 /// <param name="Facts">What was learned about the content, even when rejected.</param>
 /// <param name="Renditions">The renditions stored in S3, when ready.</param>
+/// <param name="Steps">How long each step of the attempt took.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.ProcessingReport")]
 public sealed record ProcessingReport(
     [property: Id(0)] int Attempt,
     [property: Id(1)] ProcessingOutcome Outcome,
     [property: Id(2)] string? Reason,
     [property: Id(3)] MediaFacts? Facts,
-    [property: Id(4)] ImmutableArray<Rendition> Renditions);
+    [property: Id(4)] ImmutableArray<Rendition> Renditions,
+    [property: Id(5)] ImmutableArray<ProcessingStep> Steps = default);
+
+/// <summary>One timed step of a processing attempt (download, sniff, probe, stills, transcode, store, ...).</summary>
+/// <param name="Name">The step.</param>
+/// <param name="Seconds">Its wall-clock duration.</param>
+[GenerateSerializer, Immutable, Alias("MediaService.ProcessingStep")]
+public sealed record ProcessingStep([property: Id(0)] string Name, [property: Id(1)] double Seconds);
 
 /// <summary>An item's processing, as shown in its metadata.</summary>
 [GenerateSerializer, Immutable, Alias("MediaService.ProcessingView")]
@@ -172,4 +180,5 @@ public sealed record ProcessingView(
     [property: Id(3)] DateTimeOffset? StartedAt,
     [property: Id(4)] DateTimeOffset? FinishedAt,
     [property: Id(5)] MediaFacts? Facts,
-    [property: Id(6)] ImmutableArray<Rendition> Renditions);
+    [property: Id(6)] ImmutableArray<Rendition> Renditions,
+    [property: Id(7)] ImmutableArray<ProcessingStep> Steps = default);

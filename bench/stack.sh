@@ -31,3 +31,24 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 S3=http://127.0.0.1:$S3_PORT/$S3_BUCKET
+
+# Helpers for the benchmarks: time, peak memory (VmHWM, resettable), CPU seconds and a settle pause.
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
+reset_peaks() { for pid in "$FRONTEND_PID" "$SILO_PID"; do echo 5 >"/proc/$pid/clear_refs"; done; }
+peak() { echo $(( $(awk '/^VmHWM:/ {print $2}' "/proc/$1/status") / 1024 )); }
+S3RVER_PID=$(cat "$MEDIA_ENV_DIR/s3/s3rver.pid")
+TICKS=$(getconf CLK_TCK)
+# CPU seconds (user + system) used so far by frontend, silo and s3rver, as "f s3".
+cpu_now() { for pid in "$FRONTEND_PID" "$SILO_PID" "$S3RVER_PID"; do awk '{ printf "%s ", $14 + $15 }' "/proc/$pid/stat"; done; }
+# Waits (up to 10 s) until frontend and silo have been quiet for a second (background JIT tiering after a burst
+# would otherwise take CPU from whichever run comes next).
+settle() {
+  local i a b
+  for i in $(seq 1 10); do
+    a=$(cpu_now); sleep 1; b=$(cpu_now)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !((y[1]-x[1]) + (y[2]-x[2]) < 5) }' && return
+  done
+}
+cpu_since() { awk -v a="$1" -v b="$(cpu_now)" -v t="$TICKS" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f/%.1f/%.1f", (y[1]-x[1])/t, (y[2]-x[2])/t, (y[3]-x[3])/t }'; }
+

@@ -21,25 +21,7 @@ SHA=$(sha256sum "$FILE" | cut -d' ' -f1)
 PART=$((8 * 1024 * 1024))
 ENDPOINT=http://127.0.0.1:$API_PORT/files/
 
-now() { date +%s.%N; }
-since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
 mibps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1048576 / t }'; }
-reset_peaks() { for pid in "$FRONTEND_PID" "$SILO_PID"; do echo 5 >"/proc/$pid/clear_refs"; done; }
-peak() { echo $(( $(awk '/^VmHWM:/ {print $2}' "/proc/$1/status") / 1024 )); }
-S3RVER_PID=$(cat "$MEDIA_ENV_DIR/s3/s3rver.pid")
-TICKS=$(getconf CLK_TCK)
-# CPU seconds (user + system) used so far by frontend, silo and s3rver, as "f s3".
-cpu_now() { for pid in "$FRONTEND_PID" "$SILO_PID" "$S3RVER_PID"; do awk '{ printf "%s ", $14 + $15 }' "/proc/$pid/stat"; done; }
-# Waits (up to 10 s) until frontend and silo have been quiet for a second (background JIT tiering after a burst
-# would otherwise take CPU from whichever run comes next).
-settle() {
-  local i a b
-  for i in $(seq 1 10); do
-    a=$(cpu_now); sleep 1; b=$(cpu_now)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !((y[1]-x[1]) + (y[2]-x[2]) < 5) }' && return
-  done
-}
-cpu_since() { awk -v a="$1" -v b="$(cpu_now)" -v t="$TICKS" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f/%.1f/%.1f", (y[1]-x[1])/t, (y[2]-x[2])/t, (y[3]-x[3])/t }'; }
 
 # (a): create, parts 4 at a time, complete. Parts are cut with dd and sent with curl (s3rver accepts anonymous requests).
 direct_mpu() {

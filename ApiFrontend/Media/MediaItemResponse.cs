@@ -59,6 +59,7 @@ public sealed record MediaLinks(string Self, string Metadata, string Content);
 /// <param name="FinishedAt">When it ended.</param>
 /// <param name="Facts">What the content is, read from its bytes.</param>
 /// <param name="Renditions">The generated renditions, when ready.</param>
+/// <param name="Steps">How long each step of the last attempt took, in seconds.</param>
 public sealed record ProcessingResponse(
     string Status,
     int Attempts,
@@ -66,7 +67,8 @@ public sealed record ProcessingResponse(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     MediaFactsResponse? Facts,
-    IReadOnlyList<RenditionResponse> Renditions)
+    IReadOnlyList<RenditionResponse> Renditions,
+    IReadOnlyList<ProcessingStep> Steps)
 {
     /// <summary>Maps the grain's view.</summary>
     public static ProcessingResponse? From(long id, ProcessingView? view) => view is null ? null : new(
@@ -76,7 +78,8 @@ public sealed record ProcessingResponse(
         view.StartedAt,
         view.FinishedAt,
         MediaFactsResponse.From(view.Facts),
-        [.. view.Renditions.Select(r => new RenditionResponse(r.Name, r.ContentType, r.Size, r.Width, r.Height, $"/media/{id}/renditions/{r.Name}"))]);
+        [.. view.Renditions.Select(r => new RenditionResponse(r.Name, r.ContentType, r.Size, r.Width, r.Height, $"/media/{id}/renditions/{r.Name}"))],
+        view.Steps.IsDefault ? [] : view.Steps);
 }
 
 /// <summary>Technical facts of the content. Never a GPS position.</summary>

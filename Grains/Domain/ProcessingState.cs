@@ -30,6 +30,9 @@ public sealed record ProcessingState
 
     [Id(8)] public ImmutableArray<Rendition> Renditions { get; init; } = [];
 
+    /// <summary>How long each step of the last reported attempt took.</summary>
+    [Id(9)] public ImmutableArray<ProcessingStep> Steps { get; init; } = [];
+
     /// <summary>True while the item waits for an attempt's report or for its next attempt.</summary>
     public bool Pending => Status == ProcessingStatus.Processing;
 }
@@ -89,6 +92,7 @@ public static class MediaProcessingRules
             return (state, false);
         }
 
+        p = p with { Steps = report.Steps.IsDefault ? [] : report.Steps };
         var next = report.Outcome switch
         {
             ProcessingOutcome.Ready => Finish(state, p with { Status = ProcessingStatus.Ready, Reason = null, Facts = report.Facts, Renditions = report.Renditions }, now),
@@ -123,7 +127,7 @@ public static class MediaProcessingRules
 
     /// <summary>The view of processing in the item's metadata.</summary>
     public static ProcessingView? ToView(ProcessingState? p) =>
-        p is null ? null : new ProcessingView(p.Status, p.Attempt, p.Reason, p.StartedAt, p.FinishedAt, p.Facts, p.Renditions);
+        p is null ? null : new ProcessingView(p.Status, p.Attempt, p.Reason, p.StartedAt, p.FinishedAt, p.Facts, p.Renditions, p.Steps);
 
     private static MediaItemState Finish(MediaItemState state, ProcessingState processing, DateTimeOffset now) =>
         state with { Processing = processing with { FinishedAt = now, NextAttemptAt = null }, UpdatedAt = now };

@@ -19,14 +19,17 @@ public sealed class AvProcessor(ProcessingOptions options, FfmpegSandbox sandbox
     public static readonly IReadOnlyList<(string Name, int Box)> StillSizes = [("poster", 1280), ("thumb", 256)];
 
     /// <summary>Processes the video or audio at <paramref name="path"/>, writing renditions into <paramref name="outputDirectory"/>.</summary>
-    public async Task<ProcessedMedia> ProcessAsync(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken)
+    public async Task<ProcessedMedia> ProcessAsync(
+        string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps? steps = null)
     {
+        steps ??= new ProcessingSteps();
         var ff = sandbox.Options(outputDirectory);
         var input = $"-protocol_whitelist file -f {sniffed.Demuxer}";
         var facts = new MediaFacts { Kind = sniffed.Kind, DetectedType = sniffed.MediaType, Format = sniffed.Format };
 
         IMediaAnalysis analysis;
         using (var limit = Limit(cancellationToken))
+        using (steps.Step("probe"))
         {
             try
             {
@@ -80,9 +83,14 @@ public sealed class AvProcessor(ProcessingOptions options, FfmpegSandbox sandbox
         var files = new List<RenditionFile>();
         if (video is not null)
         {
-            files.AddRange(await StillsAsync(path, input, facts, ff, outputDirectory, cancellationToken));
+            using (steps.Step("stills"))
+            {
+                files.AddRange(await StillsAsync(path, input, facts, ff, outputDirectory, cancellationToken));
+            }
+
             var (webWidth, webHeight) = WebSize(width, height);
             var web = Path.Combine(outputDirectory, "web.mp4");
+            using var transcode = steps.Step("transcode");
             await RunAsync(
                 FFMpegArguments.FromFileInput(path, true, o => o.WithCustomArgument(input)).OutputToFile(web, true, o => o.WithCustomArgument(
                     $"-map 0:v:0 -map 0:a:0? -sn -dn -map_metadata -1 -map_chapters -1 -vf scale={webWidth}:{webHeight},setsar=1,format=yuv420p "
@@ -93,6 +101,7 @@ public sealed class AvProcessor(ProcessingOptions options, FfmpegSandbox sandbox
         else
         {
             var m4a = Path.Combine(outputDirectory, "audio.m4a");
+            using var transcode = steps.Step("transcode");
             await RunAsync(
                 FFMpegArguments.FromFileInput(path, true, o => o.WithCustomArgument(input)).OutputToFile(m4a, true, o => o.WithCustomArgument(
                     "-map 0:a:0 -vn -sn -dn -map_metadata -1 -map_chapters -1 -c:a aac -b:a 128k -movflags +faststart -f mp4")),

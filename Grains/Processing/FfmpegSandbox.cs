@@ -3,8 +3,8 @@ using FFMpegCore;
 namespace MediaService.Grains.Processing;
 
 /// <summary>
-/// Runs ffmpeg and ffprobe through wrappers that put each process under prlimit: an address-space cap, no core dumps
-/// and few open files. FFMpegCore is pointed at the wrappers' folder. Together with the arguments the processor
+/// Runs ffmpeg and ffprobe through wrappers that put each process under prlimit (an address-space cap, a CPU-time cap,
+/// no core dumps, few open files) and at a lower priority than the silo's request work (nice). FFMpegCore is pointed at the wrappers' folder. Together with the arguments the processor
 /// always passes (<c>-protocol_whitelist file</c> and a forced demuxer), a crafted file can neither reach the network
 /// nor open another local file, nor take the silo's memory.
 /// </summary>
@@ -18,6 +18,7 @@ public sealed class FfmpegSandbox
         var ffmpeg = Find("ffmpeg", options.FfmpegFolder);
         var ffprobe = Find("ffprobe", options.FfmpegFolder);
         var prlimit = Find("prlimit", null);
+        var nice = Find("nice", null);
         if (ffmpeg is null || ffprobe is null || prlimit is null)
         {
             Missing = string.Join(", ", new[] { ("ffmpeg", ffmpeg), ("ffprobe", ffprobe), ("prlimit", prlimit) }.Where(t => t.Item2 is null).Select(t => t.Item1));
@@ -31,7 +32,7 @@ public sealed class FfmpegSandbox
         {
             var wrapper = Path.Combine(_wrappers, name);
             File.WriteAllText(wrapper,
-                $"#!/bin/sh\nexec '{prlimit}' --as={limit} --cpu={cpuSeconds} --core=0 --nofile=64 -- '{binary}' \"$@\"\n");
+                $"#!/bin/sh\nexec {(nice is null ? string.Empty : $"'{nice}' -n {options.FfmpegNiceness} ")}'{prlimit}' --as={limit} --cpu={cpuSeconds} --core=0 --nofile=64 -- '{binary}' \"$@\"\n");
             if (!OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

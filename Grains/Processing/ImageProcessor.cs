@@ -25,16 +25,20 @@ public sealed class ImageProcessor(ProcessingOptions options)
     private static readonly WebpEncoder Webp = new() { Quality = 80, FileFormat = WebpFileFormatType.Lossy };
 
     /// <summary>Processes the image at <paramref name="path"/>, writing renditions into <paramref name="outputDirectory"/>.</summary>
-    public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken)
+    public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps? steps = null)
     {
+        steps ??= new ProcessingSteps();
         var configuration = Configuration.Default.Clone();
         configuration.MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions { AllocationLimitMegabytes = options.ImageMemoryMegabytes });
+        // One thread per job: the silo's slots are the parallelism, and the grains keep the other cores.
+        configuration.MaxDegreeOfParallelism = 1;
         var facts = new MediaFacts { Kind = MediaKind.Image, DetectedType = sniffed.MediaType, Format = sniffed.Format };
 
         IImageInfo? info;
         IImageFormat? format;
         try
         {
+            using var identify = steps.Step("identify");
             info = Image.Identify(configuration, path, out format);
         }
         catch (Exception ex) when (IsDecodeError(ex))
@@ -58,6 +62,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         Image<Rgba32> image;
         try
         {
+            using var decode = steps.Step("decode");
             image = Image.Load<Rgba32>(configuration, path);
         }
         catch (Exception ex) when (ex is InvalidMemoryOperationException || ex.InnerException is InvalidMemoryOperationException)
@@ -83,8 +88,12 @@ public sealed class ImageProcessor(ProcessingOptions options)
                 };
             }
 
-            image.Mutate(x => x.AutoOrient());
-            StripMetadata(image);
+            using (steps.Step("orient"))
+            {
+                image.Mutate(x => x.AutoOrient());
+                StripMetadata(image);
+            }
+
             facts = facts with { Width = image.Width, Height = image.Height };
             while (image.Frames.Count > 1)
             {
@@ -92,6 +101,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
             }
 
             cancellationToken.ThrowIfCancellationRequested();
+            using var renditions = steps.Step("renditions");
             return new ProcessedMedia(facts, WriteRenditions(image, outputDirectory, Sizes, webp: true));
         }
     }

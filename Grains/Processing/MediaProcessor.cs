@@ -113,6 +113,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         var folder = Directory.CreateDirectory(Path.Combine(_workRoot, $"{job.MediaId}-{job.Attempt}-{Guid.NewGuid():N}")).FullName;
         var prefix = MediaKeys.RenditionPrefix(job.MediaId, job.Attempt);
         var started = TimeProvider.System.GetTimestamp();
+        var steps = new ProcessingSteps();
         ProcessingReport report;
         try
         {
@@ -120,20 +121,20 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
             timeout.CancelAfter(_options.JobTimeout);
             try
             {
-                report = await ProcessAsync(job, folder, prefix, timeout.Token);
+                report = await ProcessAsync(job, folder, prefix, steps, timeout.Token);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
             {
-                report = Report(job, ProcessingOutcome.Failed, $"Processing took longer than the {_options.JobTimeout} limit.");
+                report = Report(job, ProcessingOutcome.Failed, $"Processing took longer than the {_options.JobTimeout} limit.", steps);
             }
         }
         catch (MediaRejectedException rejected)
         {
-            report = Report(job, ProcessingOutcome.Rejected, rejected.Message, rejected.Facts);
+            report = Report(job, ProcessingOutcome.Rejected, rejected.Message, steps, rejected.Facts);
         }
         catch (ProcessingFailedException failed)
         {
-            report = Report(job, ProcessingOutcome.Failed, failed.Message);
+            report = Report(job, ProcessingOutcome.Failed, failed.Message, steps);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -146,7 +147,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         {
             // Storage, the cluster or anything unforeseen: retried with backoff, up to the attempt limit.
             LogTransient(_logger, job.MediaId, job.Attempt, ex);
-            report = Report(job, ProcessingOutcome.Transient, $"{ex.GetType().Name}: {ex.Message}");
+            report = Report(job, ProcessingOutcome.Transient, $"{ex.GetType().Name}: {ex.Message}", steps);
         }
         finally
         {
@@ -179,7 +180,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         }
     }
 
-    private async Task<ProcessingReport> ProcessAsync(ProcessingJob job, string folder, string prefix, CancellationToken cancellationToken)
+    private async Task<ProcessingReport> ProcessAsync(ProcessingJob job, string folder, string prefix, ProcessingSteps steps, CancellationToken cancellationToken)
     {
         if (job.Size == 0)
         {
@@ -194,6 +195,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         // The first bytes decide whether the rest is worth downloading: most of what is not media stops here.
         var head = new byte[(int)Math.Min(MediaSniffer.HeaderLength, job.Size)];
         int read;
+        using (steps.Step("sniff"))
         await using (var start = await _store.OpenReadAsync(job.StorageKey, 0, head.Length - 1, cancellationToken))
         {
             read = await start.Body.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
@@ -213,13 +215,19 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         }
 
         var original = Path.Combine(folder, "original");
-        await _store.DownloadToFileAsync(job.StorageKey, job.Size, original, cancellationToken);
+        using (steps.Step("download"))
+        {
+            await _store.DownloadToFileAsync(job.StorageKey, job.Size, original, cancellationToken);
+        }
+
         var output = Directory.CreateDirectory(Path.Combine(folder, "out")).FullName;
         var processed = sniffed.Kind == MediaKind.Image
-            ? await Task.Run(() => _images.Process(original, sniffed, output, cancellationToken), cancellationToken)
-            : await _av.ProcessAsync(original, sniffed, output, cancellationToken);
+            ? await Task.Factory.StartNew(
+                () => _images.Process(original, sniffed, output, cancellationToken, steps), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            : await _av.ProcessAsync(original, sniffed, output, cancellationToken, steps);
 
         var renditions = ImmutableArray.CreateBuilder<Rendition>(processed.Files.Count);
+        using var store = steps.Step("store");
         foreach (var file in processed.Files)
         {
             var key = prefix + file.Name;
@@ -228,11 +236,12 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
             renditions.Add(new Rendition(file.Name, key, file.ContentType, new FileInfo(file.Path).Length, file.Width, file.Height, sha));
         }
 
-        return new ProcessingReport(job.Attempt, ProcessingOutcome.Ready, null, processed.Facts, renditions.ToImmutable());
+        store.Dispose();
+        return new ProcessingReport(job.Attempt, ProcessingOutcome.Ready, null, processed.Facts, renditions.ToImmutable(), steps.All);
     }
 
-    private static ProcessingReport Report(ProcessingJob job, ProcessingOutcome outcome, string reason, MediaFacts? facts = null) =>
-        new(job.Attempt, outcome, reason.Length > 1000 ? reason[..1000] : reason, facts, []);
+    private static ProcessingReport Report(ProcessingJob job, ProcessingOutcome outcome, string reason, ProcessingSteps steps, MediaFacts? facts = null) =>
+        new(job.Attempt, outcome, reason.Length > 1000 ? reason[..1000] : reason, facts, [], steps.All);
 
     private static async Task<string> HashAsync(string path, CancellationToken cancellationToken)
     {

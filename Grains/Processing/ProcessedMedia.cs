@@ -17,3 +17,36 @@ public sealed class MediaRejectedException(string reason, MediaFacts? facts = nu
 
 /// <summary>Processing cannot succeed for this item (retrying would not help): the item ends failed with this reason.</summary>
 public sealed class ProcessingFailedException(string reason, Exception? inner = null) : Exception(reason, inner);
+
+/// <summary>Times the steps of one attempt, for its report (and so the metadata shows where the time went).</summary>
+public sealed class ProcessingSteps
+{
+    private readonly List<ProcessingStep> _steps = [];
+
+    /// <summary>The steps timed so far.</summary>
+    public System.Collections.Immutable.ImmutableArray<ProcessingStep> All
+    {
+        get
+        {
+            lock (_steps)
+            {
+                return [.. _steps];
+            }
+        }
+    }
+
+    /// <summary>Starts timing a step; disposing the result ends it.</summary>
+    public IDisposable Step(string name) => new Timing(this, name, System.Diagnostics.Stopwatch.GetTimestamp());
+
+    private sealed class Timing(ProcessingSteps owner, string name, long started) : IDisposable
+    {
+        public void Dispose()
+        {
+            var seconds = Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, 3);
+            lock (owner._steps)
+            {
+                owner._steps.Add(new ProcessingStep(name, seconds));
+            }
+        }
+    }
+}

@@ -48,6 +48,10 @@ public sealed class ProcessingOptions
     [Range(64, 1024 * 1024)]
     public int FfmpegMemoryMegabytes { get; set; } = 2048;
 
+    /// <summary>Niceness of ffmpeg and ffprobe (0 to 19): processing yields the CPU to request work. Default 10.</summary>
+    [Range(0, 19)]
+    public int FfmpegNiceness { get; set; } = 10;
+
     /// <summary>Largest original processed, in bytes; larger items are rejected. Default 8 GiB.</summary>
     [Range(1, long.MaxValue)]
     public long MaxInputBytes { get; set; } = 8L * 1024 * 1024 * 1024;
@@ -60,13 +64,14 @@ public sealed class ProcessingOptions
     [Range(1, 1_000_000)]
     public int MaxImageHeight { get; set; } = 20_000;
 
-    /// <summary>Most pixels per image frame accepted. Default 100 million.</summary>
+    /// <summary>Most pixels per image frame accepted. Default 64 million (a 50-megapixel phone photo fits).</summary>
     [Range(1, long.MaxValue)]
-    public long MaxImagePixels { get; set; } = 100_000_000;
+    public long MaxImagePixels { get; set; } = 64_000_000;
 
-    /// <summary>Largest single allocation while decoding an image, in MiB (ImageSharp's allocation limit). Default 512.</summary>
+    /// <summary>Largest single allocation while decoding an image, in MiB (ImageSharp's allocation limit: the pixel
+    /// buffer of a frame, 4 bytes per pixel). Default 256, enough for <see cref="MaxImagePixels"/>.</summary>
     [Range(1, 64 * 1024)]
-    public int ImageMemoryMegabytes { get; set; } = 512;
+    public int ImageMemoryMegabytes { get; set; } = 256;
 
     /// <summary>Most pixels per video frame accepted (8K by default: 7680 × 4320).</summary>
     [Range(1, long.MaxValue)]

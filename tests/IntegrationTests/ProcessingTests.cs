@@ -147,6 +147,8 @@ public sealed class ProcessingTests(MediaServiceFixture fixture)
         Assert.Equal(25, facts.GetProperty("frameRate").GetDouble());
         Assert.True(facts.GetProperty("bitRate").GetInt64() > 0);
         Assert.Equal(["poster.webp", "poster.jpg", "thumb.webp", "thumb.jpg", "web.mp4"], MediaFiles.RenditionNames(metadata));
+        var steps = MediaFiles.Processing(metadata).GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("name").GetString()!).ToArray();
+        Assert.Equal(["sniff", "download", "probe", "stills", "transcode", "store"], steps);
 
         var web = await _http.GetByteArrayAsync($"/media/{id}/renditions/web.mp4");
         var probe = await MediaFiles.ProbeAsync(web);

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using MediaService.Tests;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+// Usage:
+//   MediaBench photos <dir> <count>        12-megapixel JPEGs (4000x3000, EXIF with GPS)
+//   MediaBench hostile <dir>               the hostile corpus of the processing tests
+//   MediaBench resize <dir> <parallelism>  ImageSharp alone: decode, orient, thumb and display as WebP and JPEG; prints seconds
+var command = args.ElementAtOrDefault(0);
+var folder = args.ElementAtOrDefault(1) ?? throw new ArgumentException("A folder is required.");
+Directory.CreateDirectory(folder);
+switch (command)
+{
+    case "photos":
+        var photo = MediaCorpus.JpegWithGps(4000, 3000);
+        for (var i = 0; i < int.Parse(args[2], CultureInfo.InvariantCulture); i++)
+        {
+            File.WriteAllBytes(Path.Combine(folder, $"photo-{i:D3}.jpg"), photo);
+        }
+
+        break;
+
+    case "hostile":
+        File.WriteAllBytes(Path.Combine(folder, "huge-50000x50000.png"), MediaCorpus.BlackPng(50_000, 50_000, withPixels: false));
+        File.WriteAllBytes(Path.Combine(folder, "bomb-9000x9000.png"), MediaCorpus.BlackPng(9000, 9000));
+        File.WriteAllBytes(Path.Combine(folder, "truncated.jpg"), MediaCorpus.Truncated(MediaCorpus.JpegWithGps(2000, 1500), 0.6));
+        File.WriteAllBytes(Path.Combine(folder, "empty.jpg"), []);
+        File.WriteAllBytes(Path.Combine(folder, "text.jpg"), Encoding.UTF8.GetBytes("not a picture\n"));
+        File.WriteAllBytes(Path.Combine(folder, "html-then-jpeg.jpg"), MediaCorpus.HtmlThenJpeg());
+        File.WriteAllBytes(Path.Combine(folder, "jpeg-then-html.html"), MediaCorpus.JpegThenHtml());
+        var playlist = Encoding.ASCII.GetBytes(MediaCorpus.HlsPlaylist("http://127.0.0.1:9/segment.ts"));
+        File.WriteAllBytes(Path.Combine(folder, "playlist.mp4"), playlist);
+        File.WriteAllBytes(Path.Combine(folder, "boxed-playlist.mp4"), [0, 0, 0, 0x18, .. "ftypisom"u8, 0, 0, 2, 0, .. "isomiso2"u8, .. playlist]);
+        break;
+
+    case "resize":
+        var files = Directory.GetFiles(folder, "*.jpg");
+        var watch = Stopwatch.StartNew();
+        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = int.Parse(args[2], CultureInfo.InvariantCulture) }, file =>
+        {
+            using var image = Image.Load<Rgba32>(file);
+            image.Mutate(x => x.AutoOrient());
+            foreach (var box in new[] { 256, 1280 })
+            {
+                using var resized = image.Clone(x => x.Resize(new ResizeOptions { Size = new Size(box, box), Mode = ResizeMode.Max, Sampler = KnownResamplers.Lanczos3 }));
+                using var webp = new MemoryStream();
+                resized.Save(webp, new WebpEncoder { Quality = 80, FileFormat = WebpFileFormatType.Lossy });
+                using var jpeg = new MemoryStream();
+                resized.Save(jpeg, new JpegEncoder { Quality = 82 });
+            }
+        });
+        Console.WriteLine(watch.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
+        break;
+
+    default:
+        throw new ArgumentException($"Unknown command {command}.");
+}
