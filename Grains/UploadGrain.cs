@@ -323,12 +323,16 @@ public sealed partial class UploadGrain(
     // lost, or ended in a transient error), or give up once the attempts are spent.
     private async Task CheckProcessingAsync()
     {
-        if (Current.Processing is not { Pending: true } p || _runningAttempt == p.Attempt)
+        var now = time.GetUtcNow();
+        if (Current.Processing is not { Pending: true } p
+            || (_runningAttempt == p.Attempt && now - p.AttemptStartedAt < _processing.JobTimeout + _processing.ReminderPeriod))
         {
+            // Nothing waits, or this activation's attempt runs (a job ends, and reports, within the job timeout; one
+            // silent for longer lost its report and is replaced).
             return;
         }
 
-        var now = time.GetUtcNow();
+        _runningAttempt = null;
         if (!MediaProcessingRules.IsDue(Current, now))
         {
             ScheduleProcessingCheck(p.NextAttemptAt!.Value - now);
