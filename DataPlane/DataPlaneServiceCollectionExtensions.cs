@@ -35,6 +35,7 @@ public static class DataPlaneServiceCollectionExtensions
             Timeout = options.CompleteTimeout,
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            BufferSize = options.WriteBufferBytes,
         };
         if (string.IsNullOrEmpty(options.ServiceUrl))
         {

@@ -45,6 +45,11 @@ public sealed class S3Options : IValidatableObject
     [Range(1, 16)]
     public int PartsInFlight { get; set; } = 4;
 
+    /// <summary>Bytes the S3 client copies from a body to the connection per write. Larger writes cost the S3 server
+    /// less per byte (s3rver handles each write it receives as a chunk). Default 1 MiB.</summary>
+    [Range(4096, 16 * 1024 * 1024)]
+    public int WriteBufferBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Time allowed for one attempt of one S3 call (one part, one head). Default 60 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);

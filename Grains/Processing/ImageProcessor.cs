@@ -18,6 +18,25 @@ namespace MediaService.Grains.Processing;
 /// </summary>
 public sealed class ImageProcessor(ProcessingOptions options)
 {
+    // One configuration (and so one buffer pool) for every job of the silo: decoding allocates under a cap, the pool
+    // keeps a bounded amount between jobs, and one thread per job (the silo's slots are the parallelism, and the
+    // grains keep the other cores).
+    private readonly Configuration _configuration = new(
+        new SixLabors.ImageSharp.Formats.Jpeg.JpegConfigurationModule(),
+        new SixLabors.ImageSharp.Formats.Png.PngConfigurationModule(),
+        new SixLabors.ImageSharp.Formats.Gif.GifConfigurationModule(),
+        new SixLabors.ImageSharp.Formats.Webp.WebpConfigurationModule(),
+        new SixLabors.ImageSharp.Formats.Bmp.BmpConfigurationModule(),
+        new SixLabors.ImageSharp.Formats.Tiff.TiffConfigurationModule())
+    {
+        MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
+        {
+            AllocationLimitMegabytes = options.ImageMemoryMegabytes,
+            MaximumPoolSizeMegabytes = 64,
+        }),
+        MaxDegreeOfParallelism = 1,
+    };
+
     /// <summary>The renditions of an image: name and the box it fits in.</summary>
     public static readonly IReadOnlyList<(string Name, int Box)> Sizes = [("thumb", 256), ("display", 1280)];
 
@@ -28,10 +47,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
     public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps? steps = null)
     {
         steps ??= new ProcessingSteps();
-        var configuration = Configuration.Default.Clone();
-        configuration.MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions { AllocationLimitMegabytes = options.ImageMemoryMegabytes });
-        // One thread per job: the silo's slots are the parallelism, and the grains keep the other cores.
-        configuration.MaxDegreeOfParallelism = 1;
+        var configuration = _configuration;
         var facts = new MediaFacts { Kind = MediaKind.Image, DetectedType = sniffed.MediaType, Format = sniffed.Format };
 
         IImageInfo? info;
