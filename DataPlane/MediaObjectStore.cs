@@ -51,35 +51,31 @@ public sealed partial class MediaObjectStore(
 
     /// <summary>Stores a whole object in one request.</summary>
     public Task PutAsync(string key, ArraySegment<byte> body, string contentType, CancellationToken cancellationToken) =>
-        RunAsync("put", idempotent: true, null, async ct =>
-        {
-            using var stream = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
-            await s3.PutObjectAsync(new PutObjectRequest
-            {
-                BucketName = Bucket,
-                Key = key,
-                InputStream = stream,
-                AutoCloseStream = false,
-                ContentType = contentType,
-                UseChunkEncoding = false,
-            }, ct);
-        }, cancellationToken);
+        RunAsync("put", idempotent: true, null, ct =>
+            PutStreamAsync(key, new MemoryStream(body.Array!, body.Offset, body.Count, writable: false), contentType, ct), cancellationToken);
 
     /// <summary>Writes a local file as one object (renditions). Retried: each attempt reopens the file.</summary>
     public Task PutFileAsync(string key, string path, string contentType, CancellationToken cancellationToken) =>
-        RunAsync("put-file", idempotent: true, _options.CompleteTimeout, async ct =>
+        RunAsync("put-file", idempotent: true, _options.CompleteTimeout, ct =>
+            PutStreamAsync(key, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous), contentType, ct),
+            cancellationToken);
+
+    // One PutObject of a stream the call owns (and disposes): never aws-chunked, which s3rver would store as content.
+    private async Task PutStreamAsync(string key, Stream body, string contentType, CancellationToken cancellationToken)
+    {
+        await using (body)
         {
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
             await s3.PutObjectAsync(new PutObjectRequest
             {
                 BucketName = Bucket,
                 Key = key,
-                InputStream = stream,
+                InputStream = body,
                 AutoCloseStream = false,
                 ContentType = contentType,
                 UseChunkEncoding = false,
-            }, ct);
-        }, cancellationToken);
+            }, cancellationToken);
+        }
+    }
 
     /// <summary>Copies an object into a local file, which must then hold exactly <paramref name="size"/> bytes.
     /// Retried: each attempt starts the file over.</summary>
