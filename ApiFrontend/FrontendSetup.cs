@@ -3,7 +3,7 @@ using MediaService.ApiFrontend.Health;
 using MediaService.ApiFrontend.Media;
 using MediaService.ApiFrontend.Tus;
 using MediaService.DataPlane;
-using Npgsql;
+using MediaService.Grains.Interfaces;
 using Orleans.Configuration;
 
 namespace MediaService.ApiFrontend;
@@ -40,7 +40,7 @@ public static class FrontendSetup
         });
 
         builder.Services.AddMediaDataPlane(configuration);
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddOptions<MetadataOptions>().Bind(configuration.GetSection(MetadataOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<UploadWriter>();
         builder.Services.AddSingleton<MediaIngest>();
         builder.Services.AddSingleton<TusConcatenation>();
@@ -80,6 +80,7 @@ public static class FrontendSetup
         app.MapOpenApi();
         app.MapMediaHealth();
         app.MapMedia();
+        app.MapMetadata();
         app.MapTus();
         return app;
     }

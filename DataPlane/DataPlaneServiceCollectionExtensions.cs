@@ -21,6 +21,13 @@ public static class DataPlaneServiceCollectionExtensions
         services.AddMediaResilience();
         services.AddSingleton<IAmazonS3>(sp => CreateClient(sp.GetRequiredService<IOptions<S3Options>>().Value));
         services.AddSingleton<MediaObjectStore>();
+        var connectionString = configuration.GetConnectionString(PostgresOptions.ConnectionStringName);
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(connectionString));
+            services.AddSingleton<MediaIndex>();
+        }
+
         return services;
     }
 

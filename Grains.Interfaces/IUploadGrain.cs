@@ -76,6 +76,16 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("GetStoredContent")]
     Task<StoredContent?> GetStoredContentAsync();
 
+    /// <summary>Applies a merge patch to the item's annotations; with <paramref name="expectedVersion"/>, only if the item
+    /// is still at that version (otherwise <see cref="MediaErrorCode.PreconditionFailed"/>).</summary>
+    [Alias("Annotate")]
+    Task<MediaItemView> AnnotateAsync(AnnotationsPatch patch, long? expectedVersion);
+
+    /// <summary>Deletes the item, its objects in S3 and its index entry; with <paramref name="expectedVersion"/>, only if
+    /// the item is still at that version.</summary>
+    [Alias("Delete")]
+    Task DeleteAsync(long? expectedVersion);
+
     /// <summary>Where a generated rendition is, or null when the item has no rendition of that name.</summary>
     [Alias("GetRendition")]
     Task<StoredContent?> GetRenditionAsync(string name);

@@ -34,6 +34,12 @@ public enum MediaErrorCode
 
     /// <summary>The item cannot be written directly (a tus final upload is assembled from its partials; tus 403).</summary>
     NotWritable = 8,
+
+    /// <summary>The caller's expected version (If-Match) is not the item's current version (HTTP 412).</summary>
+    PreconditionFailed = 9,
+
+    /// <summary>A value breaks a rule of the metadata model (HTTP 400).</summary>
+    InvalidInput = 10,
 }
 
 /// <summary>A refusal by a grain, carrying a code from <see cref="MediaErrorCode"/>.</summary>
@@ -48,7 +54,19 @@ public sealed class MediaException : Exception
         Code = code;
     }
 
+    /// <summary>Creates the exception with the broken rules by field (<see cref="MediaErrorCode.InvalidInput"/>).</summary>
+    public MediaException(MediaErrorCode code, string message, IReadOnlyDictionary<string, string[]> errors)
+        : base(message)
+    {
+        Code = code;
+        Errors = errors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
     /// <summary>What went wrong, for the HTTP edge to map.</summary>
     [Id(0)]
     public MediaErrorCode Code { get; }
+
+    /// <summary>The broken rules by field name, for <see cref="MediaErrorCode.InvalidInput"/>.</summary>
+    [Id(1)]
+    public Dictionary<string, string[]>? Errors { get; init; }
 }

@@ -22,4 +22,7 @@ public enum MediaStatus
 
     /// <summary>A resumable upload the client terminated; its bytes are released.</summary>
     Terminated = 5,
+
+    /// <summary>The item was deleted: it answers as if it never existed, and its bytes and index entry are removed.</summary>
+    Deleted = 6,
 }

@@ -150,7 +150,8 @@ public sealed record MediaItemView(
     [property: Id(13)] ConcatKind Concat,
     [property: Id(14)] ImmutableArray<long> ConcatParts,
     [property: Id(15)] ProcessingView? Processing = null,
-    [property: Id(16)] long Version = 0);
+    [property: Id(16)] long Version = 0,
+    [property: Id(17)] Annotations? Annotations = null);
 
 /// <summary>Where a stored item's bytes are, for the edge to stream them out of S3.</summary>
 /// <param name="StorageKey">The object's key.</param>

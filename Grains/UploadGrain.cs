@@ -23,14 +23,20 @@ public sealed partial class UploadGrain(
     IOptions<UploadOptions> uploadOptions,
     IProcessingQueue processing,
     IOptions<ProcessingOptions> processingOptions,
+    MediaIndex index,
+    IOptions<MetadataOptions> metadataOptions,
+    IOptions<Orleans.Configuration.ClusterOptions> clusterOptions,
     ResiliencePipelineProvider<string> pipelines,
     TimeProvider time,
     ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable
 {
     private const string ExpiryReminder = "expire";
     private const string ProcessingReminder = "process";
+    private const string IndexReminder = "index";
     private readonly ResiliencePipeline _postgres = pipelines.GetPipeline(Resilience.Postgres);
     private readonly ProcessingOptions _processing = processingOptions.Value;
+    private readonly MetadataOptions _metadata = metadataOptions.Value;
+    private readonly string _serviceId = clusterOptions.Value.ServiceId;
 
     // The attempt this activation handed to the processing slots and has not heard back from; a new activation has
     // none, so an attempt recorded in the state without one here was lost (its silo died or the grain moved).
@@ -181,6 +187,22 @@ public sealed partial class UploadGrain(
         await ForgetReminderAsync(ExpiryReminder);
     }
 
+    public async Task<MediaItemView> AnnotateAsync(AnnotationsPatch patch, long? expectedVersion)
+    {
+        await PersistAsync(MediaItemLifecycle.Annotate(Current, patch, expectedVersion, _metadata, time.GetUtcNow()));
+        return MediaItemLifecycle.ToView(Current, Id);
+    }
+
+    public async Task DeleteAsync(long? expectedVersion)
+    {
+        // The tombstone is written first (the item answers 404 from then on), with the index reminder registered
+        // before it: the release of the bytes and the index row is retried until both are done.
+        await PersistAsync(MediaItemLifecycle.Delete(Current, expectedVersion, time.GetUtcNow()));
+        LogDeleted(logger, Id);
+        await ForgetReminderAsync(ExpiryReminder);
+        await ForgetReminderAsync(ProcessingReminder);
+    }
+
     public async Task<bool> CompleteProcessingAsync(ProcessingReport report)
     {
         if (_runningAttempt == report.Attempt)
@@ -217,6 +239,12 @@ public sealed partial class UploadGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == IndexReminder)
+        {
+            await SyncIndexAsync();
+            return;
+        }
+
         if (reminderName == ProcessingReminder)
         {
             if (Current.Processing is { Pending: true })
@@ -252,7 +280,7 @@ public sealed partial class UploadGrain(
     }
 
     public Task<MediaItemView?> GetMetadataAsync() =>
-        Task.FromResult(Current.Exists ? MediaItemLifecycle.ToView(Current, Id) : null);
+        Task.FromResult(Current.Exists && Current.Status != MediaStatus.Deleted ? MediaItemLifecycle.ToView(Current, Id) : null);
 
     public Task<StoredContent?> GetStoredContentAsync() =>
         Task.FromResult(Current is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } && MediaItemLifecycle.ContentETag(Current) is { } etag
@@ -265,18 +293,53 @@ public sealed partial class UploadGrain(
     {
         try
         {
-            if (before.MultipartUploadId is { } uploadId)
-            {
-                await store.TryAbortMultipartAsync(before.StorageKey!, uploadId, CancellationToken.None);
-            }
-
-            await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
-            await store.DeletePrefixAsync(MediaKeys.RenditionsPrefix(Id), CancellationToken.None);
-            await store.DeleteAsync(before.StorageKey!, CancellationToken.None);
+            await DeleteObjectsAsync(before);
         }
         catch (ObjectStoreUnavailableException)
         {
             LogReleaseDeferred(logger, Id);
+        }
+    }
+
+    private async Task DeleteObjectsAsync(MediaItemState before)
+    {
+        if (before.StorageKey is null)
+        {
+            return;
+        }
+
+        if (before.MultipartUploadId is { } uploadId)
+        {
+            await store.TryAbortMultipartAsync(before.StorageKey, uploadId, CancellationToken.None);
+        }
+
+        await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
+        await store.DeletePrefixAsync(MediaKeys.RenditionsPrefix(Id), CancellationToken.None);
+        await store.DeleteAsync(before.StorageKey, CancellationToken.None);
+    }
+
+    // Brings the index row (and, for a deleted item, S3) in line with the state. The index reminder, registered
+    // before the state write, stays until this succeeds, so a crash or an outage in between is caught up later.
+    private async Task SyncIndexAsync()
+    {
+        try
+        {
+            if (Current.Status == MediaStatus.Deleted)
+            {
+                await DeleteObjectsAsync(Current);
+                await index.DeleteAsync(_serviceId, Id, CancellationToken.None);
+            }
+            else if (Current.Exists)
+            {
+                await index.UpsertAsync(_serviceId, MediaIndexing.Entry(Current, Id), CancellationToken.None);
+            }
+
+            await ForgetReminderAsync(IndexReminder);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The state is durable already; the reminder retries.
+            LogIndexDeferred(logger, Id, ex.Message);
         }
     }
 
@@ -362,6 +425,21 @@ public sealed partial class UploadGrain(
 
     private async Task PersistAsync(MediaItemState next)
     {
+        var indexed = MediaIndexing.Changes(Current, next);
+        if (indexed)
+        {
+            await this.RegisterOrUpdateReminder(IndexReminder, _metadata.IndexRetryPeriod, _metadata.IndexRetryPeriod);
+        }
+
+        await WriteAsync(next);
+        if (indexed)
+        {
+            await SyncIndexAsync();
+        }
+    }
+
+    private async Task WriteAsync(MediaItemState next)
+    {
         var previous = state.State;
         state.State = next with { Version = Current.Version + 1 };
         try
@@ -387,6 +465,12 @@ public sealed partial class UploadGrain(
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Media item {MediaId} deleted")]
+    private static partial void LogDeleted(ILogger logger, long mediaId);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Media item {MediaId}: index (or storage) not brought up to date now, retried later: {Reason}")]
+    private static partial void LogIndexDeferred(ILogger logger, long mediaId, string reason);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Media item {MediaId} created (file name {FileName})")]
     private static partial void LogCreated(ILogger logger, long mediaId, string? fileName);

@@ -1,6 +1,8 @@
 using MediaService.DataPlane;
 using MediaService.Grains;
+using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
+using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
@@ -52,6 +54,9 @@ public static class MediaSiloBuilderExtensions
 
         silo.Services.AddMediaDataPlane(configuration);
         silo.Services.AddMediaProcessing(configuration);
+        silo.Services.AddOptions<MetadataOptions>().Bind(configuration.GetSection(MetadataOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        // Orleans refuses reminders more frequent than this (default 1 min); tests lower it to see catch-ups quickly.
+        silo.Configure<ReminderOptions>(configuration.GetSection("Orleans:Reminders"));
         silo.Services.AddSingleton(TimeProvider.System);
         return silo;
     }

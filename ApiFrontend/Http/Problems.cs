@@ -19,6 +19,8 @@ public static class Problems
     public const string UploadRejected = "upload-rejected";
     public const string ChecksumMismatch = "checksum-mismatch";
     public const string RenditionNotFound = "rendition-not-found";
+    public const string MetadataInvalid = "metadata-invalid";
+    public const string VersionMismatch = "version-mismatch";
 
     /// <summary>A problem result with the catalogue's type and code.</summary>
     public static ProblemHttpResult Create(string code, int status, string title, string? detail = null, IDictionary<string, object?>? extensions = null)
@@ -30,12 +32,19 @@ public static class Problems
     public static ProblemHttpResult NotFound(long id) =>
         Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", $"No media item {id} exists.");
 
+    /// <summary>400 with the broken rules by field (<c>errors</c>, as ASP.NET Core's validation problems have them).</summary>
+    public static ProblemHttpResult Invalid(IReadOnlyDictionary<string, string[]> errors) =>
+        Create(MetadataInvalid, StatusCodes.Status400BadRequest, "Invalid metadata",
+            $"{errors.Count} field(s) break the rules: {string.Join(", ", errors.Keys)}.", new Dictionary<string, object?> { ["errors"] = errors });
+
     /// <summary>The HTTP face of a grain's refusal.</summary>
     public static ProblemHttpResult From(MediaException exception) => exception.Code switch
     {
         MediaErrorCode.NotFound => Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", exception.Message),
         MediaErrorCode.LimitExceeded => Create(UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", exception.Message),
         MediaErrorCode.Unavailable => Create(StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable", exception.Message),
+        MediaErrorCode.InvalidInput => Invalid(exception.Errors ?? new Dictionary<string, string[]> { ["metadata"] = [exception.Message] }),
+        MediaErrorCode.PreconditionFailed => Create(VersionMismatch, StatusCodes.Status412PreconditionFailed, "Version mismatch", exception.Message),
         MediaErrorCode.StaleWriter or MediaErrorCode.InvalidState =>
             Create(UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", exception.Message),
         _ => Create(UploadRejected, StatusCodes.Status422UnprocessableEntity, "Upload rejected", exception.Message),

@@ -12,6 +12,11 @@ namespace MediaService.ApiFrontend.Media;
 /// <param name="UpdatedAt">When the item last changed.</param>
 /// <param name="Sha256">Hex SHA-256 of the content, once stored.</param>
 /// <param name="FailureReason">Why the upload failed, when it did.</param>
+/// <param name="Title">The item's title.</param>
+/// <param name="Description">Its description.</param>
+/// <param name="Tags">Its tags (normalized: lower case, words joined by '-').</param>
+/// <param name="Keywords">Its keywords.</param>
+/// <param name="Custom">Its custom fields.</param>
 /// <param name="Processing">Validation and renditions of a stored item: processing, then ready, failed or rejected.</param>
 /// <param name="Version">Counts the item's changes; the metadata's ETag names it.</param>
 /// <param name="Links">Where to read the item.</param>
@@ -25,6 +30,11 @@ public sealed record MediaItemResponse(
     DateTimeOffset UpdatedAt,
     string? Sha256,
     string? FailureReason,
+    string? Title,
+    string? Description,
+    IReadOnlyList<string> Tags,
+    IReadOnlyList<string> Keywords,
+    IReadOnlyDictionary<string, string> Custom,
     ProcessingResponse? Processing,
     long Version,
     MediaLinks Links)
@@ -40,6 +50,11 @@ public sealed record MediaItemResponse(
         view.UpdatedAt,
         view.Sha256,
         view.FailureReason,
+        view.Annotations?.Title,
+        view.Annotations?.Description,
+        view.Annotations is { } a ? [.. a.Tags] : [],
+        view.Annotations is { } k ? [.. k.Keywords] : [],
+        view.Annotations?.Custom ?? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
         ProcessingResponse.From(view.Id, view.Processing),
         view.Version,
         new MediaLinks($"/media/{view.Id}", $"/media/{view.Id}/metadata", $"/media/{view.Id}/content"));

@@ -374,6 +374,42 @@ public static class MediaItemLifecycle
             ? Release(state, MediaStatus.Expired, "The upload expired before it was finished.", now)
             : state;
 
+    /// <summary>
+    /// Applies a merge patch to the item's annotations, if <paramref name="expectedVersion"/> (If-Match) is absent or
+    /// the current version. Refuses with <see cref="MediaErrorCode.InvalidInput"/> when a rule is broken.
+    /// </summary>
+    public static MediaItemState Annotate(MediaItemState state, AnnotationsPatch patch, long? expectedVersion, MetadataOptions limits, DateTimeOffset now)
+    {
+        RequireExists(state);
+        RequireVersion(state, expectedVersion);
+        var (annotations, errors) = AnnotationRules.Apply(state.Annotations, patch, limits);
+        if (errors.Count > 0)
+        {
+            throw new MediaException(MediaErrorCode.InvalidInput, "The metadata breaks the model's rules.", errors);
+        }
+
+        return state with { Annotations = annotations, UpdatedAt = now };
+    }
+
+    /// <summary>
+    /// Deletes the item (if <paramref name="expectedVersion"/> is absent or current): it becomes a tombstone that answers
+    /// as if nothing existed. It keeps where its bytes were, so that their release can be retried until done.
+    /// </summary>
+    public static MediaItemState Delete(MediaItemState state, long? expectedVersion, DateTimeOffset now)
+    {
+        RequireExists(state);
+        RequireVersion(state, expectedVersion);
+        return MediaItemState.Empty with
+        {
+            Status = MediaStatus.Deleted,
+            CreatedAt = state.CreatedAt,
+            UpdatedAt = now,
+            StorageKey = state.StorageKey,
+            MultipartUploadId = state.MultipartUploadId,
+            Version = state.Version,
+        };
+    }
+
     /// <summary>The client's view of the item.</summary>
     public static MediaItemView ToView(MediaItemState state, long id) => new(
         id,
@@ -392,7 +428,8 @@ public static class MediaItemLifecycle
         state.Concat,
         state.ConcatParts,
         MediaProcessingRules.ToView(state.Processing),
-        state.Version);
+        state.Version,
+        state.Annotations);
 
     /// <summary>A strong validator of stored content: its SHA-256 when known, else the store's ETag.</summary>
     public static string? ContentETag(MediaItemState state) =>
@@ -450,9 +487,17 @@ public static class MediaItemLifecycle
 
     private static void RequireExists(MediaItemState state)
     {
-        if (!state.Exists)
+        if (!state.Exists || state.Status == MediaStatus.Deleted)
         {
             throw new MediaException(MediaErrorCode.NotFound, "No media item exists under this id.");
+        }
+    }
+
+    private static void RequireVersion(MediaItemState state, long? expectedVersion)
+    {
+        if (expectedVersion is { } expected && expected != state.Version)
+        {
+            throw new MediaException(MediaErrorCode.PreconditionFailed, $"The item is at version {state.Version}, not {expected}.");
         }
     }
 

@@ -75,6 +75,9 @@ public sealed record MediaItemState
     /// <summary>Counts the item's persisted changes: the version its metadata ETag names.</summary>
     [Id(25)] public long Version { get; init; }
 
+    /// <summary>Title, description, tags, keywords and custom fields.</summary>
+    [Id(26)] public Annotations Annotations { get; init; } = Annotations.Empty;
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
 

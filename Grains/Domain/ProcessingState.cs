@@ -116,7 +116,7 @@ public static class MediaProcessingRules
 
     /// <summary>The rendition of that name, when processing is ready.</summary>
     public static Rendition? FindRendition(MediaItemState state, string name) =>
-        state.Processing is { Status: ProcessingStatus.Ready } p ? p.Renditions.FirstOrDefault(r => r.Name == name) : null;
+        state is { Status: MediaStatus.Stored, Processing: { Status: ProcessingStatus.Ready } p } ? p.Renditions.FirstOrDefault(r => r.Name == name) : null;
 
     /// <summary>
     /// The type the original is served with: the type found in its bytes once processing accepted it; until then, and

@@ -1,0 +1,404 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using MediaService.ApiFrontend.Http;
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using Orleans.Configuration;
+
+namespace MediaService.ApiFrontend.Media;
+
+/// <summary>The metadata service: editing annotations (JSON merge patch), deleting items, and searching the index.</summary>
+public static class MetadataEndpoints
+{
+    private static readonly string[] PatchTypes = ["application/merge-patch+json", "application/json"];
+
+    /// <summary>Maps <c>PATCH /media/{id}/metadata</c>, <c>DELETE /media/{id}</c> and <c>GET /media</c>.</summary>
+    public static IEndpointRouteBuilder MapMetadata(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/media").WithTags("Metadata");
+        group.MapPatch("/{id:long}/metadata", PatchAsync)
+            .WithName("PatchMediaMetadata")
+            .WithSummary("Edits title, description, tags, keywords and custom fields with a JSON merge patch (RFC 7396).")
+            .WithDescription("A member absent keeps its value, null removes it, a value replaces it (arrays whole; custom merges key by key). "
+                + "With If-Match (the metadata's ETag), the patch applies only to that version: 412 otherwise.")
+            .Accepts<MetadataPatchDocument>(PatchTypes[0], PatchTypes[1])
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        group.MapDelete("/{id:long}", DeleteAsync)
+            .WithName("DeleteMedia")
+            .WithSummary("Deletes the item, its stored bytes and renditions, and its search entry. With If-Match, only that version.")
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+        app.MapGet("/media", SearchAsync)
+            .WithTags("Metadata")
+            .WithName("SearchMedia")
+            .WithSummary("Searches items: tag (repeatable, all must match), q (free text over title, keywords, description), type "
+                + "(image, video, audio), status, createdAfter, createdBefore; sort=created|relevance; keyset pages (limit, cursor).")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        return app;
+    }
+
+    internal static async Task<Results<Ok<MediaItemResponse>, ProblemHttpResult>> PatchAsync(
+        long id, HttpContext context, IClusterClient cluster, IOptions<MetadataOptions> options)
+    {
+        var request = context.Request;
+        if (!MediaIds.IsValid(id))
+        {
+            return Problems.NotFound(id);
+        }
+
+        if (request.ContentType is not { } contentType || !PatchTypes.Any(t => contentType.StartsWith(t, StringComparison.OrdinalIgnoreCase)))
+        {
+            return Problems.Create(Problems.UnsupportedMediaType, StatusCodes.Status415UnsupportedMediaType, "Unsupported patch format",
+                "Send a JSON merge patch: Content-Type application/merge-patch+json (or application/json).");
+        }
+
+        if (!TryExpectedVersion(request.Headers.IfMatch, out var expected))
+        {
+            return Problems.Create(Problems.VersionMismatch, StatusCodes.Status412PreconditionFailed, "Version mismatch",
+                "If-Match names no version of this item (use the metadata's ETag).");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = options.Value.MaxPatchBytes;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 8 }, context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            return Problems.Invalid(new Dictionary<string, string[]> { ["$"] = [$"Not JSON: {ex.Message}"] });
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Patch too large",
+                $"A metadata patch may have at most {options.Value.MaxPatchBytes} bytes.");
+        }
+
+        using (document)
+        {
+            var (patch, errors) = MergePatch.Read(document.RootElement);
+            if (errors.Count > 0)
+            {
+                return Problems.Invalid(errors);
+            }
+
+            try
+            {
+                var view = await cluster.GetGrain<IUploadGrain>(id).AnnotateAsync(patch!, expected);
+                context.Response.Headers.ETag = MediaItemResponse.ETagOf(view);
+                return TypedResults.Ok(MediaItemResponse.From(view));
+            }
+            catch (MediaException ex)
+            {
+                return ex.Code == MediaErrorCode.NotFound ? Problems.NotFound(id) : Problems.From(ex);
+            }
+        }
+    }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(long id, HttpContext context, IClusterClient cluster)
+    {
+        if (!MediaIds.IsValid(id))
+        {
+            return Problems.NotFound(id);
+        }
+
+        if (!TryExpectedVersion(context.Request.Headers.IfMatch, out var expected))
+        {
+            return Problems.Create(Problems.VersionMismatch, StatusCodes.Status412PreconditionFailed, "Version mismatch",
+                "If-Match names no version of this item (use the metadata's ETag).");
+        }
+
+        try
+        {
+            await cluster.GetGrain<IUploadGrain>(id).DeleteAsync(expected);
+            return TypedResults.NoContent();
+        }
+        catch (MediaException ex)
+        {
+            return ex.Code == MediaErrorCode.NotFound ? Problems.NotFound(id) : Problems.From(ex);
+        }
+    }
+
+    internal static async Task<Results<Ok<SearchResponse>, ProblemHttpResult>> SearchAsync(
+        HttpContext context,
+        MediaIndex index,
+        IOptions<MetadataOptions> options,
+        IOptions<ClusterOptions> cluster,
+        [FromQuery(Name = "tag")] string[]? tags,
+        [FromQuery(Name = "q")] string? text,
+        [FromQuery(Name = "type")] string? type,
+        [FromQuery(Name = "status")] string? status,
+        [FromQuery(Name = "createdAfter")] string? createdAfter,
+        [FromQuery(Name = "createdBefore")] string? createdBefore,
+        [FromQuery(Name = "sort")] string? sort,
+        [FromQuery(Name = "limit")] string? limit,
+        [FromQuery(Name = "cursor")] string? cursor,
+        CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var normalizedTags = new List<string>();
+        foreach (var tag in tags ?? [])
+        {
+            var normalized = AnnotationRules.NormalizeTag(tag);
+            if (normalized.Length == 0 || normalized.Length > limits.MaxTagLength)
+            {
+                errors["tag"] = [$"A tag has 1 to {limits.MaxTagLength} characters."];
+            }
+            else if (!normalizedTags.Contains(normalized))
+            {
+                normalizedTags.Add(normalized);
+            }
+        }
+
+        text = string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+        if (text?.Length > limits.MaxQueryLength)
+        {
+            errors["q"] = [$"At most {limits.MaxQueryLength} characters."];
+        }
+
+        if (type is not (null or "image" or "video" or "audio"))
+        {
+            errors["type"] = ["One of image, video, audio."];
+        }
+
+        string[] statuses = ["receiving", "stored", "failed", "expired", "terminated", "processing", "ready", "rejected"];
+        if (status is not null && !statuses.Contains(status))
+        {
+            errors["status"] = [$"One of {string.Join(", ", statuses)}."];
+        }
+
+        var after = Instant("createdAfter", createdAfter, errors);
+        var before = Instant("createdBefore", createdBefore, errors);
+        var order = sort switch
+        {
+            null or "created" => SearchSort.Created,
+            "relevance" when text is not null => SearchSort.Relevance,
+            "relevance" => Error(errors, "sort", "Sorting by relevance needs a text query (q)."),
+            _ => Error(errors, "sort", "One of created, relevance."),
+        };
+        var pageSize = limits.DefaultPageSize;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize < 1 || pageSize > limits.MaxPageSize))
+        {
+            errors["limit"] = [$"A whole number from 1 to {limits.MaxPageSize}."];
+        }
+
+        var position = SearchCursor.Decode(cursor);
+        if (cursor is not null && (position is null || position.Sort != order))
+        {
+            errors["cursor"] = ["Not a cursor of this search: use the one a page of the same search returned."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        var query = new SearchQuery(normalizedTags, text, type, status, after, before, order, Math.Min(pageSize, limits.MaxPageSize), position);
+        var page = await index.SearchAsync(cluster.Value.ServiceId, query, cancellationToken);
+        var next = page.Next is { } n ? NextLink(context.Request, n.Encode()) : null;
+        return TypedResults.Ok(new SearchResponse([.. page.Items.Select(SearchItem.From)], page.Next?.Encode(), next));
+    }
+
+    private static SearchSort Error(Dictionary<string, string[]> errors, string field, string message)
+    {
+        errors[field] = [message];
+        return SearchSort.Created;
+    }
+
+    private static DateTimeOffset? Instant(string field, string? value, Dictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
+        {
+            return instant;
+        }
+
+        errors[field] = ["An ISO 8601 date and time, such as 2026-11-25T10:00:00Z."];
+        return null;
+    }
+
+    private static string NextLink(HttpRequest request, string cursor)
+    {
+        var query = request.Query.Where(kv => kv.Key != "cursor").SelectMany(kv => kv.Value.Select(v => $"{Uri.EscapeDataString(kv.Key)}={Uri.EscapeDataString(v ?? string.Empty)}"));
+        return $"/media?{string.Join('&', query.Append($"cursor={cursor}"))}";
+    }
+
+    // If-Match: absent means any version; a strong ETag "v<n>" names one; "*" means any existing item; anything else
+    // names nothing this item can match.
+    private static bool TryExpectedVersion(Microsoft.Extensions.Primitives.StringValues header, out long? version)
+    {
+        version = null;
+        if (header.Count == 0)
+        {
+            return true;
+        }
+
+        if (!EntityTagHeaderValue.TryParseList(header, out var tags) || tags.Count != 1)
+        {
+            return false;
+        }
+
+        var tag = tags[0];
+        if (tag.Equals(EntityTagHeaderValue.Any))
+        {
+            return true;
+        }
+
+        var value = tag.Tag.Value ?? string.Empty;
+        if (!tag.IsWeak && value.Length > 3 && value[1] == 'v'
+            && long.TryParse(value.AsSpan(2, value.Length - 3), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        {
+            version = parsed;
+            return true;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>The editable members of an item's metadata, as a merge patch carries them (every member optional).</summary>
+public sealed record MetadataPatchDocument(string? Title, string? Description, string[]? Tags, string[]? Keywords, Dictionary<string, string?>? Custom);
+
+/// <summary>One page of search results.</summary>
+/// <param name="Items">The items, in the requested order.</param>
+/// <param name="Cursor">Where this page ended (pass it as <c>cursor</c>), null on the last page.</param>
+/// <param name="Next">The URL of the next page, null on the last page.</param>
+public sealed record SearchResponse(IReadOnlyList<SearchItem> Items, string? Cursor, string? Next);
+
+/// <summary>An item in search results, as the index holds it.</summary>
+public sealed record SearchItem(
+    long Id, string? FileName, string ContentType, long Size, string Status, string? Processing, string? Kind, string? Title,
+    string? Description, IReadOnlyList<string> Tags, IReadOnlyList<string> Keywords, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, MediaLinks Links)
+{
+    /// <summary>Maps an index row.</summary>
+    public static SearchItem From(IndexEntry e) => new(
+        e.MediaId, e.FileName, e.ContentType, e.Size, e.Status, e.Processing, e.Kind, e.Title, e.Description, e.Tags, e.Keywords, e.CreatedAt, e.UpdatedAt,
+        new MediaLinks($"/media/{e.MediaId}", $"/media/{e.MediaId}/metadata", $"/media/{e.MediaId}/content"));
+}
+
+/// <summary>Reads a JSON merge patch of the annotations, reporting each member of the wrong shape.</summary>
+public static class MergePatch
+{
+    /// <summary>The patch, or the errors by field.</summary>
+    public static (AnnotationsPatch? Patch, Dictionary<string, string[]> Errors) Read(JsonElement root)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors["$"] = ["A merge patch is a JSON object."];
+            return (null, errors);
+        }
+
+        var patch = new AnnotationsPatch();
+        foreach (var member in root.EnumerateObject())
+        {
+            var value = member.Value;
+            switch (member.Name)
+            {
+                case "title" or "description":
+                    if (value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                    {
+                        errors[member.Name] = ["A string, or null to remove it."];
+                    }
+                    else if (member.Name == "title")
+                    {
+                        patch = patch with { SetTitle = true, Title = value.GetString() };
+                    }
+                    else
+                    {
+                        patch = patch with { SetDescription = true, Description = value.GetString() };
+                    }
+
+                    break;
+
+                case "tags" or "keywords":
+                    var list = Strings(member.Name, value, errors);
+                    patch = member.Name == "tags" ? patch with { SetTags = true, Tags = list } : patch with { SetKeywords = true, Keywords = list };
+                    break;
+
+                case "custom":
+                    if (value.ValueKind == JsonValueKind.Null)
+                    {
+                        patch = patch with { ClearCustom = true };
+                    }
+                    else if (value.ValueKind != JsonValueKind.Object)
+                    {
+                        errors["custom"] = ["An object of string fields (a null value removes a field), or null to remove them all."];
+                    }
+                    else
+                    {
+                        var custom = ImmutableDictionary.CreateBuilder<string, string?>(StringComparer.Ordinal);
+                        foreach (var field in value.EnumerateObject())
+                        {
+                            if (field.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null)
+                            {
+                                custom[field.Name] = field.Value.GetString();
+                            }
+                            else
+                            {
+                                errors[$"custom.{field.Name}"] = ["A string, or null to remove the field."];
+                            }
+                        }
+
+                        patch = patch with { Custom = custom.ToImmutable() };
+                    }
+
+                    break;
+
+                default:
+                    errors[member.Name] = ["Not an editable field: title, description, tags, keywords and custom are."];
+                    break;
+            }
+        }
+
+        return (errors.Count == 0 ? patch : null, errors);
+    }
+
+    private static ImmutableArray<string> Strings(string name, JsonElement value, Dictionary<string, string[]> errors)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            errors[name] = ["An array of strings, or null to remove them all."];
+            return [];
+        }
+
+        var items = ImmutableArray.CreateBuilder<string>();
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.String)
+            {
+                items.Add(item.GetString()!);
+            }
+            else
+            {
+                errors[$"{name}[{i}]"] = ["A string."];
+            }
+
+            i++;
+        }
+
+        return items.ToImmutable();
+    }
+}

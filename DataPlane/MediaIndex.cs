@@ -1,0 +1,287 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using Polly;
+using Polly.Registry;
+
+namespace MediaService.DataPlane;
+
+/// <summary>One item's row in the search index.</summary>
+public sealed record IndexEntry(
+    long MediaId,
+    long Version,
+    string Status,
+    string? Processing,
+    string? Kind,
+    string ContentType,
+    long Size,
+    string? FileName,
+    string? Title,
+    string? Description,
+    IReadOnlyList<string> Tags,
+    IReadOnlyList<string> Keywords,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>How search results are ordered.</summary>
+public enum SearchSort
+{
+    /// <summary>Newest first.</summary>
+    Created,
+
+    /// <summary>Best text match first (needs a text query).</summary>
+    Relevance,
+}
+
+/// <summary>A search: every filter given must hold.</summary>
+/// <param name="Tags">Tags the item must all carry (normalized).</param>
+/// <param name="Text">Free text over title, keywords and description (web search syntax: words, "phrases", -not, or).</param>
+/// <param name="Kind">image, video or audio.</param>
+/// <param name="Status">An upload status (receiving, stored, failed, ...) or a processing status (processing, ready, rejected).</param>
+/// <param name="CreatedAfter">Created strictly after.</param>
+/// <param name="CreatedBefore">Created strictly before.</param>
+/// <param name="Sort">The order.</param>
+/// <param name="Limit">Items per page.</param>
+/// <param name="After">Where the previous page ended.</param>
+public sealed record SearchQuery(
+    IReadOnlyList<string> Tags,
+    string? Text,
+    string? Kind,
+    string? Status,
+    DateTimeOffset? CreatedAfter,
+    DateTimeOffset? CreatedBefore,
+    SearchSort Sort,
+    int Limit,
+    SearchCursor? After);
+
+/// <summary>A position in a result list: the last item of a page, by the page's sort key. Opaque to clients.</summary>
+public sealed record SearchCursor(SearchSort Sort, long CreatedAtTicks, float Rank, long MediaId)
+{
+    /// <summary>The cursor as a URL-safe token.</summary>
+    public string Encode() => Convert.ToBase64String(Encoding.UTF8.GetBytes(
+        string.Create(CultureInfo.InvariantCulture, $"{(Sort == SearchSort.Created ? 'c' : 'r')}|{CreatedAtTicks}|{BitConverter.SingleToInt32Bits(Rank)}|{MediaId}")))
+        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>Reads a token made by <see cref="Encode"/>; null when it is not one.</summary>
+    public static SearchCursor? Decode(string? token)
+    {
+        if (string.IsNullOrEmpty(token) || token.Length > 200)
+        {
+            return null;
+        }
+
+        try
+        {
+            var base64 = token.Replace('-', '+').Replace('_', '/');
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '='))).Split('|');
+            return parts.Length == 4 && parts[0] is "c" or "r"
+                && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+                && int.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var rank)
+                && long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                ? new SearchCursor(parts[0] == "c" ? SearchSort.Created : SearchSort.Relevance, ticks, BitConverter.Int32BitsToSingle(rank), id)
+                : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>One page of results and where the next starts (null on the last page).</summary>
+public sealed record SearchPage(IReadOnlyList<IndexEntry> Items, SearchCursor? Next);
+
+/// <summary>
+/// The search index in PostgreSQL (table <c>media_index</c>, migration 004): written by the grains after their state,
+/// read by the frontends' search. An upsert only replaces an older version, so a late or repeated write can never
+/// overwrite a newer one. Every call goes through the PostgreSQL resilience pipeline.
+/// </summary>
+public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines)
+{
+    private const string Columns =
+        "media_id, version, status, processing, kind, content_type, size, file_name, title, description, tags, keywords, created_at, updated_at";
+
+    private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
+
+    /// <summary>Writes an item's row unless the index already holds this version or a newer one. True when written.</summary>
+    public Task<bool> UpsertAsync(string serviceId, IndexEntry entry, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand($"""
+                INSERT INTO media_index (service_id, {Columns}, indexed_at)
+                VALUES (@service, @id, @version, @status, @processing, @kind, @type, @size, @file, @title, @description, @tags, @keywords, @created, @updated, now())
+                ON CONFLICT (service_id, media_id) DO UPDATE SET
+                    version = EXCLUDED.version, status = EXCLUDED.status, processing = EXCLUDED.processing, kind = EXCLUDED.kind,
+                    content_type = EXCLUDED.content_type, size = EXCLUDED.size, file_name = EXCLUDED.file_name, title = EXCLUDED.title,
+                    description = EXCLUDED.description, tags = EXCLUDED.tags, keywords = EXCLUDED.keywords,
+                    created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, indexed_at = now()
+                WHERE media_index.version < EXCLUDED.version
+                """);
+            var p = command.Parameters;
+            p.AddWithValue("service", serviceId);
+            p.AddWithValue("id", entry.MediaId);
+            p.AddWithValue("version", entry.Version);
+            p.AddWithValue("status", entry.Status);
+            p.AddWithValue("processing", (object?)entry.Processing ?? DBNull.Value);
+            p.AddWithValue("kind", (object?)entry.Kind ?? DBNull.Value);
+            p.AddWithValue("type", entry.ContentType);
+            p.AddWithValue("size", entry.Size);
+            p.AddWithValue("file", (object?)entry.FileName ?? DBNull.Value);
+            p.AddWithValue("title", (object?)entry.Title ?? DBNull.Value);
+            p.AddWithValue("description", (object?)entry.Description ?? DBNull.Value);
+            p.Add(new NpgsqlParameter("tags", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entry.Tags.ToArray() });
+            p.Add(new NpgsqlParameter("keywords", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entry.Keywords.ToArray() });
+            p.AddWithValue("created", entry.CreatedAt.UtcDateTime);
+            p.AddWithValue("updated", entry.UpdatedAt.UtcDateTime);
+            return await command.ExecuteNonQueryAsync(ct) == 1;
+        }, cancellationToken);
+
+    /// <summary>Removes an item's row.</summary>
+    public Task<bool> DeleteAsync(string serviceId, long mediaId, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand("DELETE FROM media_index WHERE service_id = @service AND media_id = @id");
+            command.Parameters.AddWithValue("service", serviceId);
+            command.Parameters.AddWithValue("id", mediaId);
+            return await command.ExecuteNonQueryAsync(ct) == 1;
+        }, cancellationToken);
+
+    /// <summary>The version of an item the index holds, or null when it holds none.</summary>
+    public Task<long?> VersionAsync(string serviceId, long mediaId, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand("SELECT version FROM media_index WHERE service_id = @service AND media_id = @id");
+            command.Parameters.AddWithValue("service", serviceId);
+            command.Parameters.AddWithValue("id", mediaId);
+            return await command.ExecuteScalarAsync(ct) is long version ? version : (long?)null;
+        }, cancellationToken);
+
+    /// <summary>One page of items matching every filter of the query, in its order.</summary>
+    public Task<SearchPage> SearchAsync(string serviceId, SearchQuery query, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = BuildSearch(serviceId, query);
+            var items = new List<(IndexEntry Entry, float Rank)>();
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    items.Add((Read(reader), reader.GetFloat(14)));
+                }
+            }
+
+            SearchCursor? next = null;
+            if (items.Count > query.Limit)
+            {
+                items.RemoveAt(items.Count - 1);
+                var last = items[^1];
+                next = new SearchCursor(query.Sort, last.Entry.CreatedAt.UtcTicks, last.Rank, last.Entry.MediaId);
+            }
+
+            return new SearchPage([.. items.Select(i => i.Entry)], next);
+        }, cancellationToken);
+
+    /// <summary>The search's SQL (for EXPLAIN in the benchmark) with its parameters bound.</summary>
+    public NpgsqlCommand BuildSearch(string serviceId, SearchQuery query)
+    {
+        var command = dataSource.CreateCommand();
+        var p = command.Parameters;
+        var where = new List<string> { "service_id = @service" };
+        p.AddWithValue("service", serviceId);
+        var rank = "0::real";
+        if (!string.IsNullOrWhiteSpace(query.Text))
+        {
+            where.Add("document @@ websearch_to_tsquery('english', @text)");
+            rank = "ts_rank(document, websearch_to_tsquery('english', @text))";
+            p.AddWithValue("text", query.Text);
+        }
+
+        if (query.Tags.Count > 0)
+        {
+            where.Add("tags @> @tags");
+            p.Add(new NpgsqlParameter("tags", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = query.Tags.ToArray() });
+        }
+
+        if (query.Kind is { } kind)
+        {
+            where.Add("kind = @kind");
+            p.AddWithValue("kind", kind);
+        }
+
+        if (query.Status is { } status)
+        {
+            where.Add("(status = @status OR processing = @status)");
+            p.AddWithValue("status", status);
+        }
+
+        if (query.CreatedAfter is { } after)
+        {
+            where.Add("created_at > @createdAfter");
+            p.AddWithValue("createdAfter", after.UtcDateTime);
+        }
+
+        if (query.CreatedBefore is { } before)
+        {
+            where.Add("created_at < @createdBefore");
+            p.AddWithValue("createdBefore", before.UtcDateTime);
+        }
+
+        string order;
+        if (query.Sort == SearchSort.Relevance && !string.IsNullOrWhiteSpace(query.Text))
+        {
+            order = $"{rank} DESC, media_id DESC";
+            if (query.After is { } cursor)
+            {
+                where.Add($"({rank} < @rank OR ({rank} = @rank AND media_id < @cursorId))");
+                p.AddWithValue("rank", cursor.Rank);
+                p.AddWithValue("cursorId", cursor.MediaId);
+            }
+        }
+        else
+        {
+            order = "created_at DESC, media_id DESC";
+            if (query.After is { } cursor)
+            {
+                where.Add("(created_at, media_id) < (@cursorAt, @cursorId)");
+                p.AddWithValue("cursorAt", new DateTime(cursor.CreatedAtTicks, DateTimeKind.Utc));
+                p.AddWithValue("cursorId", cursor.MediaId);
+            }
+        }
+
+        p.AddWithValue("limit", query.Limit + 1);
+        command.CommandText = $"SELECT {Columns}, {rank} AS rank FROM media_index WHERE {string.Join(" AND ", where)} ORDER BY {order} LIMIT @limit";
+        return command;
+    }
+
+    private static IndexEntry Read(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetInt64(1),
+        reader.GetString(2),
+        reader.IsDBNull(3) ? null : reader.GetString(3),
+        reader.IsDBNull(4) ? null : reader.GetString(4),
+        reader.GetString(5),
+        reader.GetInt64(6),
+        reader.IsDBNull(7) ? null : reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8),
+        reader.IsDBNull(9) ? null : reader.GetString(9),
+        reader.GetFieldValue<string[]>(10),
+        reader.GetFieldValue<string[]>(11),
+        new DateTimeOffset(reader.GetDateTime(12), TimeSpan.Zero),
+        new DateTimeOffset(reader.GetDateTime(13), TimeSpan.Zero));
+
+    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        // Every index call is idempotent: the upsert is conditional on the version, the rest read or delete.
+        context.Properties.Set(Resilience.Idempotent, true);
+        try
+        {
+            return await _pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, call);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+}
