@@ -99,6 +99,12 @@ public sealed class MetadataOptions
     [Range(1, 10_000)]
     public int MaxQueryLength { get; set; } = 200;
 
+    /// <summary>
+    /// Lets <c>GET /media/{id}/metadata?source=storage</c> re-read the item from PostgreSQL instead of answering from the
+    /// grain's memory: for the benchmark that compares the two, and for diagnosis. Off by default.
+    /// </summary>
+    public bool AllowStorageReads { get; set; }
+
     /// <summary>Largest search page. Default 100.</summary>
     [Range(1, 1000)]
     public int MaxPageSize { get; set; } = 100;

@@ -72,6 +72,11 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("GetMetadata")]
     Task<MediaItemView?> GetMetadataAsync();
 
+    /// <summary>The item's metadata re-read from PostgreSQL rather than from the activation's memory (which always
+    /// equals it: every change is written before it is answered). For comparison and diagnosis.</summary>
+    [Alias("GetMetadataFromStorage")]
+    Task<MediaItemView?> GetMetadataFromStorageAsync();
+
     /// <summary>Where the stored bytes are, or null when the item does not exist or is not stored.</summary>
     [Alias("GetStoredContent")]
     Task<StoredContent?> GetStoredContentAsync();

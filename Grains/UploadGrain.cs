@@ -282,6 +282,12 @@ public sealed partial class UploadGrain(
     public Task<MediaItemView?> GetMetadataAsync() =>
         Task.FromResult(Current.Exists && Current.Status != MediaStatus.Deleted ? MediaItemLifecycle.ToView(Current, Id) : null);
 
+    public async Task<MediaItemView?> GetMetadataFromStorageAsync()
+    {
+        await state.ReadStateAsync();
+        return await GetMetadataAsync();
+    }
+
     public Task<StoredContent?> GetStoredContentAsync() =>
         Task.FromResult(Current is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } && MediaItemLifecycle.ContentETag(Current) is { } etag
             ? new StoredContent(key, Current.Size, MediaProcessingRules.ServedType(Current), etag, storedAt, Current.FileName)

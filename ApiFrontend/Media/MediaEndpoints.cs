@@ -101,14 +101,23 @@ public static partial class MediaEndpoints
     }
 
     internal static async Task<Results<Ok<MediaItemResponse>, StatusCodeHttpResult, ProblemHttpResult>> GetMetadataAsync(
-        long id, HttpContext context, IClusterClient cluster)
+        long id, HttpContext context, IClusterClient cluster, IOptions<MetadataOptions> options, [FromQuery] string? source)
     {
         if (!MediaIds.IsValid(id))
         {
             return Problems.NotFound(id);
         }
 
-        var view = await cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync();
+        if (source is not null && (source != "storage" || !options.Value.AllowStorageReads))
+        {
+            return Problems.Invalid(new Dictionary<string, string[]>
+            {
+                ["source"] = [options.Value.AllowStorageReads ? "Only source=storage exists." : "Reads from storage are not enabled (Metadata:AllowStorageReads)."],
+            });
+        }
+
+        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var view = source is null ? await grain.GetMetadataAsync() : await grain.GetMetadataFromStorageAsync();
         if (view is null)
         {
             return Problems.NotFound(id);

@@ -12,8 +12,24 @@ using SixLabors.ImageSharp.Processing;
 //   MediaBench photos <dir> <count>        12-megapixel JPEGs (4000x3000, EXIF with GPS)
 //   MediaBench hostile <dir>               the hostile corpus of the processing tests
 //   MediaBench resize <dir> <parallelism>  ImageSharp alone: decode, orient, thumb and display as WebP and JPEG; prints seconds
+//   MediaBench load <urls-file> <concurrency> <seconds>
+//                                          GETs the URLs round-robin (after a 2 s warm-up); prints requests/s, p50, p99, errors
+//   MediaBench explain <connection> <service-id> <query>...
+//                                          EXPLAIN ANALYZE of the service's own search SQL for each query (tag=a&q=b&...)
 var command = args.ElementAtOrDefault(0);
-var folder = args.ElementAtOrDefault(1) ?? throw new ArgumentException("A folder is required.");
+var folder = args.ElementAtOrDefault(1) ?? throw new ArgumentException("An argument is required.");
+switch (command)
+{
+    case "load":
+        await MediaService.Bench.Load.RunAsync(File.ReadAllLines(folder).Where(l => l.Length > 0).ToArray(),
+            int.Parse(args[2], CultureInfo.InvariantCulture), TimeSpan.FromSeconds(double.Parse(args[3], CultureInfo.InvariantCulture)));
+        return;
+
+    case "explain":
+        await MediaService.Bench.Explain.RunAsync(folder, args[2], args[3..]);
+        return;
+}
+
 Directory.CreateDirectory(folder);
 switch (command)
 {
