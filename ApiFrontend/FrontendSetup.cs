@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MediaService.ApiFrontend.Health;
 using MediaService.ApiFrontend.Media;
+using MediaService.ApiFrontend.OpenApi;
 using MediaService.ApiFrontend.Tus;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
@@ -56,7 +57,7 @@ public static class FrontendSetup
         }));
         builder.Services.AddMediaHealthChecks();
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(options => options.AddMediaExamples());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
         return builder;
     }

@@ -6,12 +6,12 @@
 #   search: GET /media over ROWS index rows (seeded straight into media_index, as the grains would have written them),
 #           p50/p99 per kind of query, and PostgreSQL's plan for each (EXPLAIN ANALYZE of the service's own SQL).
 # Starts its own stack in .data/bench (bench/stack.sh) and stops it after.
-#   ITEMS (default 200), ROWS (default 100000), CONCURRENCY (default 16), SECONDS (default 8), ROUNDS (default 2)
+#   ITEMS (default 200), ROWS (default 100000), CONCURRENCY (default 16), RUN_SECONDS (default 8), ROUNDS (default 2)
 set -euo pipefail
 ITEMS=${ITEMS:-200}
 ROWS=${ROWS:-100000}
 CONCURRENCY=${CONCURRENCY:-16}
-SECONDS_PER_RUN=${SECONDS:-8}
+SECONDS_PER_RUN=${RUN_SECONDS:-8}
 ROUNDS=${ROUNDS:-2}
 export Metadata__AllowStorageReads=true
 source "$(dirname "$0")/stack.sh"

@@ -84,10 +84,19 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
         var document = await fixture.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
         var paths = document.GetProperty("paths");
 
-        foreach (var path in new[] { "/media/upload", "/media/{id}", "/media/{id}/metadata", "/media/{id}/content" })
+        foreach (var path in new[] { "/media", "/media/upload", "/media/{id}", "/media/{id}/metadata", "/media/{id}/content", "/media/{id}/renditions/{name}" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document.");
         }
+
+        Assert.True(paths.GetProperty("/media").TryGetProperty("get", out var search));
+        Assert.Contains(search.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "tag");
+        Assert.True(paths.GetProperty("/media/{id}").TryGetProperty("delete", out _));
+        var patch = paths.GetProperty("/media/{id}/metadata").GetProperty("patch");
+        var body = patch.GetProperty("requestBody").GetProperty("content").GetProperty("application/merge-patch+json");
+        Assert.True(body.TryGetProperty("schema", out _));
+        Assert.Equal("Harbour at dawn", body.GetProperty("example").GetProperty("title").GetString());
+        Assert.True(patch.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
     }
 }
 
