@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Resumable-upload benchmark, one run, alternating rounds:
 #   (a) ceiling: the file straight to the same s3rver as a multipart upload, 8 MiB parts, 4 in flight (curl);
+#   (a') the same with the AWS SDK set up as the service sets it up (signed requests, 1 MiB writes), for reference;
 #   (b) tus-js-client 4.3.1 uploading the file to the service, whole file in one PATCH and in 8 MiB chunks;
 #   (c) 64 uploads of 1 MiB through tus-js-client, 16 at a time.
 # Prints MiB/s, the ratio of (b) to (a), the peak memory (VmHWM, reset before each run) of frontend and silo, and the
@@ -20,6 +21,8 @@ BYTES=$(stat -c %s "$FILE")
 SHA=$(sha256sum "$FILE" | cut -d' ' -f1)
 PART=$((8 * 1024 * 1024))
 ENDPOINT=http://127.0.0.1:$API_PORT/files/
+dotnet build bench/MediaBench -c Release --nologo -v quiet -clp:ErrorsOnly
+TOOL=(dotnet bench/MediaBench/bin/Release/net10.0/MediaBench.dll)
 
 mibps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1048576 / t }'; }
 
@@ -62,6 +65,10 @@ for round in $(seq 1 "$ROUNDS"); do
   printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "a: direct multipart x4" "$t" "$(mibps "$BYTES" "$t")" - - "$c"
   total[a]=$(awk -v a="${total[a]:-0}" -v b="$t" 'BEGIN { print a + b }')
 
+  settle; c0=$(cpu_now); t=$("${TOOL[@]}" s3mpu "http://127.0.0.1:$S3_PORT" "$S3_BUCKET" "sdk/$round" "$FILE" "$PART" 4); c=$(cpu_since "$c0"); check "$S3/sdk/$round"
+  printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "a': AWS SDK direct x4" "$t" "$(mibps "$BYTES" "$t")" - - "$c"
+  total[sdk]=$(awk -v a="${total[sdk]:-0}" -v b="$t" 'BEGIN { print a + b }')
+
   for run in whole:'{}' chunks8:'{"chunkSize":8388608}'; do
     name=${run%%:*}; options=${run#*:}
     settle; reset_peaks; c0=$(cpu_now); start=$(now); id=$(tus_upload "$options"); t=$(since "$start"); c=$(cpu_since "$c0")
@@ -79,6 +86,7 @@ echo
 mean() { mibps "$2" "$(awk -v t="$1" -v r="$ROUNDS" 'BEGIN { print t / r }')"; }
 echo "file $SIZE_MIB MiB, $ROUNDS rounds, every upload read back byte-identical (SHA-256)"
 echo "(a) direct multipart, 8 MiB parts, 4 in flight: $(mean "${total[a]}" "$BYTES") MiB/s"
-echo "(b) tus-js-client, whole file:                $(mean "${total[whole]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }')"
-echo "(b) tus-js-client, 8 MiB chunks:              $(mean "${total[chunks8]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }')"
+echo "(a') AWS SDK direct, same parts:             $(mean "${total[sdk]}" "$BYTES") MiB/s"
+echo "(b) tus-js-client, whole file:                $(mean "${total[whole]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }'), to (a') $(awk -v a="${total[sdk]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }')"
+echo "(b) tus-js-client, 8 MiB chunks:              $(mean "${total[chunks8]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }'), to (a') $(awk -v a="${total[sdk]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }')"
 echo "(c) 64 x 1 MiB, 16 at a time:                 $(mean "${total[c]}" $((64 * 1024 * 1024))) MiB/s"

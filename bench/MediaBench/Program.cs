@@ -14,6 +14,8 @@ using SixLabors.ImageSharp.Processing;
 //   MediaBench resize <dir> <parallelism>  ImageSharp alone: decode, orient, thumb and display as WebP and JPEG; prints seconds
 //   MediaBench load <urls-file> <concurrency> <seconds>
 //                                          GETs the URLs round-robin (after a 2 s warm-up); prints requests/s, p50, p99, errors
+//   MediaBench s3mpu <service-url> <bucket> <key> <file> <part-size> <in-flight>
+//                                          a multipart upload straight to S3 with the AWS SDK as the service sets it up; prints seconds
 //   MediaBench explain <connection> <service-id> <query>...
 //                                          EXPLAIN ANALYZE of the service's own search SQL for each query (tag=a&q=b&...)
 var command = args.ElementAtOrDefault(0);
@@ -23,6 +25,11 @@ switch (command)
     case "load":
         await MediaService.Bench.Load.RunAsync(File.ReadAllLines(folder).Where(l => l.Length > 0).ToArray(),
             int.Parse(args[2], CultureInfo.InvariantCulture), TimeSpan.FromSeconds(double.Parse(args[3], CultureInfo.InvariantCulture)));
+        return;
+
+    case "s3mpu":
+        await MediaService.Bench.DirectUpload.RunAsync(folder, args[2], args[3], args[4],
+            int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture));
         return;
 
     case "explain":
