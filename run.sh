@@ -27,12 +27,15 @@ trap cleanup EXIT INT TERM
 (cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll \
   --Silo:SiloPort="${SILO_PORT:-11111}" --Silo:GatewayPort="${GATEWAY_PORT:-30000}") &
 pids+=($!)
-(cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --urls "http://127.0.0.1:$API_PORT") &
+# Development keys, made on first start: an admin key and a key of the owner "dev".
+(cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --urls "http://127.0.0.1:$API_PORT" \
+  --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key") &
 pids+=($!)
 
 for _ in $(seq 1 120); do
   if curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" 2>/dev/null; then
     echo "[run] Media service ready at http://127.0.0.1:$API_PORT (OpenAPI: /openapi/v1.json). Ctrl-C stops everything." >&2
+    echo "[run] API keys: .data/dev-api-key (owner dev), .data/admin-api-key (admin). Send one as: Authorization: Bearer <key>" >&2
     break
   fi
   sleep 0.5

@@ -1,5 +1,9 @@
 using System.Text.Json.Serialization;
+using MediaService.ApiFrontend.Auth;
 using MediaService.ApiFrontend.Health;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MediaService.ApiFrontend.Media;
 using MediaService.ApiFrontend.OpenApi;
 using MediaService.ApiFrontend.Tus;
@@ -55,6 +59,18 @@ public static class FrontendSetup
                 .WithMethods("GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS")
                 .WithExposedHeaders([.. TusEndpoints.ExposedHeaders, "ETag", "Content-Range", "Accept-Ranges", "Retry-After"]);
         }));
+        builder.Services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ApiKeys>();
+        builder.Services.AddHostedService<KeyBootstrap>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization(options =>
+        {
+            // Every route needs a key unless it says otherwise (health, the OpenAPI document, tus capabilities).
+            options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+            options.AddPolicy(AdminEndpoints.Policy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
+        });
         builder.Services.AddMediaHealthChecks();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(options => options.AddMediaExamples());
@@ -77,8 +93,12 @@ public static class FrontendSetup
         app.UseTusMethodOverride();
         app.UseRouting();
         app.UseCors();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseOwnerPropagation();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapAdmin();
         app.MapMediaHealth();
         app.MapMedia();
         app.MapMetadata();

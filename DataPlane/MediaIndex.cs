@@ -22,7 +22,8 @@ public sealed record IndexEntry(
     IReadOnlyList<string> Tags,
     IReadOnlyList<string> Keywords,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    string Owner = "");
 
 /// <summary>How search results are ordered.</summary>
 public enum SearchSort
@@ -44,6 +45,7 @@ public enum SearchSort
 /// <param name="Sort">The order.</param>
 /// <param name="Limit">Items per page.</param>
 /// <param name="After">Where the previous page ended.</param>
+/// <param name="Owner">Whose items: a search only ever sees one owner's items.</param>
 public sealed record SearchQuery(
     IReadOnlyList<string> Tags,
     string? Text,
@@ -53,7 +55,8 @@ public sealed record SearchQuery(
     DateTimeOffset? CreatedBefore,
     SearchSort Sort,
     int Limit,
-    SearchCursor? After);
+    SearchCursor? After,
+    string Owner = "");
 
 /// <summary>A position in a result list: the last item of a page, by the page's sort key. Opaque to clients.</summary>
 public sealed record SearchCursor(SearchSort Sort, long CreatedAtTicks, float Rank, long MediaId)
@@ -100,7 +103,7 @@ public sealed record SearchPage(IReadOnlyList<IndexEntry> Items, SearchCursor? N
 public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines)
 {
     private const string Columns =
-        "media_id, version, status, processing, kind, content_type, size, file_name, title, description, tags, keywords, created_at, updated_at";
+        "media_id, version, status, processing, kind, content_type, size, file_name, title, description, tags, keywords, created_at, updated_at, owner";
 
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
 
@@ -110,12 +113,12 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
         {
             await using var command = dataSource.CreateCommand($"""
                 INSERT INTO media_index (service_id, {Columns}, indexed_at)
-                VALUES (@service, @id, @version, @status, @processing, @kind, @type, @size, @file, @title, @description, @tags, @keywords, @created, @updated, now())
+                VALUES (@service, @id, @version, @status, @processing, @kind, @type, @size, @file, @title, @description, @tags, @keywords, @created, @updated, @owner, now())
                 ON CONFLICT (service_id, media_id) DO UPDATE SET
                     version = EXCLUDED.version, status = EXCLUDED.status, processing = EXCLUDED.processing, kind = EXCLUDED.kind,
                     content_type = EXCLUDED.content_type, size = EXCLUDED.size, file_name = EXCLUDED.file_name, title = EXCLUDED.title,
                     description = EXCLUDED.description, tags = EXCLUDED.tags, keywords = EXCLUDED.keywords,
-                    created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, indexed_at = now()
+                    created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, owner = EXCLUDED.owner, indexed_at = now()
                 WHERE media_index.version < EXCLUDED.version
                 """);
             var p = command.Parameters;
@@ -134,6 +137,7 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
             p.Add(new NpgsqlParameter("keywords", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entry.Keywords.ToArray() });
             p.AddWithValue("created", entry.CreatedAt.UtcDateTime);
             p.AddWithValue("updated", entry.UpdatedAt.UtcDateTime);
+            p.AddWithValue("owner", entry.Owner);
             return await command.ExecuteNonQueryAsync(ct) == 1;
         }, cancellationToken);
 
@@ -167,7 +171,7 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
             {
                 while (await reader.ReadAsync(ct))
                 {
-                    items.Add((Read(reader), reader.GetFloat(14)));
+                    items.Add((Read(reader), reader.GetFloat(15)));
                 }
             }
 
@@ -187,8 +191,9 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
     {
         var command = dataSource.CreateCommand();
         var p = command.Parameters;
-        var where = new List<string> { "service_id = @service" };
+        var where = new List<string> { "service_id = @service", "owner = @owner" };
         p.AddWithValue("service", serviceId);
+        p.AddWithValue("owner", query.Owner);
         var rank = "0::real";
         if (!string.IsNullOrWhiteSpace(query.Text))
         {
@@ -268,7 +273,8 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
         reader.GetFieldValue<string[]>(10),
         reader.GetFieldValue<string[]>(11),
         new DateTimeOffset(reader.GetDateTime(12), TimeSpan.Zero),
-        new DateTimeOffset(reader.GetDateTime(13), TimeSpan.Zero));
+        new DateTimeOffset(reader.GetDateTime(13), TimeSpan.Zero),
+        reader.GetString(14));
 
     private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {

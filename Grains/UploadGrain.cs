@@ -49,6 +49,17 @@ public sealed partial class UploadGrain(
 
     private long MaxSize => uploadOptions.Value.MaxUploadBytes;
 
+    // Another owner is told that the item does not exist, whatever its state.
+    private bool Visible => MediaItemLifecycle.Visible(Current, CallerContext.Owner);
+
+    private void RequireOwner()
+    {
+        if (!Visible)
+        {
+            throw new MediaException(MediaErrorCode.NotFound, "No media item exists under this id.");
+        }
+    }
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (Current.Processing is { Pending: true } p)
@@ -66,7 +77,7 @@ public sealed partial class UploadGrain(
             return new CreateMediaItemResult(false);
         }
 
-        var next = MediaItemLifecycle.Create(Current, Id, request, MaxSize, time.GetUtcNow());
+        var next = MediaItemLifecycle.Create(Current, Id, request, MaxSize, time.GetUtcNow(), CallerContext.Owner);
         await PersistAsync(next);
         if (next.ExpiresAt is { } expiresAt)
         {
@@ -80,6 +91,7 @@ public sealed partial class UploadGrain(
 
     public async Task<AppendGrant> BeginAppendAsync(BeginAppend request)
     {
+        RequireOwner();
         var (next, grant) = MediaItemLifecycle.BeginAppend(Current, request, MaxSize, time.GetUtcNow());
         await PersistAsync(next);
         return grant;
@@ -87,6 +99,7 @@ public sealed partial class UploadGrain(
 
     public async Task<MultipartTarget> OpenMultipartAsync(long lease)
     {
+        RequireOwner();
         if (Current is { MultipartUploadId: { } open, Status: MediaStatus.Receiving } && Current.Lease == lease)
         {
             return new MultipartTarget(Current.StorageKey!, open);
@@ -101,6 +114,7 @@ public sealed partial class UploadGrain(
 
     public async Task<int> ReservePartsAsync(long lease, int count)
     {
+        RequireOwner();
         var (next, first) = MediaItemLifecycle.ReserveParts(Current, lease, count, time.GetUtcNow());
         await PersistAsync(next);
         return first;
@@ -108,6 +122,7 @@ public sealed partial class UploadGrain(
 
     public async Task RecordPartAsync(RecordPart request)
     {
+        RequireOwner();
         var next = MediaItemLifecycle.RecordPart(Current, request, MaxSize, time.GetUtcNow());
         if (!ReferenceEquals(next, Current))
         {
@@ -120,6 +135,7 @@ public sealed partial class UploadGrain(
 
     public async Task<string?> RecordTailAsync(RecordTail request)
     {
+        RequireOwner();
         var replaced = request.Staged ? null : Current.TailKey;
         await PersistAsync(MediaItemLifecycle.RecordTail(Current, request, MaxSize, time.GetUtcNow()));
         return replaced;
@@ -127,6 +143,7 @@ public sealed partial class UploadGrain(
 
     public async Task<long> CommitAsync(long lease)
     {
+        RequireOwner();
         var tailBefore = Current.TailKey;
         var next = MediaItemLifecycle.Commit(Current, lease, time.GetUtcNow());
         if (!ReferenceEquals(next, Current))
@@ -141,11 +158,15 @@ public sealed partial class UploadGrain(
         return Current.Offset;
     }
 
-    public Task<CompletionPlan> PrepareCompletionAsync(long lease, long size) =>
-        Task.FromResult(MediaItemLifecycle.PlanCompletion(Current, lease, size, time.GetUtcNow()));
+    public Task<CompletionPlan> PrepareCompletionAsync(long lease, long size)
+    {
+        RequireOwner();
+        return Task.FromResult(MediaItemLifecycle.PlanCompletion(Current, lease, size, time.GetUtcNow()));
+    }
 
     public async Task<MediaItemView> ConfirmStoredAsync(CompleteUpload request)
     {
+        RequireOwner();
         if (Current.Status == MediaStatus.Stored && Current.Lease == request.Lease && Current.Size == request.Size)
         {
             return MediaItemLifecycle.ToView(Current, Id);
@@ -171,6 +192,7 @@ public sealed partial class UploadGrain(
 
     public async Task AbandonAsync(long lease, string reason)
     {
+        RequireOwner();
         var before = Current;
         await PersistAsync(MediaItemLifecycle.Fail(before, lease, reason, time.GetUtcNow()));
         LogFailed(logger, Id, reason);
@@ -180,6 +202,7 @@ public sealed partial class UploadGrain(
 
     public async Task TerminateAsync()
     {
+        RequireOwner();
         var before = Current;
         await PersistAsync(MediaItemLifecycle.Terminate(before, time.GetUtcNow()));
         LogTerminated(logger, Id);
@@ -189,12 +212,14 @@ public sealed partial class UploadGrain(
 
     public async Task<MediaItemView> AnnotateAsync(AnnotationsPatch patch, long? expectedVersion)
     {
+        RequireOwner();
         await PersistAsync(MediaItemLifecycle.Annotate(Current, patch, expectedVersion, _metadata, time.GetUtcNow()));
         return MediaItemLifecycle.ToView(Current, Id);
     }
 
     public async Task DeleteAsync(long? expectedVersion)
     {
+        RequireOwner();
         // The tombstone is written first (the item answers 404 from then on), with the index reminder registered
         // before it: the release of the bytes and the index row is retried until both are done.
         await PersistAsync(MediaItemLifecycle.Delete(Current, expectedVersion, time.GetUtcNow()));
@@ -233,7 +258,7 @@ public sealed partial class UploadGrain(
     }
 
     public Task<StoredContent?> GetRenditionAsync(string name) =>
-        Task.FromResult(MediaProcessingRules.FindRendition(Current, name) is { } r
+        Task.FromResult(Visible && MediaProcessingRules.FindRendition(Current, name) is { } r
             ? new StoredContent(r.StorageKey, r.Size, r.ContentType, $"\"{r.Sha256}\"", Current.Processing!.FinishedAt ?? Current.UpdatedAt, r.Name)
             : null);
 
@@ -280,16 +305,17 @@ public sealed partial class UploadGrain(
     }
 
     public Task<MediaItemView?> GetMetadataAsync() =>
-        Task.FromResult(Current.Exists && Current.Status != MediaStatus.Deleted ? MediaItemLifecycle.ToView(Current, Id) : null);
+        Task.FromResult(Current.Exists && Current.Status != MediaStatus.Deleted && Visible ? MediaItemLifecycle.ToView(Current, Id) : null);
 
     public async Task<MediaItemView?> GetMetadataFromStorageAsync()
     {
+        RequireOwner();
         await state.ReadStateAsync();
         return await GetMetadataAsync();
     }
 
     public Task<StoredContent?> GetStoredContentAsync() =>
-        Task.FromResult(Current is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } && MediaItemLifecycle.ContentETag(Current) is { } etag
+        Task.FromResult(Visible && Current is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } && MediaItemLifecycle.ContentETag(Current) is { } etag
             ? new StoredContent(key, Current.Size, MediaProcessingRules.ServedType(Current), etag, storedAt, Current.FileName)
             : null);
 

@@ -24,8 +24,8 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 
 # Items with annotations, through the API.
 for i in $(seq 1 "$ITEMS"); do
-  id=$(curl -sS -X POST --data-binary "note $i" "$API/media/upload?filename=note-$i.txt" | grep -o '"id":[0-9]*' | cut -d: -f2)
-  curl -sS -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+  id=$(curl -sS "${AUTH[@]}" -X POST --data-binary "note $i" "$API/media/upload?filename=note-$i.txt" | grep -o '"id":[0-9]*' | cut -d: -f2)
+  curl -sS "${AUTH[@]}" -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
     -d "{\"title\":\"Note $i\",\"tags\":[\"bench\",\"n$((i % 10))\"],\"keywords\":[\"k$i\"],\"custom\":{\"i\":\"$i\"}}" "$API/media/$id/metadata"
   echo "$API/media/$id/metadata" >>"$WORK/warm.urls"
   echo "$API/media/$id/metadata?source=storage" >>"$WORK/storage.urls"
@@ -54,16 +54,16 @@ echo "mean req/s: framework $(mean trivial), grain memory $(mean warm), PostgreS
   "grain/framework $(awk -v a="$(mean warm)" -v b="$(mean trivial)" 'BEGIN { printf "%.2f", a / b }')," \
   "grain/PostgreSQL $(awk -v a="$(mean warm)" -v b="$(mean storage)" 'BEGIN { printf "%.2f", a / b }'); p99 ms: framework${p99[trivial]}, grain${p99[warm]}, PostgreSQL${p99[storage]}"
 
-# Search: seed the index with ROWS rows of the bench service (ids above those of real items' range start).
+# Search: seed the index with ROWS rows of the bench service and its key's owner (ids far from real items').
 scripts/env.sh psql -q -c "
   WITH words AS (SELECT array['harbor','sunset','mountain','river','forest','city','beach','night','market','bridge','garden','storm',
       'castle','desert','island','lake','festival','train','street','winter','summer','autumn','spring','snow','rain','cloud','ocean',
       'valley','temple','museum','concert','portrait','wedding','family','dog','cat','bird','horse','flower','tree','road','car','boat',
       'plane','station','tower','church','school','park','square','harvest','canyon','glacier','volcano','reef','cliff','meadow','orchard',
       'vineyard','lighthouse','pier','skyline','alley','carnival'] AS w)
-  INSERT INTO media_index (service_id, media_id, version, status, processing, kind, content_type, size, file_name, title, description,
+  INSERT INTO media_index (service_id, owner, media_id, version, status, processing, kind, content_type, size, file_name, title, description,
                            tags, keywords, created_at, updated_at)
-  SELECT 'media', 1000000000 + g, 1, 'stored', (array['ready','ready','ready','rejected','processing'])[1 + g % 5],
+  SELECT 'media', 'dev', 1000000000 + g, 1, 'stored', (array['ready','ready','ready','rejected','processing'])[1 + g % 5],
          (array['image','video','audio'])[1 + g % 3], 'image/jpeg', 1000 + g, 'file' || g || '.jpg',
          initcap(w[1 + (g * 7) % 64]) || ' ' || w[1 + (g * 13 + 5) % 64] || ' ' || w[1 + (g * 29 + 11) % 64],
          'A ' || w[1 + (g * 17 + 3) % 64] || ' near the ' || w[1 + (g * 23 + 7) % 64] || ' in the ' || w[1 + (g * 31 + 1) % 64],
@@ -76,7 +76,7 @@ scripts/env.sh psql -q -c "
 queries=("" "tag=tag3" "tag=tag3&tag=tag27" "tag=tag3&tag=tag27&tag=tag379" "q=lighthouse" "q=lighthouse&sort=relevance"
   "q=harbor%20sunset" "type=video&tag=tag17" "status=rejected&type=audio" "tag=tag250&q=river")
 echo
-echo "search over $(scripts/env.sh psql -tAc "SELECT count(*) FROM media_index WHERE service_id = 'media'") index rows, 8 clients, 5 s per query"
+echo "search over $(scripts/env.sh psql -tAc "SELECT count(*) FROM media_index WHERE service_id = 'media' AND owner = 'dev'") index rows of one owner, 8 clients, 5 s per query"
 printf '%-36s %10s %9s %9s %7s\n' query req/s p50_ms p99_ms errors
 for query in "${queries[@]}"; do
   echo "$API/media?$query" >"$WORK/search.urls"
@@ -87,4 +87,4 @@ done
 
 echo
 echo "plans (EXPLAIN ANALYZE of the service's search SQL):"
-"${TOOL[@]}" explain "$(scripts/env.sh env | sed -n 's/^export ConnectionStrings__Media=//p' | tr -d "'\"")" media "${queries[@]}" | sed 's/^/  /'
+"${TOOL[@]}" explain "$(scripts/env.sh env | sed -n 's/^export ConnectionStrings__Media=//p' | tr -d "'\"")" media dev "${queries[@]}" | sed 's/^/  /'

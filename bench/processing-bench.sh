@@ -31,9 +31,9 @@ ffmpeg -v error -nostdin -y -f lavfi -i "testsrc2=duration=$VIDEO_SECONDS:size=1
 
 # Uploads every file given (4 at a time) and prints the ids.
 upload() {
-  printf '%s\n' "$@" | xargs -P 4 -I{} sh -c 'curl -sS -X POST --data-binary @"$0" "$1/media/upload?filename=$(basename "$0")" | grep -o "\"id\":[0-9]*" | cut -d: -f2' {} "$API"
+  printf '%s\n' "$@" | xargs -P 4 -I{} sh -c 'curl -sS -H "Authorization: Bearer $MEDIA_API_KEY" -X POST --data-binary @"$0" "$1/media/upload?filename=$(basename "$0")" | grep -o "\"id\":[0-9]*" | cut -d: -f2' {} "$API"
 }
-status_of() { curl -sS "$API/media/$1" | grep -o '"processing":{"status":"[a-z]*"' | cut -d'"' -f6; }
+status_of() { curl -sS "${AUTH[@]}" "$API/media/$1" | grep -o '"processing":{"status":"[a-z]*"' | cut -d'"' -f6; }
 # Waits until no item given is processing any more, looking every POLL seconds (polling takes CPU from the work).
 POLL=0.2
 wait_processed() {
@@ -46,7 +46,7 @@ wait_processed() {
   done
 }
 summary() { for id in "$@"; do status_of "$id"; done | sort | uniq -c | awk '{ printf "%s %s  ", $2, $1 }'; }
-field() { curl -sS "$API/media/$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+field() { curl -sS "${AUTH[@]}" "$API/media/$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
 seconds_between() { awk -v a="$(date -d "$1" +%s.%N)" -v b="$(date -d "$2" +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # Warm-up, not measured: JIT compilation and the first ffmpeg runs.
@@ -78,7 +78,7 @@ for round in $(seq 1 "$ROUNDS"); do
   t=$(seconds_between "$(field "$id" startedAt)" "$(field "$id" finishedAt)")
   printf '%-6s %-40s %9.2f %12s %14s %11s   %s\n' "$round" "video: ${VIDEO_SECONDS} s 1080p, whole processing" "$t" - "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")" "$(summary "$id")"
   total[video]=$(awk -v a="${total[video]:-0}" -v b="$t" 'BEGIN { print a + b }')
-  t=$(curl -sS "$API/media/$id" | grep -o '"name":"transcode","seconds":[0-9.]*' | cut -d: -f3)
+  t=$(curl -sS "${AUTH[@]}" "$API/media/$id" | grep -o '"name":"transcode","seconds":[0-9.]*' | cut -d: -f3)
   printf '%-6s %-40s %9.2f\n' "$round" "video: its web.mp4 step (ffmpeg via FFMpegCore)" "$t"
   total[step]=$(awk -v a="${total[step]:-0}" -v b="$t" 'BEGIN { print a + b }')
 

@@ -1,5 +1,6 @@
 # Sourced by the benchmarks: starts PostgreSQL, s3rver, one silo and one frontend (Release) in .data/bench on
-# their own ports, and stops everything on exit. Sets API_PORT, FRONTEND_PID, SILO_PID, S3 (the bucket's URL).
+# their own ports, and stops everything on exit. Sets API_PORT, FRONTEND_PID, SILO_PID, S3 (the bucket's URL),
+# MEDIA_API_KEY and AUTH (curl's header arguments).
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 API_PORT=${BENCH_API_PORT:-5090}
@@ -23,7 +24,7 @@ dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 SILO_PID=$!
 pids+=($SILO_PID)
 (cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --Orleans:ClusterId=bench --urls "http://127.0.0.1:$API_PORT" \
-  --Logging:LogLevel:Default=Warning) &
+  --Logging:LogLevel:Default=Warning --Auth:BootstrapAdminKeyFile="$MEDIA_ENV_DIR/admin-api-key" --Auth:BootstrapUserKeyFile="$MEDIA_ENV_DIR/dev-api-key") &
 FRONTEND_PID=$!
 pids+=($FRONTEND_PID)
 for _ in $(seq 1 120); do
@@ -31,6 +32,10 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 S3=http://127.0.0.1:$S3_PORT/$S3_BUCKET
+# The bench's key (owner dev): curl "${AUTH[@]}" ..., and MEDIA_API_KEY for tus-js-client and the load tool.
+export MEDIA_API_KEY
+MEDIA_API_KEY=$(cat "$MEDIA_ENV_DIR/dev-api-key")
+AUTH=(-H "Authorization: Bearer $MEDIA_API_KEY")
 
 # Helpers for the benchmarks: time, peak memory (VmHWM, resettable), CPU seconds and a settle pause.
 now() { date +%s.%N; }

@@ -45,7 +45,7 @@ tus_upload() {
 
 check() {
   local got
-  got=$(curl -sS "$1" | sha256sum | cut -d' ' -f1)
+  got=$(curl -sS "${AUTH[@]}" "$1" | sha256sum | cut -d' ' -f1)
   [ "$got" = "$SHA" ] || { echo "content at $1 differs from the file" >&2; exit 1; }
 }
 

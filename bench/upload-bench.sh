@@ -54,7 +54,7 @@ for round in $(seq 1 "$ROUNDS"); do
 
   # Reset the frontend's peak resident set size, so VmHWM is the peak during this upload.
   echo 5 >"/proc/$FRONTEND_PID/clear_refs"
-  out=$(curl -sS -w '\n%{http_code} %{time_total}' -X POST -T "$FILE" -H 'Content-Type: application/octet-stream' \
+  out=$(curl -sS "${AUTH[@]}" -w '\n%{http_code} %{time_total}' -X POST -T "$FILE" -H 'Content-Type: application/octet-stream' \
     "http://127.0.0.1:$API_PORT/media/upload?filename=bench.bin")
   read -r code t <<<"$(tail -n1 <<<"$out")"
   [ "$code" = 201 ] || { echo "upload failed: $out" >&2; exit 1; }
@@ -64,7 +64,7 @@ for round in $(seq 1 "$ROUNDS"); do
   frontend_total=$(awk -v a="$frontend_total" -v b="$t" 'BEGIN { print a + b }')
   (( peak > peak_max )) && peak_max=$peak
 
-  got=$(curl -sS "http://127.0.0.1:$API_PORT/media/$id/content" | sha256sum | cut -d' ' -f1)
+  got=$(curl -sS "${AUTH[@]}" "http://127.0.0.1:$API_PORT/media/$id/content" | sha256sum | cut -d' ' -f1)
   [ "$got" = "$SHA" ] || { echo "content of $id differs from the upload" >&2; exit 1; }
 done
 

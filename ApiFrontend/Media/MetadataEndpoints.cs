@@ -205,7 +205,8 @@ public static class MetadataEndpoints
             return Problems.Invalid(errors);
         }
 
-        var query = new SearchQuery(normalizedTags, text, type, status, after, before, order, Math.Min(pageSize, limits.MaxPageSize), position);
+        var query = new SearchQuery(normalizedTags, text, type, status, after, before, order, Math.Min(pageSize, limits.MaxPageSize), position,
+            MediaService.ApiFrontend.Auth.OwnerPropagation.Owner(context.User));
         var page = await index.SearchAsync(cluster.Value.ServiceId, query, cancellationToken);
         var next = page.Next is { } n ? NextLink(context.Request, n.Encode()) : null;
         return TypedResults.Ok(new SearchResponse([.. page.Items.Select(SearchItem.From)], page.Next?.Encode(), next));

@@ -35,8 +35,9 @@ public static partial class TusEndpoints
     public static IEndpointRouteBuilder MapTus(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/files").WithTags("tus").AddEndpointFilter(RequireTusVersion);
-        group.MapMethods("/", [HttpMethods.Options], Options).WithName("TusOptions").WithSummary("tus capabilities.");
-        group.MapMethods("/{id:long}", [HttpMethods.Options], Options).WithName("TusUploadOptions");
+        // Capabilities are public: a client may discover them before it has a key.
+        group.MapMethods("/", [HttpMethods.Options], Options).WithName("TusOptions").WithSummary("tus capabilities.").AllowAnonymous();
+        group.MapMethods("/{id:long}", [HttpMethods.Options], Options).WithName("TusUploadOptions").AllowAnonymous();
         group.MapPost("/", CreateAsync).WithName("TusCreate").WithSummary("tus creation (with upload, deferred length).")
             .Accepts<Stream>(OffsetContentType, "*/*");
         group.MapMethods("/{id:long}", [HttpMethods.Head], HeadAsync).WithName("TusHead").WithSummary("tus offset retrieval.");

@@ -21,7 +21,8 @@ public static class MediaIndexing
         [.. state.Annotations.Tags],
         [.. state.Annotations.Keywords],
         state.CreatedAt,
-        state.UpdatedAt);
+        state.UpdatedAt,
+        state.Owner ?? string.Empty);
 
     /// <summary>
     /// True when going from <paramref name="before"/> to <paramref name="after"/> changes what the index shows: the

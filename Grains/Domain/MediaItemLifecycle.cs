@@ -14,7 +14,7 @@ public static class MediaItemLifecycle
     public const int MaxConcatParts = 1000;
 
     /// <summary>Turns an unused id into an item that receives bytes.</summary>
-    public static MediaItemState Create(MediaItemState state, long id, CreateMediaItem request, long maxSize, DateTimeOffset now)
+    public static MediaItemState Create(MediaItemState state, long id, CreateMediaItem request, long maxSize, DateTimeOffset now, string? owner = null)
     {
         if (state.Exists)
         {
@@ -35,6 +35,7 @@ public static class MediaItemLifecycle
         return new MediaItemState
         {
             Status = MediaStatus.Receiving,
+            Owner = owner ?? string.Empty,
             FileName = request.FileName,
             ContentType = request.DeclaredContentType,
             DeclaredLength = request.DeclaredLength,
@@ -409,6 +410,10 @@ public static class MediaItemLifecycle
             Version = state.Version,
         };
     }
+
+    /// <summary>True when <paramref name="caller"/> may see the item: its owner, or a call from inside the cluster (null).</summary>
+    public static bool Visible(MediaItemState state, string? caller) =>
+        caller is null || !state.Exists || string.Equals(state.Owner ?? string.Empty, caller, StringComparison.Ordinal);
 
     /// <summary>The client's view of the item.</summary>
     public static MediaItemView ToView(MediaItemState state, long id) => new(

@@ -78,6 +78,9 @@ public sealed record MediaItemState
     /// <summary>Title, description, tags, keywords and custom fields.</summary>
     [Id(26)] public Annotations Annotations { get; init; } = Annotations.Empty;
 
+    /// <summary>Who created the item: only they can see or change it. Empty for items made inside the cluster.</summary>
+    [Id(27)] public string? Owner { get; init; }
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
 

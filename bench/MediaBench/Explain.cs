@@ -9,7 +9,7 @@ namespace MediaService.Bench;
 public static class Explain
 {
     /// <summary>Explains each query, given as a query string (tag=a&amp;tag=b&amp;q=words&amp;type=image&amp;sort=relevance&amp;limit=20).</summary>
-    public static async Task RunAsync(string connectionString, string serviceId, IEnumerable<string> queries)
+    public static async Task RunAsync(string connectionString, string serviceId, string owner, IEnumerable<string> queries)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Media"] = connectionString }).Build();
         await using var services = new ServiceCollection().AddLogging().AddMediaDataPlane(configuration).BuildServiceProvider();
@@ -26,7 +26,8 @@ public static class Explain
                 null,
                 q.TryGetValue("sort", out var sort) && sort == "relevance" ? SearchSort.Relevance : SearchSort.Created,
                 q.TryGetValue("limit", out var limit) ? int.Parse(limit!, System.Globalization.CultureInfo.InvariantCulture) : 20,
-                null);
+                null,
+                owner);
             await using var command = index.BuildSearch(serviceId, query);
             command.CommandText = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + command.CommandText;
             Console.WriteLine($"--- {text}");

@@ -3,13 +3,19 @@ using System.Globalization;
 
 namespace MediaService.Bench;
 
-/// <summary>A closed-loop HTTP load: a fixed number of workers, each sending its next GET when the last one answered.</summary>
+/// <summary>A closed-loop HTTP load: a fixed number of workers, each sending its next GET when the last one answered
+/// (with <c>Authorization: Bearer $MEDIA_API_KEY</c> when that variable is set).</summary>
 public static class Load
 {
     /// <summary>Runs the load and prints "rps p50_ms p99_ms requests errors".</summary>
     public static async Task RunAsync(string[] urls, int concurrency, TimeSpan duration)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        if (Environment.GetEnvironmentVariable("MEDIA_API_KEY") is { Length: > 0 } key)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
         await RoundAsync(http, urls, concurrency, TimeSpan.FromSeconds(2)); // warm-up: connections, JIT, grain activations
         var (latencies, errors, elapsed) = await RoundAsync(http, urls, concurrency, duration);
         latencies.Sort();

@@ -16,7 +16,7 @@ using SixLabors.ImageSharp.Processing;
 //                                          GETs the URLs round-robin (after a 2 s warm-up); prints requests/s, p50, p99, errors
 //   MediaBench s3mpu <service-url> <bucket> <key> <file> <part-size> <in-flight>
 //                                          a multipart upload straight to S3 with the AWS SDK as the service sets it up; prints seconds
-//   MediaBench explain <connection> <service-id> <query>...
+//   MediaBench explain <connection> <service-id> <owner> <query>...
 //                                          EXPLAIN ANALYZE of the service's own search SQL for each query (tag=a&q=b&...)
 var command = args.ElementAtOrDefault(0);
 var folder = args.ElementAtOrDefault(1) ?? throw new ArgumentException("An argument is required.");
@@ -33,7 +33,7 @@ switch (command)
         return;
 
     case "explain":
-        await MediaService.Bench.Explain.RunAsync(folder, args[2], args[3..]);
+        await MediaService.Bench.Explain.RunAsync(folder, args[2], args[3], args[4..]);
         return;
 }
 

@@ -28,7 +28,13 @@ public sealed class MetadataTests(MediaServiceFixture fixture)
         return request;
     }
 
-    private async Task<long> NewItemAsync() => await MediaFiles.UploadAsync(_http, Encoding.UTF8.GetBytes("notes"), "notes.txt", "text/plain");
+    // An item whose processing has ended (its version moves no more by itself).
+    private async Task<long> NewItemAsync()
+    {
+        var id = await MediaFiles.UploadAsync(_http, Encoding.UTF8.GetBytes("notes"), "notes.txt", "text/plain");
+        await MediaFiles.ProcessedAsync(_http, id);
+        return id;
+    }
 
     private async Task<long?> IndexedVersionAsync(long id)
     {

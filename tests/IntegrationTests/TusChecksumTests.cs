@@ -122,7 +122,7 @@ public sealed class TusChecksumTests(MediaServiceFixture fixture)
         using var client = new TcpClient();
         await client.ConnectAsync(address.Host, address.Port);
         await using var stream = client.GetStream();
-        var head = $"PATCH {url} HTTP/1.1\r\nHost: {address.Authority}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+        var head = $"PATCH {url} HTTP/1.1\r\nHost: {address.Authority}\r\nAuthorization: Bearer {fixture.Frontend.UserKey}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
             + "Content-Type: application/offset+octet-stream\r\nTransfer-Encoding: chunked\r\nTrailer: Upload-Checksum\r\nConnection: close\r\n\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
         for (var offset = 0; offset < body.Length; offset += 64 * 1024)

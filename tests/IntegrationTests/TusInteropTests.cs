@@ -55,6 +55,7 @@ public sealed class TusInteropTests(MediaServiceFixture fixture) : IDisposable
             ArgumentList = { script, new Uri(fixture.Frontend.Address, "/files/").ToString(), _file, options },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            Environment = { ["MEDIA_API_KEY"] = fixture.Frontend.UserKey },
         };
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

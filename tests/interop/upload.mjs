@@ -5,6 +5,7 @@
 // for the last, short chunk of a stream and never sends the length),
 // metadata (object), protocol, abortAt (bytes: abort the first client there, then resume the upload with a
 // second client created from the stored upload URL, as an app restarted by its user would).
+// The API key, if any, comes from the MEDIA_API_KEY environment variable (sent as Authorization: Bearer).
 import fs from 'node:fs';
 import { Upload } from 'tus-js-client';
 
@@ -21,6 +22,7 @@ function start(input, extra) {
       metadata: options.metadata ?? { filename: 'interop.bin', filetype: 'application/octet-stream' },
       retryDelays: [0, 200, 500, 1000, 2000],
       removeFingerprintOnSuccess: true,
+      ...(process.env.MEDIA_API_KEY ? { headers: { Authorization: `Bearer ${process.env.MEDIA_API_KEY}` } } : {}),
       ...(options.protocol ? { protocol: options.protocol } : {}),
       ...extra,
       onError: reject,

@@ -30,17 +30,42 @@ public sealed class FrontendFactory : WebApplicationFactory<Program>
             settings[key] = value;
         }
 
+        // Keys made at start-up into files of this frontend's own (one owner, "dev", for every frontend of a test, so that
+        // items are shared between them as between frontends of one deployment).
+        var keys = Directory.CreateTempSubdirectory("frontend-keys-").FullName;
+        settings.TryAdd("Auth:BootstrapAdminKeyFile", Path.Combine(keys, "admin-api-key"));
+        settings.TryAdd("Auth:BootstrapUserKeyFile", Path.Combine(keys, "dev-api-key"));
         _settings = settings;
         UseKestrel(0);
         StartServer();
+        AdminKey = File.ReadAllText(settings["Auth:BootstrapAdminKeyFile"]!).Trim();
+        UserKey = File.ReadAllText(settings["Auth:BootstrapUserKeyFile"]!).Trim();
     }
+
+    /// <summary>An admin key, made at this frontend's start.</summary>
+    public string AdminKey { get; }
+
+    /// <summary>A key of the owner <c>dev</c>, made at this frontend's start: the default clients send it.</summary>
+    public string UserKey { get; }
 
     /// <summary>Where Kestrel listens (a real port on 127.0.0.1).</summary>
     public Uri Address => new(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
 
     /// <summary>A plain HttpClient (no test handlers: it streams and honours Expect: 100-continue as a real client
     /// does) with a timeout fit for 100 MiB bodies on a busy machine.</summary>
-    public HttpClient CreateHttpClient() => new() { BaseAddress = Address, Timeout = TimeSpan.FromMinutes(3) };
+    public HttpClient CreateHttpClient() => CreateHttpClient(UserKey);
+
+    /// <summary>A client that sends <paramref name="key"/> (none when null).</summary>
+    public HttpClient CreateHttpClient(string? key)
+    {
+        var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromMinutes(3) };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return client;
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MediaService.ApiFrontend.Auth;
+
+/// <summary>Authentication of callers. Section <c>Auth</c>.</summary>
+public sealed class AuthOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Auth";
+
+    /// <summary>How long a frontend trusts what it read about a key; a revoked key stops working on every frontend
+    /// within this time. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A file holding the admin key. At start-up, if the file is missing, a new admin key is made and written
+    /// there (mode 600); if it exists, its key is made known to the service. Unset: no bootstrap.</summary>
+    public string? BootstrapAdminKeyFile { get; set; }
+
+    /// <summary>The same for a user key of <see cref="BootstrapUserOwner"/> (a development key).</summary>
+    public string? BootstrapUserKeyFile { get; set; }
+
+    /// <summary>The owner of the bootstrap user key. Default <c>dev</c>.</summary>
+    [Required, RegularExpression(ApiKeys.OwnerPattern)]
+    public string BootstrapUserOwner { get; set; } = "dev";
+}

@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using MediaService.IntegrationTests.Infrastructure;
+using MediaService.Tests;
+
+namespace MediaService.IntegrationTests;
+
+/// <summary>API keys, admin routes, and owners who never see each other's items.</summary>
+[Collection(MediaServiceCollection.Name)]
+public sealed class AuthTests(MediaServiceFixture fixture)
+{
+    private async Task<(long Id, string Key)> NewKeyAsync(string owner, HttpClient? admin = null)
+    {
+        using var client = admin is null ? fixture.Frontend.CreateHttpClient(fixture.Frontend.AdminKey) : null;
+        using var response = await (admin ?? client!).PostAsJsonAsync("/admin/keys", new { owner });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(owner, created.GetProperty("owner").GetString());
+        return (created.GetProperty("id").GetInt64(), created.GetProperty("key").GetString()!);
+    }
+
+    [Fact]
+    public async Task WithoutAValidKeyEveryRouteAnswers401ButHealthDocsAndTusCapabilities()
+    {
+        using var anonymous = fixture.Frontend.CreateHttpClient(key: null);
+        using var forged = fixture.Frontend.CreateHttpClient("mk_not-a-key-we-ever-made");
+
+        foreach (var (client, error) in new[] { (anonymous, false), (forged, true) })
+        {
+            foreach (var route in new[] { "/media", "/media/1234/metadata", "/media/1234/content", "/admin/keys" })
+            {
+                using var response = await client.GetAsync(route);
+                Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+                var challenge = response.Headers.WwwAuthenticate.Single();
+                Assert.Equal("Bearer", challenge.Scheme);
+                Assert.Equal(error, challenge.Parameter?.Contains("invalid_token") == true);
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            }
+
+            using var upload = await client.PostAsync("/media/upload", new ByteArrayContent([1, 2, 3]));
+            Assert.Equal(HttpStatusCode.Unauthorized, upload.StatusCode);
+            using var tus = await client.SendAsync(Tus.Request(HttpMethod.Post, "/files/"));
+            Assert.Equal(HttpStatusCode.Unauthorized, tus.StatusCode);
+        }
+
+        foreach (var route in new[] { "/health/live", "/health/ready", "/openapi/v1.json" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(route)).StatusCode);
+        }
+
+        using var options = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Options, "/files/"));
+        Assert.Equal(HttpStatusCode.NoContent, options.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnAdminMakesListsAndRevokesKeysAndARevokedKeyStopsWorkingOnEveryFrontend()
+    {
+        using var admin = fixture.Frontend.CreateHttpClient(fixture.Frontend.AdminKey);
+        using (var user = await fixture.Http.PostAsJsonAsync("/admin/keys", new { owner = "x" }))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, user.StatusCode); // a user key is not an admin key
+        }
+
+        using (var bad = await admin.PostAsJsonAsync("/admin/keys", new { owner = "no spaces allowed" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        }
+
+        var (id, key) = await NewKeyAsync("carol", admin);
+        var listing = await admin.GetFromJsonAsync<JsonElement>("/admin/keys");
+        var listed = listing.EnumerateArray().Single(k => k.GetProperty("id").GetInt64() == id);
+        Assert.Equal("carol", listed.GetProperty("owner").GetString());
+        Assert.False(listed.TryGetProperty("key", out _));
+        Assert.DoesNotContain(key, listing.GetRawText());
+
+        await using var second = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId);
+        using var viaFirst = fixture.Frontend.CreateHttpClient(key);
+        using var viaSecond = second.CreateHttpClient(key);
+        Assert.Equal(HttpStatusCode.OK, (await viaFirst.GetAsync("/media")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viaSecond.GetAsync("/media")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/admin/keys/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync($"/admin/keys/{id}")).StatusCode);
+        foreach (var client in new[] { viaFirst, viaSecond })
+        {
+            await Eventually.HoldsAsync(async () => (await client.GetAsync("/media")).StatusCode, s => s == HttpStatusCode.Unauthorized,
+                TimeSpan.FromSeconds(15), "the revoked key refused");
+        }
+    }
+
+    [Fact]
+    public async Task AnotherOwnersItemIsNotFoundOnEveryRouteAndNothingChanges()
+    {
+        var (_, aliceKey) = await NewKeyAsync("alice");
+        var (_, bobKey) = await NewKeyAsync("bob");
+        using var alice = fixture.Frontend.CreateHttpClient(aliceKey);
+        using var bob = fixture.Frontend.CreateHttpClient(bobKey);
+        var tag = $"iso{Guid.NewGuid():N}"[..12];
+
+        var photo = await MediaFiles.UploadAsync(alice, MediaCorpus.Image(120, 80, new SixLabors.ImageSharp.Formats.Png.PngEncoder()), "a.png", "image/png");
+        await MediaFiles.ProcessedAsync(alice, photo);
+        using (var patch = new HttpRequestMessage(HttpMethod.Patch, $"/media/{photo}/metadata") { Content = new StringContent($$"""{"tags":["{{tag}}"]}""") })
+        {
+            patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/merge-patch+json");
+            Assert.Equal(HttpStatusCode.OK, (await alice.SendAsync(patch)).StatusCode);
+        }
+
+        var unfinished = await Tus.CreateUrlAsync(alice, 10);
+        using (var first = await Tus.PatchAsync(alice, unfinished, 0, Tus.Chunk(Encoding.ASCII.GetBytes("01234"))))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        }
+
+        using var partial = await alice.SendAsync(PartialRequest());
+        var partialUrl = partial.Headers.Location!.ToString();
+        var before = await alice.GetFromJsonAsync<JsonElement>($"/media/{photo}/metadata");
+        var unfinishedBefore = Tus.Offset(await Tus.HeadAsync(alice, unfinished));
+
+        // Bob, through every route.
+        foreach (var route in new[] { $"/media/{photo}", $"/media/{photo}/metadata", $"/media/{photo}/content", $"/media/{photo}/renditions/thumb.webp" })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync(route)).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/media/{photo}/content"))).StatusCode);
+        using (var patch = new HttpRequestMessage(HttpMethod.Patch, $"/media/{photo}/metadata") { Content = new StringContent("""{"title":"mine now"}""") })
+        {
+            patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/merge-patch+json");
+            Assert.Equal(HttpStatusCode.NotFound, (await bob.SendAsync(patch)).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.DeleteAsync($"/media/{photo}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Tus.HeadAsync(bob, unfinished)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Tus.PatchAsync(bob, unfinished, 5, Tus.Chunk(Encoding.ASCII.GetBytes("56789")))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.SendAsync(Tus.Request(HttpMethod.Delete, unfinished))).StatusCode);
+        using (var final = Tus.Request(HttpMethod.Post, "/files/"))
+        {
+            final.Headers.Add("Upload-Concat", $"final;{new Uri(partialUrl).AbsolutePath}");
+            var concat = await bob.SendAsync(final);
+            Assert.True(concat.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest, $"concatenation of another's partial: {concat.StatusCode}");
+        }
+
+        var search = await bob.GetFromJsonAsync<JsonElement>($"/media?tag={tag}");
+        Assert.Empty(search.GetProperty("items").EnumerateArray());
+
+        // Nothing changed for Alice.
+        var after = await alice.GetFromJsonAsync<JsonElement>($"/media/{photo}/metadata");
+        Assert.Equal(before.GetProperty("version").GetInt64(), after.GetProperty("version").GetInt64());
+        Assert.Equal(unfinishedBefore, Tus.Offset(await Tus.HeadAsync(alice, unfinished)));
+        Assert.Equal([photo], (await alice.GetFromJsonAsync<JsonElement>($"/media?tag={tag}")).GetProperty("items").EnumerateArray()
+            .Select(i => i.GetProperty("id").GetInt64()));
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"/media/{photo}/renditions/thumb.webp")).StatusCode);
+    }
+
+    private static HttpRequestMessage PartialRequest()
+    {
+        var request = Tus.Request(HttpMethod.Post, "/files/");
+        request.Headers.Add("Upload-Concat", "partial");
+        request.Headers.Add("Upload-Length", "3");
+        return request;
+    }
+}
