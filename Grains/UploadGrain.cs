@@ -233,6 +233,7 @@ public sealed partial class UploadGrain(
         if (_runningAttempt == report.Attempt)
         {
             _runningAttempt = null;
+            this.DelayDeactivation(TimeSpan.FromMilliseconds(-1)); // no job of this activation runs any more
         }
 
         var (next, applied) = MediaProcessingRules.Apply(Current, report, _processing.Policy(), Random.Shared.NextDouble(), time.GetUtcNow());

@@ -18,6 +18,7 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
         var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(id);
         var management = fixture.Cluster.Client.GetGrain<IManagementGrain>(0);
+        await MediaFiles.ProcessedAsync(fixture.Http, id); // its processing report would wake the grain again
 
         await grain.Cast<IGrainManagementExtension>().DeactivateOnIdle();
         await Eventually.HoldsAsync<SiloAddress?>(
