@@ -276,18 +276,7 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
         new DateTimeOffset(reader.GetDateTime(13), TimeSpan.Zero),
         reader.GetString(14));
 
-    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
-    {
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        // Every index call is idempotent: the upsert is conditional on the version, the rest read or delete.
-        context.Properties.Set(Resilience.Idempotent, true);
-        try
-        {
-            return await _pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, call);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
+    // Every index call is idempotent: the upsert is conditional on the version, the rest read or delete.
+    private Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        _pipeline.RunAsync(idempotent: true, call, cancellationToken);
 }

@@ -26,6 +26,21 @@ public static class Resilience
     /// <summary>Set to true on a call's context when repeating the call cannot change the outcome.</summary>
     public static readonly ResiliencePropertyKey<bool> Idempotent = new("media.idempotent");
 
+    /// <summary>Runs a call through a pipeline, marking it idempotent (retried on transient errors) or not.</summary>
+    public static async Task<T> RunAsync<T>(this ResiliencePipeline pipeline, bool idempotent, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(Idempotent, idempotent);
+        try
+        {
+            return await pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, call);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
     /// <summary>Registers both pipelines.</summary>
     public static IServiceCollection AddMediaResilience(this IServiceCollection services)
     {

@@ -123,17 +123,7 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
 
     private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
-    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
-    {
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(Resilience.Idempotent, false);
-        try
-        {
-            return await _pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, call);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
+    // Key writes are not repeated (an insert could run twice); lookups fail fast rather than hold a request.
+    private Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        _pipeline.RunAsync(idempotent: false, call, cancellationToken);
 }
