@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using MediaService.ApiFrontend.Auth;
 using MediaService.ApiFrontend.Health;
 using Microsoft.AspNetCore.Authentication;
+using Scalar.AspNetCore;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MediaService.ApiFrontend.Media;
@@ -73,7 +74,7 @@ public static class FrontendSetup
         });
         builder.Services.AddMediaHealthChecks();
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi(options => options.AddMediaExamples());
+        builder.Services.AddOpenApi(options => options.AddMediaExamples().AddMediaSecurity());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
         return builder;
     }
@@ -98,6 +99,9 @@ public static class FrontendSetup
         app.UseOwnerPropagation();
         app.UseStatusCodePages();
         app.MapOpenApi().AllowAnonymous();
+        // An interactive reference of the API, from the OpenAPI document.
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Media upload service").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
+            .AllowAnonymous();
         app.MapAdmin();
         app.MapMediaHealth();
         app.MapMedia();

@@ -45,3 +45,38 @@ public static class OpenApiExamples
         return Task.CompletedTask;
     });
 }
+
+/// <summary>Declares the bearer-key security scheme, and requires it on every operation that is not anonymous.</summary>
+public static class OpenApiSecurity
+{
+    private const string Scheme = "ApiKey";
+
+    /// <summary>Adds the scheme and the per-operation requirements.</summary>
+    public static OpenApiOptions AddMediaSecurity(this OpenApiOptions options)
+    {
+        options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes[Scheme] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key (mk_...) sent as Authorization: Bearer <key>. Admin routes need an admin key.",
+            };
+            return Task.CompletedTask;
+        });
+        options.AddOperationTransformer((operation, context, _) =>
+        {
+            var anonymous = context.Description.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any();
+            if (!anonymous)
+            {
+                operation.Security ??= [];
+                operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Scheme, context.Document)] = [] });
+            }
+
+            return Task.CompletedTask;
+        });
+        return options;
+    }
+}

@@ -98,6 +98,17 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
         Assert.True(body.TryGetProperty("schema", out _));
         Assert.Equal("Harbour at dawn", body.GetProperty("example").GetProperty("title").GetString());
         Assert.True(patch.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
+
+        // The key scheme, required by the media routes and not by the open ones.
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey").GetProperty("scheme").GetString());
+        Assert.True(patch.TryGetProperty("security", out _));
+        Assert.False(paths.GetProperty("/files").GetProperty("options").TryGetProperty("security", out _)); // tus capabilities are open
+        Assert.True(paths.TryGetProperty("/admin/keys", out _));
+
+        using var anonymous = fixture.Frontend.CreateHttpClient(key: null);
+        using var docs = await anonymous.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        Assert.Equal("text/html", docs.Content.Headers.ContentType?.MediaType);
     }
 }
 
