@@ -63,6 +63,7 @@ public static class FrontendSetup
         builder.Services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiKeys>();
+        builder.Services.AddSingleton<ShareLinks>();
         builder.Services.AddHostedService<KeyBootstrap>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -103,6 +104,7 @@ public static class FrontendSetup
         app.MapScalarApiReference("/docs", options => options.WithTitle("Media upload service").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
             .AllowAnonymous();
         app.MapAdmin();
+        app.MapShareLinks();
         app.MapMediaHealth();
         app.MapMedia();
         app.MapMetadata();

@@ -20,6 +20,14 @@ public sealed class AuthOptions
     /// <summary>The same for a user key of <see cref="BootstrapUserOwner"/> (a development key).</summary>
     public string? BootstrapUserKeyFile { get; set; }
 
+    /// <summary>How long a share link works when its request names no time. Default 1 h.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan DefaultLinkLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The longest a share link may work. Default 7 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan MaxLinkLifetime { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>The owner of the bootstrap user key. Default <c>dev</c>.</summary>
     [Required, RegularExpression(ApiKeys.OwnerPattern)]
     public string BootstrapUserOwner { get; set; } = "dev";

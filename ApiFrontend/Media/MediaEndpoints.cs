@@ -30,11 +30,14 @@ public static partial class MediaEndpoints
         group.MapGet("/{id:long}", GetMetadataAsync).WithName("GetMedia").WithSummary("The item's metadata (same as /media/{id}/metadata).");
         group.MapGet("/{id:long}/metadata", GetMetadataAsync).WithName("GetMediaMetadata")
             .WithSummary("The item's metadata, with an ETag; If-None-Match answers 304 while nothing changed (poll processing cheaply).");
+        // Content and renditions also open with a share link, without a key (checked in the handlers).
         group.MapMethods("/{id:long}/content", [HttpMethods.Get, HttpMethods.Head], GetContentAsync)
+            .AllowAnonymous()
             .WithName("GetMediaContent")
             .WithSummary("The stored bytes, with ETag and single byte ranges (206, 416). Served with the type found in the bytes once "
                 + "processing accepted them; otherwise as an application/octet-stream attachment.");
         group.MapMethods("/{id:long}/renditions/{name}", [HttpMethods.Get, HttpMethods.Head], GetRenditionAsync)
+            .AllowAnonymous()
             .WithName("GetMediaRendition")
             .WithSummary("A generated rendition (thumb.webp, thumb.jpg, display.webp, display.jpg, poster.jpg, poster.webp, web.mp4, audio.m4a), "
                 + "with ETag, byte ranges and long-lived cache headers.");
@@ -134,6 +137,11 @@ public static partial class MediaEndpoints
     internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetContentAsync(
         long id, HttpContext context, IClusterClient cluster)
     {
+        if (await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id) is { } refused)
+        {
+            return refused;
+        }
+
         if (!MediaIds.IsValid(id))
         {
             return Problems.NotFound(id);
@@ -156,6 +164,11 @@ public static partial class MediaEndpoints
     internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetRenditionAsync(
         long id, string name, HttpContext context, IClusterClient cluster)
     {
+        if (await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id) is { } refused)
+        {
+            return refused;
+        }
+
         if (!MediaIds.IsValid(id) || name.Length > 64)
         {
             return Problems.NotFound(id);

@@ -155,6 +155,42 @@ public sealed class AuthTests(MediaServiceFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"/media/{photo}/renditions/thumb.webp")).StatusCode);
     }
 
+    [Fact]
+    public async Task AShareLinkOpensContentAndRenditionsWithoutAKeyUntilItExpiresAndOnlyAsSigned()
+    {
+        var id = await MediaFiles.UploadAsync(fixture.Http, MediaCorpus.Image(90, 60, new SixLabors.ImageSharp.Formats.Png.PngEncoder()), "s.png", "image/png");
+        await MediaFiles.ProcessedAsync(fixture.Http, id);
+        var other = await MediaFiles.UploadAsync(fixture.Http, Encoding.ASCII.GetBytes("other"), "o.txt", "text/plain");
+        using var anonymous = fixture.Frontend.CreateHttpClient(key: null);
+
+        using var created = await fixture.Http.PostAsJsonAsync($"/media/{id}/links", new { expiresInSeconds = 2 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var link = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var content = link.GetProperty("content").GetString()!;
+        var thumb = link.GetProperty("renditions").GetProperty("thumb.webp").GetString()!;
+
+        Assert.Equal(await fixture.Http.GetByteArrayAsync($"/media/{id}/content"), await anonymous.GetByteArrayAsync(content));
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(thumb)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/media/{id}/metadata?{new Uri("http://x" + content).Query[1..]}")).StatusCode);
+
+        var tampered = content.Replace("sig=", "sig=A", StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.GetAsync(tampered)).StatusCode);
+        var elsewhere = content.Replace($"/media/{id}/", $"/media/{other}/", StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.GetAsync(elsewhere)).StatusCode);
+        var later = System.Text.RegularExpressions.Regex.Replace(content, "expires=([0-9]+)", m => $"expires={long.Parse(m.Groups[1].Value) + 3600}");
+        Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.GetAsync(later)).StatusCode);
+
+        await Eventually.HoldsAsync(async () => (await anonymous.GetAsync(content)).StatusCode, s => s == HttpStatusCode.Forbidden,
+            TimeSpan.FromSeconds(10), "the link expiring");
+        using var expired = await anonymous.GetAsync(content);
+        Assert.Contains("expired", (await expired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+
+        var (_, bobKey) = await NewKeyAsync("bob-links");
+        using var bob = fixture.Frontend.CreateHttpClient(bobKey);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.PostAsJsonAsync($"/media/{id}/links", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await fixture.Http.PostAsJsonAsync($"/media/{id}/links", new { expiresInSeconds = 0 })).StatusCode);
+    }
+
     private static HttpRequestMessage PartialRequest()
     {
         var request = Tus.Request(HttpMethod.Post, "/files/");

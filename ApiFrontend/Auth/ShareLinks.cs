@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using MediaService.ApiFrontend.Http;
+using MediaService.ApiFrontend.Media;
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Polly.Registry;
+
+namespace MediaService.ApiFrontend.Auth;
+
+/// <summary>
+/// Signed, expiring links to an item's content and renditions, usable without a key (so that a browser can show a
+/// rendition). A link is the item's URL with <c>expires</c> (Unix seconds) and <c>sig</c>, an HMAC-SHA256 of the id and
+/// the expiry under a secret all frontends of the service share (made once, kept in PostgreSQL).
+/// </summary>
+public sealed class ShareLinks(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster, TimeProvider time)
+{
+    private readonly Lazy<Task<byte[]>> _secret = new(() => LoadSecretAsync(dataSource, pipelines, cluster.Value.ServiceId));
+
+    /// <summary>The query string that opens item <paramref name="id"/> until <paramref name="expires"/>.</summary>
+    public async Task<string> SignAsync(long id, DateTimeOffset expires)
+    {
+        var seconds = expires.ToUnixTimeSeconds();
+        return $"expires={seconds}&sig={Signature(await _secret.Value, id, seconds)}";
+    }
+
+    /// <summary>Whether the request carries a valid, unexpired link to item <paramref name="id"/>: null when it carries
+    /// none, else true or false (with the reason).</summary>
+    public async Task<(bool Valid, string? Reason)?> CheckAsync(HttpRequest request, long id)
+    {
+        if (!request.Query.TryGetValue("sig", out var sig) || !request.Query.TryGetValue("expires", out var expires))
+        {
+            return null;
+        }
+
+        if (!long.TryParse(expires, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return (false, "The link is malformed.");
+        }
+
+        var expected = Encoding.ASCII.GetBytes(Signature(await _secret.Value, id, seconds));
+        if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(sig.ToString())))
+        {
+            return (false, "The link's signature does not match.");
+        }
+
+        return seconds < time.GetUtcNow().ToUnixTimeSeconds() ? (false, "The link has expired.") : (true, null);
+    }
+
+    private static string Signature(byte[] secret, long id, long expires) =>
+        Convert.ToBase64String(HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"media:{id}:{expires}"))))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static async Task<byte[]> LoadSecretAsync(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, string service) =>
+        await pipelines.GetPipeline(Resilience.Postgres).RunAsync(idempotent: true, async ct =>
+        {
+            // Whoever comes first makes it; everyone reads the one that won.
+            await using var command = dataSource.CreateCommand("""
+                INSERT INTO service_secrets (service_id, name, value) VALUES (@service, 'share-links', @value) ON CONFLICT DO NOTHING;
+                SELECT value FROM service_secrets WHERE service_id = @service AND name = 'share-links';
+                """);
+            command.Parameters.AddWithValue("service", service);
+            command.Parameters.AddWithValue("value", RandomNumberGenerator.GetBytes(32));
+            return (byte[])(await command.ExecuteScalarAsync(ct))!;
+        }, CancellationToken.None);
+}
+
+/// <summary>Share link routes and the access rule of the routes they open.</summary>
+public static class ShareLinkEndpoints
+{
+    /// <summary>Maps <c>POST /media/{id}/links</c>.</summary>
+    public static IEndpointRouteBuilder MapShareLinks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/media/{id:long}/links", CreateAsync).WithTags("Media").WithName("CreateShareLink")
+            .WithSummary("A link to the item's content and renditions that works without a key until it expires.");
+        return app;
+    }
+
+    internal static async Task<Results<Created<ShareLink>, ProblemHttpResult>> CreateAsync(
+        long id, HttpContext context, IClusterClient cluster, ShareLinks links, IOptions<AuthOptions> options, TimeProvider time, ShareLinkRequest? request)
+    {
+        var limits = options.Value;
+        var lifetime = request?.ExpiresInSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : limits.DefaultLinkLifetime;
+        if (lifetime <= TimeSpan.Zero || lifetime > limits.MaxLinkLifetime)
+        {
+            return Problems.Invalid(new Dictionary<string, string[]>
+            {
+                ["expiresInSeconds"] = [$"From 1 to {(long)limits.MaxLinkLifetime.TotalSeconds} seconds."],
+            });
+        }
+
+        // The caller's own item only (another owner's is not found).
+        var view = MediaIds.IsValid(id) ? await cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync() : null;
+        if (view is null)
+        {
+            return Problems.NotFound(id);
+        }
+
+        var expires = time.GetUtcNow() + lifetime;
+        var query = await links.SignAsync(id, expires);
+        var renditions = view.Processing?.Renditions.IsDefaultOrEmpty == false
+            ? view.Processing.Renditions.ToDictionary(r => r.Name, r => $"/media/{id}/renditions/{r.Name}?{query}")
+            : [];
+        return TypedResults.Created($"/media/{id}/content?{query}", new ShareLink($"/media/{id}/content?{query}", renditions, expires));
+    }
+
+    /// <summary>
+    /// For routes a link can open: a caller with a key passes; without one, a valid link passes and anything else is
+    /// refused (401 without a link, 403 with a bad or expired one). Null when the request may go on.
+    /// </summary>
+    public static async Task<ProblemHttpResult?> RequireKeyOrLinkAsync(HttpContext context, long id)
+    {
+        if (context.User.Identity?.IsAuthenticated == true)
+        {
+            return null;
+        }
+
+        var check = await context.RequestServices.GetRequiredService<ShareLinks>().CheckAsync(context.Request, id);
+        if (check is { Valid: true })
+        {
+            return null;
+        }
+
+        if (check is { Reason: { } reason })
+        {
+            return Problems.Create("link-invalid", StatusCodes.Status403Forbidden, "Link not valid", reason);
+        }
+
+        var presented = context.Request.Headers.Authorization.Count > 0;
+        context.Response.Headers.WWWAuthenticate = presented ? "Bearer realm=\"media\", error=\"invalid_token\"" : "Bearer realm=\"media\"";
+        return Problems.Create("unauthorized", StatusCodes.Status401Unauthorized, "Unauthorized",
+            presented ? "The key is unknown or revoked." : "Send an API key, or use a share link.");
+    }
+}
+
+/// <summary>A request for a share link.</summary>
+/// <param name="ExpiresInSeconds">How long the link works; default <c>Auth:DefaultLinkLifetime</c>.</param>
+public sealed record ShareLinkRequest(long? ExpiresInSeconds);
+
+/// <summary>A share link.</summary>
+/// <param name="Content">The original's URL.</param>
+/// <param name="Renditions">Each rendition's URL.</param>
+/// <param name="ExpiresAt">When the links stop working.</param>
+public sealed record ShareLink(string Content, IReadOnlyDictionary<string, string> Renditions, DateTimeOffset ExpiresAt);
