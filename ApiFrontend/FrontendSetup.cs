@@ -65,8 +65,7 @@ public static class FrontendSetup
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<ShareLinks>();
         builder.Services.AddHostedService<KeyBootstrap>();
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddMediaAuthentication(configuration);
         builder.Services.AddAuthorization(options =>
         {
             // Every route needs a key unless it says otherwise (health, the OpenAPI document, tus capabilities).

@@ -28,7 +28,32 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
     public TimeSpan MaxLinkLifetime { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>Optional JWT bearer tokens, accepted next to API keys.</summary>
+    public JwtSettings Jwt { get; set; } = new();
+
     /// <summary>The owner of the bootstrap user key. Default <c>dev</c>.</summary>
     [Required, RegularExpression(ApiKeys.OwnerPattern)]
     public string BootstrapUserOwner { get; set; } = "dev";
+}
+
+/// <summary>JWT bearer tokens (section <c>Auth:Jwt</c>): off unless an issuer is set.</summary>
+public sealed class JwtSettings
+{
+    /// <summary>The issuer tokens must name (<c>iss</c>). Unset: JWTs are not accepted.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>The audience tokens must name (<c>aud</c>).</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>Keys that may sign tokens: a PEM public key (RSA or EC), or a base64 secret (HMAC) of at least 32 bytes.</summary>
+    public string[] SigningKeys { get; set; } = [];
+
+    /// <summary>The claim that names the owner. Default <c>sub</c>.</summary>
+    public string OwnerClaim { get; set; } = "sub";
+
+    /// <summary>Clock skew allowed on expiry. Default 1 min.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>True when JWTs are accepted.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(Issuer);
 }

@@ -191,6 +191,56 @@ public sealed class AuthTests(MediaServiceFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, (await fixture.Http.PostAsJsonAsync($"/media/{id}/links", new { expiresInSeconds = 0 })).StatusCode);
     }
 
+    [Fact]
+    public async Task JwtBearerTokensNameTheirOwnerByAClaimAndBadTokensAre401()
+    {
+        var secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        await using var frontend = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, new Dictionary<string, string?>
+        {
+            ["Auth:Jwt:Issuer"] = "https://issuer.test",
+            ["Auth:Jwt:Audience"] = "media",
+            ["Auth:Jwt:SigningKeys:0"] = Convert.ToBase64String(secret),
+        });
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        string Token(string owner, DateTime? expires = null, byte[]? key = null, string audience = "media") => handler.CreateToken(
+            new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Issuer = "https://issuer.test",
+                Audience = audience,
+                NotBefore = DateTime.UtcNow.AddMinutes(-10),
+                Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
+                Claims = new Dictionary<string, object> { ["sub"] = owner },
+                SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                    new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(key ?? secret), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+            });
+
+        using var carla = frontend.CreateHttpClient(Token("jwt-carla"));
+        var id = await MediaFiles.UploadAsync(carla, Encoding.ASCII.GetBytes("by token"), "t.txt", "text/plain");
+        Assert.Equal(HttpStatusCode.OK, (await carla.GetAsync($"/media/{id}/metadata")).StatusCode);
+
+        // The same owner through an API key sees it; another owner's token does not.
+        var (_, carlaKey) = await NewKeyAsync("jwt-carla");
+        using var carlaByKey = frontend.CreateHttpClient(carlaKey);
+        Assert.Equal(HttpStatusCode.OK, (await carlaByKey.GetAsync($"/media/{id}/metadata")).StatusCode);
+        using var dan = frontend.CreateHttpClient(Token("jwt-dan"));
+        Assert.Equal(HttpStatusCode.NotFound, (await dan.GetAsync($"/media/{id}/metadata")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await carla.GetAsync("/admin/keys")).StatusCode);
+
+        foreach (var bad in new[]
+        {
+            Token("jwt-carla", expires: DateTime.UtcNow.AddMinutes(-5)),
+            Token("jwt-carla", key: System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            Token("jwt-carla", audience: "someone-else"),
+            Token("not an owner!"),
+        })
+        {
+            using var client = frontend.CreateHttpClient(bad);
+            using var response = await client.GetAsync($"/media/{id}/metadata");
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.First().Scheme);
+        }
+    }
+
     private static HttpRequestMessage PartialRequest()
     {
         var request = Tus.Request(HttpMethod.Post, "/files/");
