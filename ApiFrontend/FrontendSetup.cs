@@ -1,16 +1,15 @@
 using System.Text.Json.Serialization;
 using MediaService.ApiFrontend.Auth;
 using MediaService.ApiFrontend.Health;
-using Microsoft.AspNetCore.Authentication;
-using Scalar.AspNetCore;
-using Microsoft.AspNetCore.Authorization;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using MediaService.ApiFrontend.Media;
 using MediaService.ApiFrontend.OpenApi;
 using MediaService.ApiFrontend.Tus;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Scalar.AspNetCore;
 
 namespace MediaService.ApiFrontend;
 

@@ -14,4 +14,7 @@ public static class CallerContext
 
     /// <summary>Sets the calling owner for the grain calls that follow in this asynchronous flow.</summary>
     public static void Set(string owner) => RequestContext.Set(OwnerKey, owner);
+
+    /// <summary>Removes the calling owner: the grain calls that follow act for a share link, not for a key's owner.</summary>
+    public static void Clear() => RequestContext.Remove(OwnerKey);
 }

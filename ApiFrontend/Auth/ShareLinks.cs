@@ -110,31 +110,34 @@ public static class ShareLinkEndpoints
     }
 
     /// <summary>
-    /// For routes a link can open: a caller with a key passes; without one, a valid link passes and anything else is
-    /// refused (401 without a link, 403 with a bad or expired one). Null when the request may go on.
+    /// For routes a link can open: a valid link passes (for that item, whoever holds it), a bad or expired one is 403;
+    /// without a link, a caller with a key passes and anyone else gets 401. Null when the request may go on.
     /// </summary>
-    public static async Task<ProblemHttpResult?> RequireKeyOrLinkAsync(HttpContext context, long id)
+    public static async Task<(ProblemHttpResult? Refused, bool ByLink)> RequireKeyOrLinkAsync(HttpContext context, long id)
     {
-        if (context.User.Identity?.IsAuthenticated == true)
-        {
-            return null;
-        }
-
+        // A link decides by itself, key or no key: it opens this item for whoever holds it, and nothing else. (The
+        // caller then clears the owner from the grain calls: a change of the request context made in here would not
+        // flow back to it.)
         var check = await context.RequestServices.GetRequiredService<ShareLinks>().CheckAsync(context.Request, id);
         if (check is { Valid: true })
         {
-            return null;
+            return (null, true);
         }
 
         if (check is { Reason: { } reason })
         {
-            return Problems.Create("link-invalid", StatusCodes.Status403Forbidden, "Link not valid", reason);
+            return (Problems.Create("link-invalid", StatusCodes.Status403Forbidden, "Link not valid", reason), false);
+        }
+
+        if (context.User.Identity?.IsAuthenticated == true)
+        {
+            return (null, false);
         }
 
         var presented = context.Request.Headers.Authorization.Count > 0;
         context.Response.Headers.WWWAuthenticate = presented ? "Bearer realm=\"media\", error=\"invalid_token\"" : "Bearer realm=\"media\"";
-        return Problems.Create("unauthorized", StatusCodes.Status401Unauthorized, "Unauthorized",
-            presented ? "The key is unknown or revoked." : "Send an API key, or use a share link.");
+        return (Problems.Create("unauthorized", StatusCodes.Status401Unauthorized, "Unauthorized",
+            presented ? "The key is unknown or revoked." : "Send an API key, or use a share link."), false);
     }
 }
 

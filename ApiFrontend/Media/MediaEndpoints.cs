@@ -137,9 +137,15 @@ public static partial class MediaEndpoints
     internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetContentAsync(
         long id, HttpContext context, IClusterClient cluster)
     {
-        if (await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id) is { } refused)
+        var (refused, byLink) = await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id);
+        if (refused is not null)
         {
             return refused;
+        }
+
+        if (byLink)
+        {
+            CallerContext.Clear(); // the link, not the key, decides what this request may read
         }
 
         if (!MediaIds.IsValid(id))
@@ -164,9 +170,15 @@ public static partial class MediaEndpoints
     internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetRenditionAsync(
         long id, string name, HttpContext context, IClusterClient cluster)
     {
-        if (await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id) is { } refused)
+        var (refused, byLink) = await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id);
+        if (refused is not null)
         {
             return refused;
+        }
+
+        if (byLink)
+        {
+            CallerContext.Clear(); // the link, not the key, decides what this request may read
         }
 
         if (!MediaIds.IsValid(id) || name.Length > 64)

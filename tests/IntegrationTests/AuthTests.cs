@@ -188,6 +188,13 @@ public sealed class AuthTests(MediaServiceFixture fixture)
         var (_, bobKey) = await NewKeyAsync("bob-links");
         using var bob = fixture.Frontend.CreateHttpClient(bobKey);
         Assert.Equal(HttpStatusCode.NotFound, (await bob.PostAsJsonAsync($"/media/{id}/links", new { })).StatusCode);
+        using (var fresh = await fixture.Http.PostAsJsonAsync($"/media/{id}/links", new { }))
+        {
+            // A client that sends its own key with someone's link still gets what the link opens.
+            var freshContent = (await fresh.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("content").GetString()!;
+            Assert.Equal(HttpStatusCode.OK, (await bob.GetAsync(freshContent)).StatusCode);
+        }
+
         Assert.Equal(HttpStatusCode.BadRequest, (await fixture.Http.PostAsJsonAsync($"/media/{id}/links", new { expiresInSeconds = 0 })).StatusCode);
     }
 
