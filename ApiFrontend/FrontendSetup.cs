@@ -63,6 +63,8 @@ public static class FrontendSetup
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<ShareLinks>();
+        builder.Services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Quotas>();
         builder.Services.AddHostedService<KeyBootstrap>();
         builder.Services.AddMediaAuthentication(configuration);
         builder.Services.AddAuthorization(options =>

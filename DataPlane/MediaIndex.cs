@@ -23,7 +23,11 @@ public sealed record IndexEntry(
     IReadOnlyList<string> Keywords,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    string Owner = "");
+    string Owner = "",
+    long? DeclaredLength = null);
+
+/// <summary>What one owner uses: bytes stored or announced by unfinished uploads, and how many uploads are unfinished.</summary>
+public sealed record OwnerUsage(long Bytes, int UnfinishedUploads);
 
 /// <summary>How search results are ordered.</summary>
 public enum SearchSort
@@ -112,13 +116,14 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
         RunAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand($"""
-                INSERT INTO media_index (service_id, {Columns}, indexed_at)
-                VALUES (@service, @id, @version, @status, @processing, @kind, @type, @size, @file, @title, @description, @tags, @keywords, @created, @updated, @owner, now())
+                INSERT INTO media_index (service_id, {Columns}, declared_length, indexed_at)
+                VALUES (@service, @id, @version, @status, @processing, @kind, @type, @size, @file, @title, @description, @tags, @keywords, @created, @updated, @owner, @declared, now())
                 ON CONFLICT (service_id, media_id) DO UPDATE SET
                     version = EXCLUDED.version, status = EXCLUDED.status, processing = EXCLUDED.processing, kind = EXCLUDED.kind,
                     content_type = EXCLUDED.content_type, size = EXCLUDED.size, file_name = EXCLUDED.file_name, title = EXCLUDED.title,
                     description = EXCLUDED.description, tags = EXCLUDED.tags, keywords = EXCLUDED.keywords,
-                    created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, owner = EXCLUDED.owner, indexed_at = now()
+                    created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, owner = EXCLUDED.owner,
+                    declared_length = EXCLUDED.declared_length, indexed_at = now()
                 WHERE media_index.version < EXCLUDED.version
                 """);
             var p = command.Parameters;
@@ -138,6 +143,7 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
             p.AddWithValue("created", entry.CreatedAt.UtcDateTime);
             p.AddWithValue("updated", entry.UpdatedAt.UtcDateTime);
             p.AddWithValue("owner", entry.Owner);
+            p.AddWithValue("declared", (object?)entry.DeclaredLength ?? DBNull.Value);
             return await command.ExecuteNonQueryAsync(ct) == 1;
         }, cancellationToken);
 
@@ -159,6 +165,24 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
             command.Parameters.AddWithValue("service", serviceId);
             command.Parameters.AddWithValue("id", mediaId);
             return await command.ExecuteScalarAsync(ct) is long version ? version : (long?)null;
+        }, cancellationToken);
+
+    /// <summary>An owner's usage, summed over the index (as current as the index: writes in flight are not in it).</summary>
+    public Task<OwnerUsage> UsageAsync(string serviceId, string owner, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand("""
+                SELECT coalesce(sum(CASE WHEN status = 'stored' THEN size
+                                         WHEN status = 'receiving' THEN greatest(size, coalesce(declared_length, 0))
+                                         ELSE 0 END), 0)::bigint,
+                       count(*) FILTER (WHERE status = 'receiving')::int
+                FROM media_index WHERE service_id = @service AND owner = @owner
+                """);
+            command.Parameters.AddWithValue("service", serviceId);
+            command.Parameters.AddWithValue("owner", owner);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            return new OwnerUsage(reader.GetInt64(0), reader.GetInt32(1));
         }, cancellationToken);
 
     /// <summary>One page of items matching every filter of the query, in its order.</summary>

@@ -49,6 +49,7 @@ public static partial class MediaEndpoints
         [FromQuery(Name = "filename")] string? fileNameQuery,
         MediaIngest ingest,
         IOptions<UploadOptions> options,
+        Auth.Quotas quotas,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
@@ -70,6 +71,11 @@ public static partial class MediaEndpoints
                 StatusCodes.Status415UnsupportedMediaType,
                 "Unsupported request body",
                 "Send the file itself as the body (for example Content-Type: application/octet-stream), not a multipart form.");
+        }
+
+        if (await quotas.CheckNewUploadAsync(Auth.OwnerPropagation.Owner(context.User), request.ContentLength, cancellationToken) is { } overQuota)
+        {
+            return overQuota;
         }
 
         try

@@ -91,7 +91,7 @@ public static partial class TusEndpoints
 
     internal static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateAsync(
         HttpContext context, MediaIngest ingest, UploadWriter writer, TusConcatenation concatenation,
-        IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, CancellationToken cancellationToken)
+        IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, Auth.Quotas quotas, CancellationToken cancellationToken)
     {
         var request = context.Request;
         var max = uploads.Value.MaxUploadBytes;
@@ -173,6 +173,11 @@ public static partial class TusEndpoints
         if (hasBody && !draft && !ResumableProtocol.HasChunkContentType(context))
         {
             return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        if (await quotas.CheckNewUploadAsync(Auth.OwnerPropagation.Owner(context.User), length, cancellationToken) is { } overQuota)
+        {
+            return overQuota;
         }
 
         var (id, grain, expiresAt) = await ingest.CreateItemAsync(declared with { DeclaredContentType = contentType, DeclaredLength = length });
@@ -302,7 +307,8 @@ public static partial class TusEndpoints
     }
 
     internal static async Task<Results<NoContent, StatusCodeHttpResult, ProblemHttpResult>> PatchAsync(
-        long id, HttpContext context, IClusterClient cluster, UploadWriter writer, IOptions<UploadOptions> uploads, CancellationToken cancellationToken)
+        long id, HttpContext context, IClusterClient cluster, UploadWriter writer, IOptions<UploadOptions> uploads, Auth.Quotas quotas,
+        CancellationToken cancellationToken)
     {
         var request = context.Request;
         if (!ResumableProtocol.HasChunkContentType(context))
@@ -336,6 +342,12 @@ public static partial class TusEndpoints
         if (!MediaIds.IsValid(id))
         {
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
+        }
+
+        // A deferred length is declared now: it must fit the owner's storage quota.
+        if (length is { } declaredNow && await quotas.CheckDeclaredLengthAsync(Auth.OwnerPropagation.Owner(context.User), declaredNow, cancellationToken) is { } overQuota)
+        {
+            return overQuota;
         }
 
         var grain = cluster.GetGrain<IUploadGrain>(id);

@@ -22,7 +22,8 @@ public static class MediaIndexing
         [.. state.Annotations.Keywords],
         state.CreatedAt,
         state.UpdatedAt,
-        state.Owner ?? string.Empty);
+        state.Owner ?? string.Empty,
+        state.Status == MediaStatus.Receiving ? state.DeclaredLength : null);
 
     /// <summary>
     /// True when going from <paramref name="before"/> to <paramref name="after"/> changes what the index shows: the
@@ -34,6 +35,7 @@ public static class MediaIndexing
         || before.Processing?.Facts?.Kind != after.Processing?.Facts?.Kind
         || before.FileName != after.FileName
         || before.ContentType != after.ContentType
+        || before.DeclaredLength != after.DeclaredLength
         || !ReferenceEquals(before.Annotations, after.Annotations)
         || (after.Status == MediaStatus.Stored && before.Size != after.Size);
 }

@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+using MediaService.ApiFrontend.Http;
+using MediaService.DataPlane;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace MediaService.ApiFrontend.Auth;
+
+/// <summary>Per-owner quotas. Section <c>Quotas</c>.</summary>
+public sealed class QuotaOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Quotas";
+
+    /// <summary>Bytes an owner may have stored, counting what their unfinished uploads announced. Default 100 GiB.</summary>
+    [Range(0, long.MaxValue)]
+    public long MaxStoredBytes { get; set; } = 100L * 1024 * 1024 * 1024;
+
+    /// <summary>Uploads an owner may have unfinished at once. Default 50.</summary>
+    [Range(0, int.MaxValue)]
+    public int MaxUnfinishedUploads { get; set; } = 50;
+}
+
+/// <summary>
+/// Checks an owner's quotas against their usage in the search index: at creation (the number of unfinished uploads,
+/// and the bytes when the length is known) and when a deferred length is declared. The index is written before a
+/// creation is answered, so only creations racing each other can pass together.
+/// </summary>
+public sealed class Quotas(MediaIndex index, IOptions<QuotaOptions> options, IOptions<ClusterOptions> cluster)
+{
+    /// <summary>Null when <paramref name="owner"/> may start an upload of <paramref name="length"/> bytes (unknown: null).</summary>
+    public async Task<ProblemHttpResult?> CheckNewUploadAsync(string owner, long? length, CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        var usage = await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken);
+        if (usage.UnfinishedUploads >= limits.MaxUnfinishedUploads)
+        {
+            return Problems.Create(Problems.QuotaExceeded, StatusCodes.Status403Forbidden, "Too many unfinished uploads",
+                $"You have {usage.UnfinishedUploads} unfinished uploads; at most {limits.MaxUnfinishedUploads} may be open. Finish or terminate one first.",
+                new Dictionary<string, object?> { ["unfinishedUploads"] = usage.UnfinishedUploads, ["maxUnfinishedUploads"] = limits.MaxUnfinishedUploads });
+        }
+
+        return length is { } bytes ? Bytes(usage, bytes) : null;
+    }
+
+    /// <summary>Null when <paramref name="owner"/> may declare <paramref name="length"/> bytes for a deferred upload.</summary>
+    public async Task<ProblemHttpResult?> CheckDeclaredLengthAsync(string owner, long length, CancellationToken cancellationToken) =>
+        Bytes(await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken), length);
+
+    private ProblemHttpResult? Bytes(OwnerUsage usage, long length)
+    {
+        var max = options.Value.MaxStoredBytes;
+        return usage.Bytes + length <= max
+            ? null
+            : Problems.Create(Problems.QuotaExceeded, StatusCodes.Status413PayloadTooLarge, "Storage quota exceeded",
+                $"You use {usage.Bytes} bytes of your {max}; {length} more do not fit.",
+                new Dictionary<string, object?> { ["usedBytes"] = usage.Bytes, ["maxStoredBytes"] = max });
+    }
+}
