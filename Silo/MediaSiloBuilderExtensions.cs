@@ -5,6 +5,7 @@ using MediaService.Grains.Processing;
 using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -54,7 +55,13 @@ public static class MediaSiloBuilderExtensions
 
         silo.Services.AddMediaDataPlane(configuration);
         silo.Services.AddMediaProcessing(configuration);
-        silo.Services.AddOptions<MetadataOptions>().Bind(configuration.GetSection(MetadataOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        silo.Services.AddOptions<MetadataOptions>().Bind(configuration.GetSection(MetadataOptions.Section)).ValidateDataAnnotations()
+            .Validate<IOptions<ReminderOptions>>((o, r) => o.IndexRetryPeriod >= r.Value.MinimumReminderPeriod,
+                "Metadata:IndexRetryPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).")
+            .ValidateOnStart();
+        silo.Services.AddOptions<ProcessingOptions>()
+            .Validate<IOptions<ReminderOptions>>((o, r) => o.ReminderPeriod >= r.Value.MinimumReminderPeriod,
+                "Processing:ReminderPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).");
         // Orleans refuses reminders more frequent than this (default 1 min); tests lower it to see catch-ups quickly.
         silo.Configure<ReminderOptions>(configuration.GetSection("Orleans:Reminders"));
         silo.Services.AddSingleton(TimeProvider.System);
