@@ -65,6 +65,8 @@ public static class FrontendSetup
         builder.Services.AddSingleton<ShareLinks>();
         builder.Services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Quotas>();
+        builder.Services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ClusterRateLimiter>();
         builder.Services.AddHostedService<KeyBootstrap>();
         builder.Services.AddMediaAuthentication(configuration);
         builder.Services.AddAuthorization(options =>
@@ -98,6 +100,7 @@ public static class FrontendSetup
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseOwnerPropagation();
+        app.UseClusterRateLimits();
         app.UseStatusCodePages();
         app.MapOpenApi().AllowAnonymous();
         // An interactive reference of the API, from the OpenAPI document.

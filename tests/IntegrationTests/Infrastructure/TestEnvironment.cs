@@ -34,6 +34,17 @@ public static class TestEnvironment
         ["Processing:MaxImagePixels"] = "100000000",
         ["Processing:ImageMemoryMegabytes"] = "128",
         ["Processing:RetryDelay"] = "00:00:00.500",
+        // Tests call fast and often as one owner: rate limits far above what they do, except where a test sets its own.
+        ["RateLimits:Create:PerSecond"] = "100000",
+        ["RateLimits:Create:Burst"] = "100000",
+        ["RateLimits:Append:PerSecond"] = "100000",
+        ["RateLimits:Append:Burst"] = "100000",
+        ["RateLimits:Read:PerSecond"] = "100000",
+        ["RateLimits:Read:Burst"] = "100000",
+        ["RateLimits:Search:PerSecond"] = "100000",
+        ["RateLimits:Search:Burst"] = "100000",
+        ["RateLimits:Admin:PerSecond"] = "100000",
+        ["RateLimits:Admin:Burst"] = "100000",
         ["Orleans:ClusterId"] = clusterId,
         ["Orleans:ServiceId"] = serviceId,
     };

@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using MediaService.ApiFrontend.Http;
+using MediaService.Grains.Interfaces;
+using Microsoft.Extensions.Options;
+
+namespace MediaService.ApiFrontend.Auth;
+
+/// <summary>Request classes, each with a bucket per key owner.</summary>
+public enum RequestClass
+{
+    /// <summary>Creating or changing items: uploads, tus creation, metadata patches, deletes, share links.</summary>
+    Create,
+
+    /// <summary>tus appends (PATCH /files/{id}).</summary>
+    Append,
+
+    /// <summary>Reading one item: metadata, content, renditions, tus HEAD.</summary>
+    Read,
+
+    /// <summary>GET /media.</summary>
+    Search,
+
+    /// <summary>/admin routes.</summary>
+    Admin,
+}
+
+/// <summary>One class's rate: tokens per second and the burst a bucket holds.</summary>
+public sealed class RateRule
+{
+    /// <summary>Requests per second, sustained.</summary>
+    [Range(0.001, 1_000_000)]
+    public double PerSecond { get; set; }
+
+    /// <summary>Requests that may come at once after a quiet time.</summary>
+    [Range(1, 1_000_000)]
+    public int Burst { get; set; }
+}
+
+/// <summary>Cluster-wide rate limits per owner and class. Section <c>RateLimits</c>.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "RateLimits";
+
+    /// <summary>Default 10/s, burst 20.</summary>
+    public RateRule Create { get; set; } = new() { PerSecond = 10, Burst = 20 };
+
+    /// <summary>Default 50/s, burst 100.</summary>
+    public RateRule Append { get; set; } = new() { PerSecond = 50, Burst = 100 };
+
+    /// <summary>Default 200/s, burst 400.</summary>
+    public RateRule Read { get; set; } = new() { PerSecond = 200, Burst = 400 };
+
+    /// <summary>Default 20/s, burst 40.</summary>
+    public RateRule Search { get; set; } = new() { PerSecond = 20, Burst = 40 };
+
+    /// <summary>Default 5/s, burst 10.</summary>
+    public RateRule Admin { get; set; } = new() { PerSecond = 5, Burst = 10 };
+
+    /// <summary>How many seconds' worth of tokens a frontend takes from the cluster's bucket at once (at least one
+    /// token). Smaller is more exact across frontends; larger makes fewer grain calls. Default 0.05 s.</summary>
+    [Range(0.0, 10.0)]
+    public double BatchSeconds { get; set; } = 0.05;
+
+    /// <summary>How long a frontend may keep tokens it took and has not spent; then they are dropped (never returned
+    /// late, so frontends together never exceed the rate). Default 250 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan LeaseLifetime { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The rule of a class.</summary>
+    public RateRule For(RequestClass requestClass) => requestClass switch
+    {
+        RequestClass.Create => Create,
+        RequestClass.Append => Append,
+        RequestClass.Read => Read,
+        RequestClass.Search => Search,
+        _ => Admin,
+    };
+}
+
+/// <summary>
+/// Admits requests against cluster-wide token buckets (<see cref="IRateLimitGrain"/>, one per owner and class): a
+/// frontend takes a small batch of tokens at a time and spends them locally, dropping any it has not spent within
+/// the lease lifetime. A refusal carries the time until the bucket has a token again.
+/// </summary>
+public sealed class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimitOptions> options, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, Local> _buckets = new(StringComparer.Ordinal);
+
+    /// <summary>The decision for one request of <paramref name="owner"/> in <paramref name="requestClass"/>.</summary>
+    public async Task<RateDecision> AcquireAsync(string owner, RequestClass requestClass, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var rule = settings.For(requestClass);
+        var key = $"{owner}/{requestClass.ToString().ToLowerInvariant()}";
+        var local = _buckets.GetOrAdd(key, _ => new Local());
+        await local.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var now = time.GetUtcNow();
+            if (local.Tokens > 0 && local.Until > now)
+            {
+                local.Tokens--;
+                return new RateDecision(true, requestClass, rule, local.Remaining, TimeSpan.Zero, local.FullIn);
+            }
+
+            var batch = Math.Max(1, (int)Math.Floor(rule.PerSecond * settings.BatchSeconds));
+            var grant = await cluster.GetGrain<IRateLimitGrain>(key).TakeAsync(batch, rule.PerSecond, rule.Burst);
+            local.Remaining = grant.Remaining;
+            local.FullIn = grant.FullIn;
+            if (grant.Granted == 0)
+            {
+                local.Tokens = 0;
+                return new RateDecision(false, requestClass, rule, 0, grant.RetryAfter, grant.FullIn);
+            }
+
+            local.Tokens = grant.Granted - 1;
+            local.Until = now + settings.LeaseLifetime;
+            return new RateDecision(true, requestClass, rule, grant.Remaining, TimeSpan.Zero, grant.FullIn);
+        }
+        finally
+        {
+            local.Gate.Release();
+        }
+    }
+
+    private sealed class Local
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public int Tokens { get; set; }
+
+        public DateTimeOffset Until { get; set; }
+
+        public int Remaining { get; set; }
+
+        public TimeSpan FullIn { get; set; }
+    }
+}
+
+/// <summary>A rate limit decision, and what the IETF RateLimit headers say about it.</summary>
+public sealed record RateDecision(bool Admitted, RequestClass Class, RateRule Rule, int Remaining, TimeSpan RetryAfter, TimeSpan FullIn)
+{
+    /// <summary>Writes <c>RateLimit-Policy</c> and <c>RateLimit</c> (and <c>Retry-After</c> when refused).</summary>
+    public void WriteHeaders(HttpResponse response)
+    {
+        var name = Class.ToString().ToLowerInvariant();
+        var window = Math.Max(1, (int)Math.Ceiling(Rule.Burst / Rule.PerSecond));
+        response.Headers["RateLimit-Policy"] = string.Create(CultureInfo.InvariantCulture, $"\"{name}\";q={Rule.Burst};w={window}");
+        var reset = Math.Max(0, (int)Math.Ceiling((Admitted ? FullIn : RetryAfter).TotalSeconds));
+        response.Headers["RateLimit"] = string.Create(CultureInfo.InvariantCulture, $"\"{name}\";r={Remaining};t={reset}");
+        if (!Admitted)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+    }
+}
+
+/// <summary>The middleware that classifies authenticated requests and applies the limits.</summary>
+public static class RateLimitMiddleware
+{
+    /// <summary>After authentication: every request with a key or token is counted against its owner's buckets.</summary>
+    public static IApplicationBuilder UseClusterRateLimits(this IApplicationBuilder app) => app.Use(static async (context, next) =>
+    {
+        if (context.User.Identity?.IsAuthenticated != true || Classify(context.Request) is not { } requestClass)
+        {
+            await next(context);
+            return;
+        }
+
+        var limiter = context.RequestServices.GetRequiredService<ClusterRateLimiter>();
+        var decision = await limiter.AcquireAsync(context.User.Owner(), requestClass, context.RequestAborted);
+        decision.WriteHeaders(context.Response);
+        if (!decision.Admitted)
+        {
+            await Problems.Create("rate-limited", StatusCodes.Status429TooManyRequests, "Too many requests",
+                $"The {requestClass.ToString().ToLowerInvariant()} limit is {decision.Rule.PerSecond}/s (bursts of {decision.Rule.Burst}); "
+                + $"the next request can come in {decision.RetryAfter.TotalSeconds:0.###} s.").ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>The class of a request, or null for requests that are not limited.</summary>
+    public static RequestClass? Classify(HttpRequest request)
+    {
+        var path = request.Path.Value ?? string.Empty;
+        var method = request.Method;
+        if (path.StartsWith("/admin", StringComparison.OrdinalIgnoreCase))
+        {
+            return RequestClass.Admin;
+        }
+
+        if (path.StartsWith("/files", StringComparison.OrdinalIgnoreCase))
+        {
+            return method switch
+            {
+                "PATCH" => RequestClass.Append,
+                "POST" or "DELETE" => RequestClass.Create,
+                "OPTIONS" => null,
+                _ => RequestClass.Read,
+            };
+        }
+
+        if (!path.StartsWith("/media", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (HttpMethods.IsGet(method) && path.TrimEnd('/').Equals("/media", StringComparison.OrdinalIgnoreCase))
+        {
+            return RequestClass.Search;
+        }
+
+        return HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? RequestClass.Read : RequestClass.Create;
+    }
+}
