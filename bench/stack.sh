@@ -24,7 +24,7 @@ dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 SILO_PID=$!
 pids+=($SILO_PID)
 # The benchmarks measure the service, not its rate limits: every class far above what they send.
-for class in Create Append Read Search Admin; do
+for class in Create Append Read Search Admin UploadKib; do
   export "RateLimits__${class}__PerSecond=1000000" "RateLimits__${class}__Burst=1000000"
 done
 (cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --Orleans:ClusterId=bench --urls "http://127.0.0.1:$API_PORT" \

@@ -38,11 +38,14 @@ public sealed class RateRule
     public int Burst { get; set; }
 }
 
-/// <summary>Cluster-wide rate limits per owner and class. Section <c>RateLimits</c>.</summary>
+/// <summary>Cluster-wide rate limits per API key (or JWT owner) and class. Section <c>RateLimits</c>.</summary>
 public sealed class RateLimitOptions
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "RateLimits";
+
+    /// <summary>False turns every limit off (for comparison in benchmarks). Default true.</summary>
+    public bool Enabled { get; set; } = true;
 
     /// <summary>Default 10/s, burst 20.</summary>
     public RateRule Create { get; set; } = new() { PerSecond = 10, Burst = 20 };
@@ -58,6 +61,10 @@ public sealed class RateLimitOptions
 
     /// <summary>Default 5/s, burst 10.</summary>
     public RateRule Admin { get; set; } = new() { PerSecond = 5, Burst = 10 };
+
+    /// <summary>Upload bandwidth per owner, in KiB: per second and burst. Default 100 MiB/s, bursts of 16 MiB. An upload
+    /// over it is slowed down (the frontend reads its body more slowly), never failed.</summary>
+    public RateRule UploadKib { get; set; } = new() { PerSecond = 100 * 1024, Burst = 16 * 1024 };
 
     /// <summary>How many seconds' worth of tokens a frontend takes from the cluster's bucket at once (at least one
     /// token). Smaller is more exact across frontends; larger makes fewer grain calls. Default 0.05 s.</summary>
@@ -89,7 +96,7 @@ public sealed class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimi
 {
     private readonly ConcurrentDictionary<string, Local> _buckets = new(StringComparer.Ordinal);
 
-    /// <summary>The decision for one request of <paramref name="owner"/> in <paramref name="requestClass"/>.</summary>
+    /// <summary>The decision for one request of the caller <paramref name="owner"/> (a key or an owner) in <paramref name="requestClass"/>.</summary>
     public async Task<RateDecision> AcquireAsync(string owner, RequestClass requestClass, CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -123,6 +130,55 @@ public sealed class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimi
         finally
         {
             local.Gate.Release();
+        }
+    }
+
+    /// <summary>Waits until <paramref name="owner"/> may upload <paramref name="bytes"/> more bytes (cluster-wide bandwidth).</summary>
+    public async Task ThrottleBytesAsync(string owner, int bytes, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var rule = settings.UploadKib;
+        var key = $"{owner}/upload-kib";
+        var local = _buckets.GetOrAdd(key, _ => new Local());
+        var need = Math.Max(1, (bytes + 1023) / 1024);
+        while (true)
+        {
+            TimeSpan wait;
+            await local.Gate.WaitAsync(cancellationToken);
+            try
+            {
+                var now = time.GetUtcNow();
+                if (local.Until > now && local.Tokens > 0)
+                {
+                    var taken = Math.Min(local.Tokens, need);
+                    local.Tokens -= taken;
+                    need -= taken;
+                }
+
+                if (need == 0)
+                {
+                    return;
+                }
+
+                var batch = Math.Max(need, (int)Math.Floor(rule.PerSecond * settings.BatchSeconds));
+                var grant = await cluster.GetGrain<IRateLimitGrain>(key).TakeAsync(batch, rule.PerSecond, rule.Burst);
+                var used = Math.Min(grant.Granted, need);
+                need -= used;
+                local.Tokens = grant.Granted - used;
+                local.Until = now + settings.LeaseLifetime;
+                if (need == 0)
+                {
+                    return;
+                }
+
+                wait = grant.RetryAfter > TimeSpan.Zero ? grant.RetryAfter : TimeSpan.FromSeconds(Math.Min(need, rule.Burst) / rule.PerSecond);
+            }
+            finally
+            {
+                local.Gate.Release();
+            }
+
+            await Task.Delay(wait < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : wait, time, cancellationToken);
         }
     }
 
@@ -161,17 +217,22 @@ public sealed record RateDecision(bool Admitted, RequestClass Class, RateRule Ru
 /// <summary>The middleware that classifies authenticated requests and applies the limits.</summary>
 public static class RateLimitMiddleware
 {
-    /// <summary>After authentication: every request with a key or token is counted against its owner's buckets.</summary>
+    /// <summary>Whose buckets a request uses: its API key's (every key has its own), or a JWT owner's.</summary>
+    public static string LimitKey(this System.Security.Claims.ClaimsPrincipal user) =>
+        user.FindFirst("media:key")?.Value is { } key ? $"key-{key}" : $"owner-{user.Owner()}";
+
+    /// <summary>After authentication: every request with a key or token is counted against its key's buckets.</summary>
     public static IApplicationBuilder UseClusterRateLimits(this IApplicationBuilder app) => app.Use(static async (context, next) =>
     {
-        if (context.User.Identity?.IsAuthenticated != true || Classify(context.Request) is not { } requestClass)
+        if (context.User.Identity?.IsAuthenticated != true || Classify(context.Request) is not { } requestClass
+            || !context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.Enabled)
         {
             await next(context);
             return;
         }
 
         var limiter = context.RequestServices.GetRequiredService<ClusterRateLimiter>();
-        var decision = await limiter.AcquireAsync(context.User.Owner(), requestClass, context.RequestAborted);
+        var decision = await limiter.AcquireAsync(context.User.LimitKey(), requestClass, context.RequestAborted);
         decision.WriteHeaders(context.Response);
         if (!decision.Admitted)
         {
@@ -217,4 +278,64 @@ public static class RateLimitMiddleware
 
         return HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? RequestClass.Read : RequestClass.Create;
     }
+}
+
+/// <summary>A request body read no faster than its owner's upload bandwidth allows (the client is slowed by TCP).</summary>
+public sealed class ThrottledBody(Stream inner, ClusterRateLimiter limiter, string owner) : Stream
+{
+    private const int MaxRead = 64 * 1024;
+
+    /// <summary>The body of an authenticated request, throttled to its key's bandwidth; other bodies as they are.</summary>
+    public static Stream For(HttpContext context, Stream body) =>
+        context.User.Identity?.IsAuthenticated == true && context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.Enabled
+            ? new ThrottledBody(body, context.RequestServices.GetRequiredService<ClusterRateLimiter>(), context.User.LimitKey())
+            : body;
+
+    /// <inheritdoc />
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer[..Math.Min(buffer.Length, MaxRead)], cancellationToken);
+        if (read > 0)
+        {
+            await limiter.ThrottleBytesAsync(owner, read, cancellationToken);
+        }
+
+        return read;
+    }
+
+    /// <inheritdoc />
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <inheritdoc />
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public override bool CanRead => true;
+
+    /// <inheritdoc />
+    public override bool CanSeek => false;
+
+    /// <inheritdoc />
+    public override bool CanWrite => false;
+
+    /// <inheritdoc />
+    public override long Length => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <inheritdoc />
+    public override void Flush()
+    {
+    }
+
+    /// <inheritdoc />
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

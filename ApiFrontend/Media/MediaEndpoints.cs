@@ -80,7 +80,7 @@ public static partial class MediaEndpoints
 
         try
         {
-            var view = await ingest.UploadNewAsync(new CreateMediaItem(fileName, contentType, request.ContentLength), request.Body, cancellationToken);
+            var view = await ingest.UploadNewAsync(new CreateMediaItem(fileName, contentType, request.ContentLength), Auth.ThrottledBody.For(context, request.Body), cancellationToken);
             return TypedResults.Created($"/media/{view.Id}", MediaItemResponse.From(view));
         }
         catch (IngestFailedException failure)

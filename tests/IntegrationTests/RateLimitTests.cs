@@ -90,6 +90,28 @@ public sealed class RateLimitTests(MediaServiceFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task AnUploadOverTheBandwidthLimitIsSlowedDownNotFailed()
+    {
+        await using var frontend = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, new Dictionary<string, string?>
+        {
+            ["RateLimits:UploadKib:PerSecond"] = "256",
+            ["RateLimits:UploadKib:Burst"] = "64",
+        });
+        using var client = frontend.CreateHttpClient(await NewOwnerKeyAsync(frontend));
+        var body = Payloads.Random(1024 * 1024, seed: 77);
+
+        var clock = Stopwatch.StartNew();
+        using var response = await client.PostAsync("/media/upload?filename=slow.bin", Payloads.OctetStream(body));
+        var elapsed = clock.Elapsed;
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await client.GetByteArrayAsync($"/media/{id}/content")));
+        output.WriteLine($"1 MiB at 256 KiB/s (bursts of 64 KiB) took {elapsed.TotalSeconds:0.00} s");
+        Assert.True(elapsed > TimeSpan.FromSeconds(3), $"1 MiB at 256 KiB/s after a 64 KiB burst needs about 3.75 s; it took {elapsed}");
+    }
+
+    [Fact]
     public async Task ARefusalSaysWhenTheNextTokenComesNotTheWholePeriodWithTheRateLimitHeaders()
     {
         await using var frontend = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, Limits(0.2, 2)); // a token every 5 s

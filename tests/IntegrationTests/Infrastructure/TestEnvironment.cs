@@ -45,6 +45,8 @@ public static class TestEnvironment
         ["RateLimits:Search:Burst"] = "100000",
         ["RateLimits:Admin:PerSecond"] = "100000",
         ["RateLimits:Admin:Burst"] = "100000",
+        ["RateLimits:UploadKib:PerSecond"] = "100000000",
+        ["RateLimits:UploadKib:Burst"] = "100000000",
         ["Orleans:ClusterId"] = clusterId,
         ["Orleans:ServiceId"] = serviceId,
     };
