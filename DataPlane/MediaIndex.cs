@@ -157,16 +157,6 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
             return await command.ExecuteNonQueryAsync(ct) == 1;
         }, cancellationToken);
 
-    /// <summary>The version of an item the index holds, or null when it holds none.</summary>
-    public Task<long?> VersionAsync(string serviceId, long mediaId, CancellationToken cancellationToken) =>
-        RunAsync(async ct =>
-        {
-            await using var command = dataSource.CreateCommand("SELECT version FROM media_index WHERE service_id = @service AND media_id = @id");
-            command.Parameters.AddWithValue("service", serviceId);
-            command.Parameters.AddWithValue("id", mediaId);
-            return await command.ExecuteScalarAsync(ct) is long version ? version : (long?)null;
-        }, cancellationToken);
-
     /// <summary>An owner's usage, summed over the index (as current as the index: writes in flight are not in it).</summary>
     public Task<OwnerUsage> UsageAsync(string serviceId, string owner, CancellationToken cancellationToken) =>
         RunAsync(async ct =>

@@ -477,18 +477,13 @@ public sealed partial class UploadGrain(
         state.State = next with { Version = Current.Version + 1 };
         try
         {
-            var context = ResilienceContextPool.Shared.Get();
             // Writes are conditional on the ETag Orleans holds: a repeated write after an ambiguous failure
             // is refused rather than applied twice, so retrying is safe.
-            context.Properties.Set(Resilience.Idempotent, true);
-            try
+            await _postgres.RunAsync(idempotent: true, async _ =>
             {
-                await _postgres.ExecuteAsync(static async (_, s) => await s.WriteStateAsync(), context, state);
-            }
-            finally
-            {
-                ResilienceContextPool.Shared.Return(context);
-            }
+                await state.WriteStateAsync();
+                return true;
+            }, CancellationToken.None);
         }
         catch
         {

@@ -36,13 +36,7 @@ public sealed class IndexCatchUpTests(ITestOutputHelper output)
             using var http = frontend.CreateHttpClient();
             var id = await MediaFiles.UploadAsync(http, Encoding.UTF8.GetBytes("text"), "a.txt", "text/plain");
             await MediaFiles.ProcessedAsync(http, id);
-            async Task<long?> IndexedAsync()
-            {
-                await using var command = data.CreateCommand("SELECT version FROM media_index WHERE service_id = @s AND media_id = @id");
-                command.Parameters.AddWithValue("s", serviceId);
-                command.Parameters.AddWithValue("id", id);
-                return await command.ExecuteScalarAsync() as long?;
-            }
+            Task<long?> IndexedAsync() => TestEnvironment.IndexedVersionAsync(serviceId, id);
 
             var indexed = await IndexedAsync();
             Assert.NotNull(indexed);

@@ -36,14 +36,7 @@ public sealed class MetadataTests(MediaServiceFixture fixture)
         return id;
     }
 
-    private async Task<long?> IndexedVersionAsync(long id)
-    {
-        await using var data = NpgsqlDataSource.Create(TestEnvironment.ConnectionString);
-        await using var command = data.CreateCommand("SELECT version FROM media_index WHERE service_id = @s AND media_id = @id");
-        command.Parameters.AddWithValue("s", fixture.ServiceId);
-        command.Parameters.AddWithValue("id", id);
-        return await command.ExecuteScalarAsync() as long?;
-    }
+    private Task<long?> IndexedVersionAsync(long id) => TestEnvironment.IndexedVersionAsync(fixture.ServiceId, id);
 
     [Fact]
     public async Task APatchSetsKeepsAndRemovesFieldsAndMovesTheETag()

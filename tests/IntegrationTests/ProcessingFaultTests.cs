@@ -30,7 +30,6 @@ public sealed class ProcessingFaultTests
             var processor = victim.SiloHost.Services.GetRequiredService<MediaProcessor>();
             await Eventually.HoldsAsync(() => Task.FromResult(processor.Running), running => running > 0, TimeSpan.FromSeconds(30),
                 "the item's processing running on its silo");
-            await Task.Delay(300);
             await cluster.KillSiloAsync(victim);
 
             var metadata = await MediaFiles.ProcessedAsync(http, id, TimeSpan.FromSeconds(120));

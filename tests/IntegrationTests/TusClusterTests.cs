@@ -91,14 +91,7 @@ public sealed class TusClusterTests(MediaServiceFixture fixture)
         }
 
         var id = Tus.IdOf(url);
-        using var s3 = DataPlaneServiceCollectionExtensions.CreateClient(new S3Options
-        {
-            ServiceUrl = TestEnvironment.S3ServiceUrl,
-            AccessKey = TestEnvironment.Configuration["S3:AccessKey"],
-            SecretKey = TestEnvironment.Configuration["S3:SecretKey"],
-        });
-        async Task<int> TailObjectsAsync() =>
-            (await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = TestEnvironment.S3Bucket, Prefix = $"media/{id}/tail/" })).S3Objects?.Count ?? 0;
+        async Task<int> TailObjectsAsync() => (await TestEnvironment.KeysAsync($"media/{id}/tail/")).Count;
         Assert.Equal(1, await TailObjectsAsync());
 
         var gone = await Eventually.HoldsAsync(

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
@@ -114,13 +113,11 @@ public sealed class ImageProcessorTests : IDisposable
     [Fact]
     public void AHugeImageIsRejectedFromItsHeaderWithoutDecoding()
     {
-        var watch = Stopwatch.StartNew();
+        // The file holds one row of pixels: only a rejection from its header, before any decode, names its size.
         var reason = Rejected(MediaCorpus.BlackPng(50_000, 50_000, withPixels: false));
 
         Assert.Contains("50000x50000", reason);
         Assert.Contains("limit", reason);
-        Assert.True(GC.GetTotalMemory(false) < 2L * 1024 * 1024 * 1024); // 10 GB of pixels were never allocated
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "identify only");
     }
 
     [Fact]

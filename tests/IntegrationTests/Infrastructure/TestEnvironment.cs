@@ -68,6 +68,16 @@ public static class TestEnvironment
         return [.. (listing.S3Objects ?? []).Select(o => o.Key)];
     }
 
+    /// <summary>The version of an item the service's search index holds, or null when it holds no row for it.</summary>
+    public static async Task<long?> IndexedVersionAsync(string serviceId, long id)
+    {
+        await using var data = Npgsql.NpgsqlDataSource.Create(ConnectionString);
+        await using var command = data.CreateCommand("SELECT version FROM media_index WHERE service_id = @s AND media_id = @id");
+        command.Parameters.AddWithValue("s", serviceId);
+        command.Parameters.AddWithValue("id", id);
+        return await command.ExecuteScalarAsync() as long?;
+    }
+
     private static string Required(string key) =>
         Configuration[key] is { Length: > 0 } value
             ? value
