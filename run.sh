@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the whole service on 127.0.0.1 in the foreground: PostgreSQL, s3rver, one silo, one ApiFrontend.
 # Ctrl-C stops all of it. Data stays in .data/run for the next start.
-#   API_PORT (default 5080), SILO_PORT (11111), GATEWAY_PORT (30000), PG_PORT (55432), S3_PORT (54568)
+#   API_PORT (default 5080), SILO_PORT (11111), GATEWAY_PORT (30000), SILO_HTTP_PORT (11180: /metrics, /dashboard/),
+#   PG_PORT (55432), S3_PORT (54568)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -25,7 +26,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 (cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll \
-  --Silo:SiloPort="${SILO_PORT:-11111}" --Silo:GatewayPort="${GATEWAY_PORT:-30000}") &
+  --Silo:SiloPort="${SILO_PORT:-11111}" --Silo:GatewayPort="${GATEWAY_PORT:-30000}" --Silo:HttpPort="${SILO_HTTP_PORT:-11180}") &
 pids+=($!)
 # Development keys, made on first start: an admin key and a key of the owner "dev".
 (cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --urls "http://127.0.0.1:$API_PORT" \

@@ -5,6 +5,7 @@ using MediaService.ApiFrontend.Media;
 using MediaService.ApiFrontend.OpenApi;
 using MediaService.ApiFrontend.Tus;
 using MediaService.DataPlane;
+using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +36,7 @@ public static class FrontendSetup
                 options.ConnectionString = connectionString;
             });
             client.Configure<ClusterOptions>(configuration.GetSection("Orleans"));
+            client.AddActivityPropagation();
 
             // The frontend may start before any silo: keep trying rather than exit.
             client.UseConnectionRetryFilter(async (_, ct) =>
@@ -45,6 +47,7 @@ public static class FrontendSetup
         });
 
         builder.Services.AddMediaDataPlane(configuration);
+        builder.Services.AddMediaTelemetry(configuration, "media-frontend");
         builder.Services.AddOptions<MetadataOptions>().Bind(configuration.GetSection(MetadataOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<UploadWriter>();
         builder.Services.AddSingleton<MediaIngest>();
@@ -100,6 +103,7 @@ public static class FrontendSetup
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseOwnerPropagation();
+        app.UseMediaIdLogScope();
         app.UseClusterRateLimits();
         app.UseStatusCodePages();
         app.MapOpenApi().AllowAnonymous();
@@ -107,11 +111,35 @@ public static class FrontendSetup
         app.MapScalarApiReference("/docs", options => options.WithTitle("Media upload service").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
             .AllowAnonymous();
         app.MapAdmin();
+        app.MapClusterAdmin();
         app.MapShareLinks();
         app.MapMediaHealth();
+        app.MapMediaMetrics(app.Configuration).AllowAnonymous();
         app.MapMedia();
         app.MapMetadata();
         app.MapTus();
         return app;
     }
+
+    /// <summary>
+    /// Requests about one item (<c>/media/{id}</c>, <c>/files/{id}</c>) log under a <c>MediaId</c> scope and tag their
+    /// trace with <c>media.id</c>, so that one upload's lines and spans can be found across frontends and silos.
+    /// </summary>
+    public static IApplicationBuilder UseMediaIdLogScope(this IApplicationBuilder app) => app.Use(static async (context, next) =>
+    {
+        if ((context.Request.Path.StartsWithSegments("/media") || context.Request.Path.StartsWithSegments("/files"))
+            && context.GetRouteValue("id") is string id && long.TryParse(id, out var mediaId))
+        {
+            System.Diagnostics.Activity.Current?.SetTag("media.id", mediaId);
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("MediaService.Requests");
+            using (logger.BeginScope(new Dictionary<string, object> { ["MediaId"] = mediaId }))
+            {
+                await next(context);
+            }
+
+            return;
+        }
+
+        await next(context);
+    });
 }

@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace MediaService.DataPlane;
@@ -19,6 +20,8 @@ public static class DataPlaneServiceCollectionExtensions
             .Validate<IOptions<S3Options>>((o, s3) => o.MaxUploadBytes <= s3.Value.MaxObjectBytes, "Uploads:MaxUploadBytes exceeds S3:PartSizeBytes x 10,000 (the S3 part limit).")
             .ValidateOnStart();
         services.AddMediaResilience();
+        services.AddMetrics();
+        services.TryAddSingleton<Telemetry.MediaMetrics>();
         services.AddSingleton<IAmazonS3>(sp => CreateClient(sp.GetRequiredService<IOptions<S3Options>>().Value));
         services.AddSingleton<MediaObjectStore>();
         var connectionString = configuration.GetConnectionString(PostgresOptions.ConnectionStringName);

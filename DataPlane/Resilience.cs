@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Amazon.Runtime;
@@ -44,6 +45,7 @@ public static class Resilience
     /// <summary>Registers both pipelines.</summary>
     public static IServiceCollection AddMediaResilience(this IServiceCollection services)
     {
+        services.AddSingleton<CircuitStates>();
         services.AddResiliencePipeline(S3, (builder, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<S3Options>>().Value;
@@ -53,6 +55,7 @@ public static class Resilience
                 MinimumThroughput = options.BreakerMinimumThroughput,
                 SamplingDuration = options.BreakerSamplingDuration,
                 BreakDuration = options.BreakerBreakDuration,
+                StateProvider = context.ServiceProvider.GetRequiredService<CircuitStates>().Track(S3),
             });
             builder.AddTimeout(new TimeoutStrategyOptions
             {
@@ -67,6 +70,7 @@ public static class Resilience
             AddRetryAndBreaker(builder, options.MaxRetries, options.RetryBaseDelay, IsTransientPostgres, new CircuitBreakerStrategyOptions
             {
                 BreakDuration = options.BreakerBreakDuration,
+                StateProvider = context.ServiceProvider.GetRequiredService<CircuitStates>().Track(Postgres),
             });
             builder.AddTimeout(options.AttemptTimeout);
         });
@@ -128,4 +132,27 @@ public static class Resilience
     /// <summary>True when the failure means the store is unavailable rather than that the request was wrong.</summary>
     public static bool IsUnavailable(Exception exception) =>
         exception is BrokenCircuitException or IsolatedCircuitException || IsTransientS3(exception);
+}
+
+/// <summary>
+/// The state of each pipeline's circuit breaker, exported as the gauge <c>media.circuit.state</c> (0 closed, 1 open,
+/// 2 half-open, 3 isolated) with the pipeline's name.
+/// </summary>
+public sealed class CircuitStates
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CircuitBreakerStateProvider> _providers = new();
+
+    /// <summary>Creates the gauge on the host's meter factory.</summary>
+    public CircuitStates(IMeterFactory meters) =>
+        meters.Create(Telemetry.MediaTelemetry.MeterName).CreateObservableGauge("media.circuit.state", Observe, "{state}",
+            "Circuit breaker state of the S3 and PostgreSQL pipelines: 0 closed, 1 open, 2 half-open, 3 isolated.");
+
+    /// <summary>A state provider for the breaker of <paramref name="pipeline"/>.</summary>
+    public CircuitBreakerStateProvider Track(string pipeline) => _providers[pipeline] = new CircuitBreakerStateProvider();
+
+    /// <summary>The state of a pipeline's breaker (closed when it has not been built yet).</summary>
+    public CircuitState State(string pipeline) => _providers.TryGetValue(pipeline, out var provider) ? provider.CircuitState : CircuitState.Closed;
+
+    private IEnumerable<Measurement<int>> Observe() =>
+        _providers.Select(p => new Measurement<int>((int)p.Value.CircuitState, new KeyValuePair<string, object?>("pipeline", p.Key)));
 }

@@ -1,4 +1,5 @@
 using MediaService.DataPlane;
+using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Domain;
 using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
@@ -28,6 +29,7 @@ public sealed partial class UploadGrain(
     IOptions<Orleans.Configuration.ClusterOptions> clusterOptions,
     ResiliencePipelineProvider<string> pipelines,
     TimeProvider time,
+    MediaMetrics metrics,
     ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable
 {
     private const string ExpiryReminder = "expire";
@@ -42,6 +44,9 @@ public sealed partial class UploadGrain(
     // none, so an attempt recorded in the state without one here was lost (its silo died or the grain moved).
     private int? _runningAttempt;
     private IGrainTimer? _processingTimer;
+
+    // Whether this activation counts in the silo's unfinished uploads (media.uploads.active, GET /admin/cluster).
+    private bool _countedActive;
 
     private long Id => this.GetPrimaryKeyLong();
 
@@ -67,7 +72,54 @@ public sealed partial class UploadGrain(
             ScheduleProcessingCheck(p.NextAttemptAt is { } next ? next - time.GetUtcNow() : TimeSpan.Zero);
         }
 
+        metrics.MediaItemActivated(1);
+        CountActive();
         return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown)
+        {
+            // Draining silo: move to another silo with the state in hand rather than wait to be read again. A
+            // processing attempt running here is abandoned with the silo, so the moved item starts the next one at once.
+            _runningAttempt = null;
+            this.MigrateOnIdle();
+        }
+
+        metrics.MediaItemActivated(-1);
+        if (_countedActive)
+        {
+            _countedActive = false;
+            metrics.ActiveUploadChanged(-1);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void CountActive()
+    {
+        var active = Current.Status == MediaStatus.Receiving;
+        if (active != _countedActive)
+        {
+            _countedActive = active;
+            metrics.ActiveUploadChanged(active ? 1 : -1);
+        }
+    }
+
+    private void CountTransition(MediaItemState before, MediaItemState after)
+    {
+        if (!before.Exists && after.Exists)
+        {
+            metrics.UploadStarted(after.Concat == ConcatKind.None ? "single" : after.Concat.ToString().ToLowerInvariant());
+        }
+
+        if (before.Status != MediaStatus.Stored && after.Status == MediaStatus.Stored)
+        {
+            metrics.UploadCompleted();
+        }
+
+        CountActive();
     }
 
     public async Task<CreateMediaItemResult> CreateAsync(CreateMediaItem request)
@@ -296,6 +348,7 @@ public sealed partial class UploadGrain(
         {
             await PersistAsync(next);
             LogExpired(logger, Id);
+            metrics.UploadExpired();
             await ReleaseBytesAsync(before);
         }
 
@@ -490,6 +543,8 @@ public sealed partial class UploadGrain(
             state.State = previous;
             throw;
         }
+
+        CountTransition(previous ?? MediaItemState.Empty, Current);
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

@@ -1,6 +1,7 @@
 using MediaService.DataPlane;
 using MediaService.Grains;
 using MediaService.Grains.Interfaces;
+using MediaService.Grains.Operations;
 using MediaService.Grains.Processing;
 using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
@@ -65,6 +66,13 @@ public static class MediaSiloBuilderExtensions
         // Orleans refuses reminders more frequent than this (default 1 min); tests lower it to see catch-ups quickly.
         silo.Configure<ReminderOptions>(configuration.GetSection("Orleans:Reminders"));
         silo.Services.AddSingleton(TimeProvider.System);
+
+        // Operators: how fast a silo that stops answering is declared dead (Orleans:Membership: ProbeTimeout,
+        // NumMissedProbesLimit, NumVotesForDeathDeclaration, ...), traces across grain calls, and each silo's load.
+        silo.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+        silo.AddActivityPropagation();
+        silo.AddGrainService<SiloLoadService>();
+        silo.Services.AddSingleton<ISiloLoadClient, SiloLoadClient>();
         return silo;
     }
 }

@@ -20,6 +20,14 @@ public sealed class SiloHostOptions
     [Range(1, 65535)]
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>Address of the silo's HTTP port (<c>/metrics</c>, <c>/health/*</c>, <c>/dashboard</c>). Default 127.0.0.1.</summary>
+    [Required]
+    public string HttpAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The silo's HTTP port. Default 11180.</summary>
+    [Range(1, 65535)]
+    public int HttpPort { get; set; } = 11180;
+
     /// <summary>Time a silo gets on SIGTERM to finish calls and deactivate grains with state saved. Default 30 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -2,7 +2,9 @@
 # More than one of everything on one machine. Adds and removes silos and frontends of the local cluster that
 # ./run.sh started (same PostgreSQL, S3 and cluster id), or starts a whole local cluster on its own.
 #
-#   scripts/cluster.sh add-silo [SILO_PORT GATEWAY_PORT]   a silo; free ports are chosen when none are given
+#   scripts/cluster.sh add-silo [SILO_PORT GATEWAY_PORT [HTTP_PORT]]
+#                                                          a silo; free ports are chosen when none are given. Its HTTP
+#                                                          port serves /metrics, /health/ready and /dashboard/
 #   scripts/cluster.sh add-frontend [PORT]                 a frontend on http://127.0.0.1:PORT (free port if none)
 #   scripts/cluster.sh list                                what this script started that still runs
 #   scripts/cluster.sh remove NAME                         SIGTERM and wait: a silo drains and leaves the cluster
@@ -46,12 +48,15 @@ alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
 add_silo() {
   built
   eval "$(scripts/env.sh env)"
-  local silo=${1:-$(free_port 11112)} gateway=${2:-$(free_port 30001)} name
+  local silo=${1:-$(free_port 11112)} gateway=${2:-$(free_port 30001)} http name
+  http=${3:-$(free_port 11181)}
   name=silo-$silo
-  printf '%s\n%s\n' "$silo" "$gateway" >"$DIR/$name.ports"
-  launch "$name" Silo/bin/Release/net10.0 dotnet Silo.dll --Silo:SiloPort="$silo" --Silo:GatewayPort="$gateway"
+  printf '%s\n%s\n%s\n' "$silo" "$gateway" "$http" >"$DIR/$name.ports"
+  launch "$name" Silo/bin/Release/net10.0 dotnet Silo.dll --Silo:SiloPort="$silo" --Silo:GatewayPort="$gateway" --Silo:HttpPort="$http"
   for _ in $(seq 1 120); do
-    in_use "$gateway" && { log "$name up (silo port $silo, gateway $gateway, pid $(cat "$DIR/$name.pid"), log $DIR/$name.log)"; echo "$name"; return; }
+    curl -fsS -o /dev/null "http://127.0.0.1:$http/health/ready" 2>/dev/null && {
+      log "$name up (silo port $silo, gateway $gateway, http://127.0.0.1:$http: /metrics /dashboard/; pid $(cat "$DIR/$name.pid"), log $DIR/$name.log)"
+      echo "$name"; return; }
     alive "$name" || break
     sleep 0.5
   done
@@ -120,5 +125,5 @@ case "${1:-}" in
     done
     scripts/env.sh stop
     ;;
-  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac

@@ -22,6 +22,7 @@ public static class Problems
     public const string MetadataInvalid = "metadata-invalid";
     public const string VersionMismatch = "version-mismatch";
     public const string QuotaExceeded = "quota-exceeded";
+    public const string ClusterUnavailable = "cluster-unavailable";
 
     /// <summary>A problem result with the catalogue's type and code.</summary>
     public static ProblemHttpResult Create(string code, int status, string title, string? detail = null, IDictionary<string, object?>? extensions = null)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using MediaService.ApiFrontend.Tus;
 using MediaService.DataPlane;
+using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;
 using Microsoft.Extensions.Options;
 
@@ -28,7 +29,7 @@ public sealed class BeyondLengthException(long length) : Exception($"The body go
 /// next append prepends. So every offset the service reports is backed by bytes in S3, and memory per append is
 /// bounded by the parts in flight. A client that stops mid-body keeps what arrived.
 /// </summary>
-public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3Options)
+public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3Options, MediaMetrics metrics)
 {
     private static readonly TimeSpan SalvageTime = TimeSpan.FromSeconds(30);
     private readonly MediaObjectStore _store = store;
@@ -44,16 +45,37 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
         long id, IUploadGrain grain, AppendGrant grant, Stream body, bool endOfBodyEndsContent, CancellationToken cancellationToken,
         TusChecksum? checksum = null)
     {
+        using var active = metrics.AppendStarted();
         var append = new Append(this, id, grain, grant, checksum is not null);
         try
         {
-            return await append.RunAsync(body, endOfBodyEndsContent, checksum, cancellationToken);
+            var outcome = await append.RunAsync(body, endOfBodyEndsContent, checksum, cancellationToken);
+            metrics.BytesReceived(outcome.Offset - grant.Offset);
+            return outcome;
+        }
+        catch (Exception ex) when (FailureReason(ex, cancellationToken) is { } reason)
+        {
+            metrics.UploadFailed(reason);
+            throw;
         }
         finally
         {
             await append.ReleaseAsync();
         }
     }
+
+    // Why an append failed on our side, or null when the client's request or its going away ended it.
+    private static string? FailureReason(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        BeyondLengthException or ChecksumMismatchException or InvalidDataException => null,
+        MediaException { Code: MediaErrorCode.Unavailable } => "storage",
+        MediaException => null,
+        OperationCanceledException when cancellationToken.IsCancellationRequested => null,
+        _ when IsClientGone(exception, cancellationToken) => null,
+        Orleans.Runtime.OrleansException or TimeoutException => "cluster",
+        _ when Resilience.IsUnavailable(exception) => "storage",
+        _ => "error",
+    };
 
     /// <summary>The state of one append: its buffers, the parts on their way to S3, and its part numbers.</summary>
     private sealed class Append(UploadWriter writer, long id, IUploadGrain grain, AppendGrant grant, bool staged)

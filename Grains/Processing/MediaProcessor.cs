@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using MediaService.DataPlane;
+using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,11 +35,13 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
     private readonly ImageProcessor _images;
     private readonly AvProcessor _av;
     private readonly IReadOnlySet<string> _allowed;
+    private readonly MediaMetrics _metrics;
     private int _running;
 
     /// <summary>Creates the silo's work folder and the ffmpeg sandbox.</summary>
-    public MediaProcessor(IOptions<ProcessingOptions> options, IGrainFactory grains, MediaObjectStore store, ILogger<MediaProcessor> logger)
+    public MediaProcessor(IOptions<ProcessingOptions> options, IGrainFactory grains, MediaObjectStore store, MediaMetrics metrics, ILogger<MediaProcessor> logger)
     {
+        _metrics = metrics;
         _options = options.Value;
         _grains = grains;
         _store = store;
@@ -63,7 +66,11 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
     /// <inheritdoc />
     public void Enqueue(ProcessingJob job)
     {
-        _queue.Writer.TryWrite(job);
+        if (_queue.Writer.TryWrite(job))
+        {
+            _metrics.ProcessingQueued();
+        }
+
         LogQueued(_logger, job.MediaId, job.Attempt, Queued);
     }
 
@@ -92,13 +99,17 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
             await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
             {
                 Interlocked.Increment(ref _running);
+                _metrics.ProcessingStarted();
+                var started = TimeProvider.System.GetTimestamp();
+                var outcome = "error";
                 try
                 {
-                    await RunAsync(job, stoppingToken);
+                    outcome = await RunAsync(job, stoppingToken);
                 }
                 finally
                 {
                     Interlocked.Decrement(ref _running);
+                    _metrics.ProcessingEnded(outcome, TimeProvider.System.GetElapsedTime(started));
                 }
             }
         }
@@ -107,9 +118,13 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         }
     }
 
-    /// <summary>Runs one attempt to its report. Never throws: every error becomes the attempt's outcome.</summary>
-    internal async Task RunAsync(ProcessingJob job, CancellationToken stoppingToken)
+    /// <summary>Runs one attempt to its report. Never throws: every error becomes the attempt's outcome, which is
+    /// returned (<c>abandoned</c> when the silo stopped it, <c>unreported</c> when the grain could not be told).</summary>
+    internal async Task<string> RunAsync(ProcessingJob job, CancellationToken stoppingToken)
     {
+        using var activity = MediaTelemetry.Source.StartActivity("media.process");
+        activity?.SetTag("media.id", job.MediaId);
+        activity?.SetTag("media.attempt", job.Attempt);
         var folder = Directory.CreateDirectory(Path.Combine(_workRoot, $"{job.MediaId}-{job.Attempt}-{Guid.NewGuid():N}")).FullName;
         var prefix = MediaKeys.RenditionPrefix(job.MediaId, job.Attempt);
         var started = TimeProvider.System.GetTimestamp();
@@ -141,7 +156,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
             // The silo is stopping: no report. The item's next activation (or its reminder) starts a new attempt.
             LogAbandoned(_logger, job.MediaId, job.Attempt);
             await DeleteQuietlyAsync(prefix, null);
-            return;
+            return "abandoned";
         }
         catch (Exception ex)
         {
@@ -164,7 +179,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
             // Not known whether the grain took it: keep the renditions (the grain may refer to them). If it did not,
             // its reminder starts another attempt, and the accepted attempt later clears the others' objects.
             LogReportFailed(_logger, job.MediaId, job.Attempt, ex);
-            return;
+            return "unreported";
         }
 
         var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
@@ -178,6 +193,9 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         {
             await DeleteQuietlyAsync(prefix, null);
         }
+
+        activity?.SetTag("media.outcome", report.Outcome.ToString());
+        return report.Outcome.ToString().ToLowerInvariant();
     }
 
     private async Task<ProcessingReport> ProcessAsync(ProcessingJob job, string folder, string prefix, ProcessingSteps steps, CancellationToken cancellationToken)

@@ -1,0 +1,47 @@
+using MediaService.DataPlane.Telemetry;
+using MediaService.Grains.Interfaces;
+using MediaService.Grains.Processing;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Runtime.Services;
+using Orleans.Services;
+
+namespace MediaService.Grains.Operations;
+
+/// <summary>One per silo: reports what the silo carries (<see cref="SiloLoad"/>).</summary>
+[Alias("MediaService.ISiloLoadService")]
+public interface ISiloLoadService : IGrainService
+{
+    /// <summary>This silo's load now.</summary>
+    [Alias("GetLoad")]
+    Task<SiloLoad> GetLoadAsync();
+}
+
+/// <summary>Reaches the <see cref="ISiloLoadService"/> of a given silo.</summary>
+public interface ISiloLoadClient : IGrainServiceClient<ISiloLoadService>
+{
+    /// <summary>The service on <paramref name="silo"/>.</summary>
+    ISiloLoadService On(SiloAddress silo);
+}
+
+public sealed class SiloLoadService(GrainId id, Silo silo, ILoggerFactory loggerFactory, MediaMetrics metrics, MediaProcessor processing, IGrainFactory grains)
+    : GrainService(id, silo, loggerFactory), ISiloLoadService
+{
+    private readonly SiloAddress _address = silo.SiloAddress;
+
+    public async Task<SiloLoad> GetLoadAsync()
+    {
+        var runtime = await grains.GetGrain<IManagementGrain>(0).GetRuntimeStatistics([_address]);
+        return new SiloLoad(
+            runtime.Sum(r => r.ActivationCount),
+            (int)metrics.ActiveMediaItems,
+            metrics.ActiveUploads,
+            processing.Queued,
+            processing.Running);
+    }
+}
+
+public sealed class SiloLoadClient(IServiceProvider services) : GrainServiceClient<ISiloLoadService>(services), ISiloLoadClient
+{
+    public ISiloLoadService On(SiloAddress silo) => GetGrainService(silo);
+}

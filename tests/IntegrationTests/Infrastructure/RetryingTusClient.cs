@@ -1,0 +1,93 @@
+using System.Net;
+
+namespace MediaService.IntegrationTests.Infrastructure;
+
+/// <summary>The client failed for good: its retries ran out (or the server refused the request outright).</summary>
+public sealed class UploadFailedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Uploads as tus-js-client (and Uppy) do with <c>retryDelays: [0, 1000, 3000, 5000]</c>: on a network error, a 5xx,
+/// 409 or 423, wait the next delay, ask the offset with HEAD and go on from there; the delays start over once an
+/// upload makes progress. Any other 4xx fails the upload at once, as it does in tus-js-client.
+/// </summary>
+public sealed class RetryingTusClient(HttpClient http, int chunkSize)
+{
+    private static readonly TimeSpan[] Delays = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5)];
+
+    private int _retries;
+
+    /// <summary>Retries this client made (each one a failed request that the server's state let it resume from).</summary>
+    public int Retries => Volatile.Read(ref _retries);
+
+    /// <summary>Uploads <paramref name="body"/> and returns its upload URL.</summary>
+    public async Task<string> UploadAsync(byte[] body, CancellationToken cancellationToken = default)
+    {
+        string? url = null;
+        long offset = 0;
+        var attempt = 0;
+        var resume = false;
+        while (true)
+        {
+            try
+            {
+                if (url is null)
+                {
+                    using var created = await Tus.CreateAsync(http, body.Length);
+                    Check(created, HttpStatusCode.Created, "POST");
+                    url = created.Headers.Location!.AbsolutePath;
+                }
+                else if (resume)
+                {
+                    using var head = await Tus.HeadAsync(http, url);
+                    Check(head, HttpStatusCode.OK, "HEAD");
+                    offset = Tus.Offset(head)!.Value;
+                }
+
+                resume = false;
+                while (offset < body.Length)
+                {
+                    var count = (int)Math.Min(chunkSize, body.Length - offset);
+                    using var patch = await Tus.PatchAsync(http, url, offset, Tus.Chunk(body, (int)offset, count));
+                    Check(patch, HttpStatusCode.NoContent, "PATCH");
+                    offset = Tus.Offset(patch)!.Value;
+                    attempt = 0;
+                }
+
+                return url;
+            }
+            catch (Exception ex) when (Retryable(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                if (attempt == Delays.Length)
+                {
+                    throw new UploadFailedException($"Upload {url ?? "(not created)"} failed after {Delays.Length} retries at offset {offset}: {ex.Message}", ex);
+                }
+
+                Interlocked.Increment(ref _retries);
+                await Task.Delay(Delays[attempt++], cancellationToken);
+                resume = true;
+            }
+        }
+    }
+
+    private static void Check(HttpResponseMessage response, HttpStatusCode expected, string what)
+    {
+        if (response.StatusCode == expected)
+        {
+            return;
+        }
+
+        var status = (int)response.StatusCode;
+        var detail = $"{what} answered {status} {response.ReasonPhrase}";
+        if (status >= 500 || response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.Locked)
+        {
+            throw new RetryableStatusException(detail);
+        }
+
+        throw new UploadFailedException(detail);
+    }
+
+    private static bool Retryable(Exception exception) =>
+        exception is RetryableStatusException or HttpRequestException or TaskCanceledException or IOException;
+
+    private sealed class RetryableStatusException(string message) : Exception(message);
+}
