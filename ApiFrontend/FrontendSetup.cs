@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MediaService.ApiFrontend.Auth;
 using MediaService.ApiFrontend.Health;
+using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Media;
 using MediaService.ApiFrontend.OpenApi;
 using MediaService.ApiFrontend.Tus;
@@ -80,6 +81,7 @@ public static class FrontendSetup
         });
         builder.Services.AddMediaHealthChecks();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
         builder.Services.AddOpenApi(options => options.AddMediaExamples().AddMediaSecurity());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
         return builder;

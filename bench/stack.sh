@@ -19,7 +19,7 @@ eval "$(scripts/env.sh env)"
 [ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
 dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 
-(cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort=11191 --Silo:GatewayPort=30091 \
+(cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort=11191 --Silo:GatewayPort=30091 --Silo:HttpPort=11190 \
   --Logging:LogLevel:Default=Warning) &
 SILO_PID=$!
 pids+=($SILO_PID)

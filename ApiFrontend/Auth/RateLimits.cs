@@ -76,6 +76,12 @@ public sealed class RateLimitOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan LeaseLifetime { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long a frontend waits for the cluster's bucket. When the cluster cannot answer in time (a silo
+    /// just died and is not yet declared dead), the frontend admits on its own at the configured rate until it can
+    /// ask again: a limiter never turns a cluster hiccup into failed requests. Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan ClusterCallTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The rule of a class.</summary>
     public RateRule For(RequestClass requestClass) => requestClass switch
     {
@@ -92,7 +98,7 @@ public sealed class RateLimitOptions
 /// frontend takes a small batch of tokens at a time and spends them locally, dropping any it has not spent within
 /// the lease lifetime. A refusal carries the time until the bucket has a token again.
 /// </summary>
-public sealed class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimitOptions> options, TimeProvider time)
+public sealed partial class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimitOptions> options, TimeProvider time, ILogger<ClusterRateLimiter> logger)
 {
     private readonly ConcurrentDictionary<string, Local> _buckets = new(StringComparer.Ordinal);
 
@@ -114,7 +120,7 @@ public sealed class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimi
             }
 
             var batch = Math.Max(1, (int)Math.Floor(rule.PerSecond * settings.BatchSeconds));
-            var grant = await cluster.GetGrain<IRateLimitGrain>(key).TakeAsync(batch, rule.PerSecond, rule.Burst);
+            var grant = await TakeAsync(key, batch, rule);
             local.Remaining = grant.Remaining;
             local.FullIn = grant.FullIn;
             if (grant.Granted == 0)
@@ -161,7 +167,7 @@ public sealed class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimi
                 }
 
                 var batch = Math.Max(need, (int)Math.Floor(rule.PerSecond * settings.BatchSeconds));
-                var grant = await cluster.GetGrain<IRateLimitGrain>(key).TakeAsync(batch, rule.PerSecond, rule.Burst);
+                var grant = await TakeAsync(key, batch, rule);
                 var used = Math.Min(grant.Granted, need);
                 need -= used;
                 local.Tokens = grant.Granted - used;
@@ -181,6 +187,24 @@ public sealed class ClusterRateLimiter(IClusterClient cluster, IOptions<RateLimi
             await Task.Delay(wait < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : wait, time, cancellationToken);
         }
     }
+
+    // Tokens from the cluster's bucket; when the cluster cannot answer in time, the batch is granted locally (the
+    // frontend then admits at most the rule's rate for a lease lifetime before it asks again).
+    private async Task<RateGrant> TakeAsync(string key, int batch, RateRule rule)
+    {
+        try
+        {
+            return await cluster.GetGrain<IRateLimitGrain>(key).TakeAsync(batch, rule.PerSecond, rule.Burst).WaitAsync(options.Value.ClusterCallTimeout);
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            LogClusterUnavailable(logger, key, ex.GetType().Name);
+            return new RateGrant(batch, rule.Burst, TimeSpan.Zero, TimeSpan.Zero);
+        }
+    }
+
+    [LoggerMessage(EventId = 3401, Level = LogLevel.Warning, Message = "Rate limit bucket {Bucket} not reachable ({Error}): admitting locally for a lease lifetime")]
+    private static partial void LogClusterUnavailable(ILogger logger, string bucket, string error);
 
     private sealed class Local
     {

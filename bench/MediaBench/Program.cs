@@ -16,6 +16,9 @@ using SixLabors.ImageSharp.Processing;
 //                                          GETs the URLs round-robin (after a 2 s warm-up); prints requests/s, p50, p99, errors
 //   MediaBench s3mpu <service-url> <bucket> <key> <file> <part-size> <in-flight>
 //                                          a multipart upload straight to S3 with the AWS SDK as the service sets it up; prints seconds
+//   MediaBench scale <api-url> <admin-key-file> <concurrency> <seconds> <stop-file>
+//                                          continuous tus uploads retried as tus-js-client does while silos come and go;
+//                                          prints completed/failed uploads per second and media items per silo (bench/scale-bench.sh)
 //   MediaBench explain <connection> <service-id> <owner> <query>...
 //                                          EXPLAIN ANALYZE of the service's own search SQL for each query (tag=a&q=b&...)
 var command = args.ElementAtOrDefault(0);
@@ -30,6 +33,12 @@ switch (command)
     case "s3mpu":
         await MediaService.Bench.DirectUpload.RunAsync(folder, args[2], args[3], args[4],
             int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture));
+        return;
+
+    case "scale":
+        await MediaService.Bench.ScaleLoad.RunAsync(folder, File.ReadAllText(args[2]).Trim(),
+            Environment.GetEnvironmentVariable("MEDIA_API_KEY") ?? throw new ArgumentException("MEDIA_API_KEY is not set."),
+            int.Parse(args[3], CultureInfo.InvariantCulture), TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)), args[5]);
         return;
 
     case "explain":

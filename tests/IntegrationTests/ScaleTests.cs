@@ -13,6 +13,7 @@ namespace MediaService.IntegrationTests;
 /// Operating the cluster with real silo processes: scaling out and in under load (SIGTERM drains a silo), and a silo
 /// killed outright. Clients retry as tus-js-client does; no upload may fail and every byte must arrive.
 /// </summary>
+[Collection(ScaleCollection.Name)]
 public sealed class ScaleTests(ITestOutputHelper output)
 {
     private const int Kib = 1024;
@@ -70,9 +71,22 @@ public sealed class ScaleTests(ITestOutputHelper output)
                 var metrics = await last.GetStringAsync("/metrics");
                 Assert.Contains("orleans_grains{", metrics, StringComparison.Ordinal);
                 Assert.True(Counter(metrics, "media_uploads_completed_total") > 0, "media_uploads_completed_total does not count on the remaining silo");
+                Assert.True(Counter(metrics, "media_uploads_started_total") > 0, "media_uploads_started_total does not count on the remaining silo");
+                Assert.Contains("resilience_polly_pipeline_duration_milliseconds_bucket{", metrics, StringComparison.Ordinal);
             }
 
             var results = await load.StopAsync(running);
+
+            // The frontend (alone in this process now) counted every byte it stored.
+            using (var anonymous = frontend.CreateHttpClient(key: null))
+            {
+                var metrics = await anonymous.GetStringAsync("/metrics");
+                Assert.True(Counter(metrics, "media_upload_bytes_received_bytes_total") >= load.Bytes,
+                    $"media_upload_bytes_received_bytes_total is under the {load.Bytes} bytes uploaded");
+                Assert.Equal(0, Counter(metrics, "media_uploads_failed_total"));
+                Assert.Contains("media_appends_active", metrics, StringComparison.Ordinal);
+            }
+
             output.WriteLine($"{results.Count} uploads and {load.Reads} metadata reads; {load.Retries} client retries; failures: {load.Failures.Count}");
             Assert.Empty(load.Failures);
             Assert.True(results.Count >= 11, $"only {results.Count} uploads completed");
@@ -127,7 +141,17 @@ public sealed class ScaleTests(ITestOutputHelper output)
         await victim.CrashAsync();
 
         await Eventually.HoldsAsync(
-            async () => (await ClusterAsync(admin, includeDead: true)).Silos.SingleOrDefault(s => s.Address.StartsWith($"127.0.0.1:{victim.SiloPort}@", StringComparison.Ordinal))?.Status,
+            async () =>
+            {
+                try
+                {
+                    return (await ClusterAsync(admin, includeDead: true)).Silos.SingleOrDefault(s => s.Address.StartsWith($"127.0.0.1:{victim.SiloPort}@", StringComparison.Ordinal))?.Status;
+                }
+                catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    return "503"; // the cluster view may be unavailable until the dead silo is declared dead
+                }
+            },
             status => status == "Dead", TimeSpan.FromSeconds(60), "the killed silo declared dead");
         var detected = clock.Elapsed;
         output.WriteLine($"killed silo declared dead after {detected.TotalSeconds:0.0} s (configured bound {bound.TotalSeconds:0} s)");
@@ -201,12 +225,15 @@ public sealed class ScaleTests(ITestOutputHelper output)
         private readonly CancellationTokenSource _stop = new();
         private readonly RetryingTusClient _tus = new(http, 5 * 1024 * Kib);
         private int _reads;
+        private long _bytes;
 
         public ConcurrentQueue<string> Failures { get; } = new();
 
         public int Completed => _done.Count;
 
         public int Reads => Volatile.Read(ref _reads);
+
+        public long Bytes => Interlocked.Read(ref _bytes);
 
         public int Retries => _tus.Retries;
 
@@ -233,6 +260,7 @@ public sealed class ScaleTests(ITestOutputHelper output)
                 {
                     var url = await _tus.UploadAsync(body);
                     _done.Add((url, Payloads.Sha256(body)));
+                    Interlocked.Add(ref _bytes, body.Length);
                     using var read = await http.GetAsync($"/media/{Tus.IdOf(url)}/metadata");
                     Interlocked.Increment(ref _reads);
                     if (read.StatusCode != HttpStatusCode.OK)
@@ -247,4 +275,11 @@ public sealed class ScaleTests(ITestOutputHelper output)
             }
         }
     }
+}
+
+/// <summary>The scale tests run real silo processes: alone, after the other tests, so that neither slows the other.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ScaleCollection
+{
+    public const string Name = "scale";
 }
