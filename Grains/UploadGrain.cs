@@ -30,8 +30,10 @@ public sealed partial class UploadGrain(
     ResiliencePipelineProvider<string> pipelines,
     TimeProvider time,
     MediaMetrics metrics,
-    ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
+    ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable, IGrainMigrationParticipant
 {
+    private const string RunningAttemptKey = "media.running-attempt";
     private const string ExpiryReminder = "expire";
     private const string ProcessingReminder = "process";
     private const string IndexReminder = "index";
@@ -82,8 +84,8 @@ public sealed partial class UploadGrain(
         if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown)
         {
             // Draining silo: move to another silo with the state in hand rather than wait to be read again. A
-            // processing attempt running here is abandoned with the silo, so the moved item starts the next one at once.
-            _runningAttempt = null;
+            // processing attempt running here is abandoned with the silo, so the moved item starts the next one at once
+            // (see OnDehydrate).
             this.MigrateOnIdle();
         }
 
@@ -95,6 +97,24 @@ public sealed partial class UploadGrain(
         }
 
         return Task.CompletedTask;
+    }
+
+    // Moved by the rebalancer, the item keeps waiting for the attempt running here: it still reports, to wherever the
+    // item is. Moved because this silo stops, it does not: the attempt is abandoned with the silo.
+    public void OnDehydrate(IDehydrationContext dehydrationContext)
+    {
+        if (_runningAttempt is { } attempt && !lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            dehydrationContext.TryAddValue(RunningAttemptKey, attempt);
+        }
+    }
+
+    public void OnRehydrate(IRehydrationContext rehydrationContext)
+    {
+        if (rehydrationContext.TryGetValue<int>(RunningAttemptKey, out var attempt))
+        {
+            _runningAttempt = attempt;
+        }
     }
 
     private void CountActive()

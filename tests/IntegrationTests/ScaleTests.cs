@@ -73,6 +73,11 @@ public sealed class ScaleTests(ITestOutputHelper output)
                 Assert.True(Counter(metrics, "media_uploads_completed_total") > 0, "media_uploads_completed_total does not count on the remaining silo");
                 Assert.True(Counter(metrics, "media_uploads_started_total") > 0, "media_uploads_started_total does not count on the remaining silo");
                 Assert.Contains("resilience_polly_pipeline_duration_milliseconds_bucket{", metrics, StringComparison.Ordinal);
+
+                // The Orleans dashboard is served on the same port.
+                using var dashboard = await last.GetAsync("/dashboard/");
+                Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+                Assert.Equal("text/html", dashboard.Content.Headers.ContentType?.MediaType);
             }
 
             var results = await load.StopAsync(running);
@@ -166,6 +171,44 @@ public sealed class ScaleTests(ITestOutputHelper output)
         using (var rest = await Tus.PatchAsync(http, url, 5 * 1024 * Kib, Tus.Chunk(body, 5 * 1024 * Kib)))
         {
             Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
+        }
+
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await http.GetByteArrayAsync($"/media/{Tus.IdOf(url)}/content")));
+    }
+
+    [Fact]
+    public async Task AnAppendInFlightWhileItsItemsSiloDrainsFinishesOnAnotherSilo()
+    {
+        var serviceId = $"media-append-drain-{Guid.NewGuid():N}";
+        var clusterId = $"append-drain-{Guid.NewGuid():N}";
+        await using var a = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
+        await using var b = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
+        await using var frontend = new FrontendFactory(clusterId, serviceId);
+        using var http = frontend.CreateHttpClient();
+
+        // One PATCH sends a part and a bit, then stalls while the silo holding the item drains.
+        var body = Payloads.Random(13 * 1024 * Kib + 7, seed: 4343);
+        var url = await Tus.CreateUrlAsync(http, body.Length);
+        var gated = new GatedStream(body, gateAt: 6 * 1024 * Kib);
+        var content = new StreamContent(gated);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/offset+octet-stream");
+        var patch = Tus.PatchAsync(http, url, 0, content);
+        await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.HoldsAsync(
+            async () => { using var head = await Tus.HeadAsync(http, url); return Tus.Offset(head)!.Value; },
+            offset => offset == TestEnvironment.PartSize, TimeSpan.FromSeconds(30), "the first part becoming durable");
+
+        var client = frontend.Services.GetRequiredService<IClusterClient>();
+        var host = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(client.GetGrain<IUploadGrain>(Tus.IdOf(url)));
+        var leaving = new[] { a, b }.Single(s => s.SiloPort == host!.Endpoint.Port);
+        Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(60)));
+
+        // The same request goes on: its next parts are recorded by the item on the other silo.
+        gated.Open();
+        using (var response = await patch)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            Assert.Equal(body.Length, Tus.Offset(response));
         }
 
         Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await http.GetByteArrayAsync($"/media/{Tus.IdOf(url)}/content")));
