@@ -31,6 +31,7 @@ public sealed partial class UploadGrain(
     TimeProvider time,
     MediaMetrics metrics,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
+    Operations.SiloPeers peers,
     ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable, IGrainMigrationParticipant
 {
     private const string RunningAttemptKey = "media.running-attempt";
@@ -81,11 +82,11 @@ public sealed partial class UploadGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown)
+        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown && peers.AnyOtherActive())
         {
             // Draining silo: move to another silo with the state in hand rather than wait to be read again. A
             // processing attempt running here is abandoned with the silo, so the moved item starts the next one at once
-            // (see OnDehydrate).
+            // (see OnDehydrate). The last silo of the cluster just deactivates its grains: their state is saved.
             this.MigrateOnIdle();
         }
 

@@ -73,6 +73,7 @@ public static class MediaSiloBuilderExtensions
         silo.AddActivityPropagation();
         silo.AddGrainService<SiloLoadService>();
         silo.Services.AddSingleton<ISiloLoadClient, SiloLoadClient>();
+        silo.Services.AddSingleton<SiloPeers>();
         return silo;
     }
 }

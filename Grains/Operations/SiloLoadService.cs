@@ -45,3 +45,11 @@ public sealed class SiloLoadClient(IServiceProvider services) : GrainServiceClie
 {
     public ISiloLoadService On(SiloAddress silo) => GetGrainService(silo);
 }
+
+/// <summary>This silo's view of its peers.</summary>
+public sealed class SiloPeers(IClusterMembershipService membership, ILocalSiloDetails local)
+{
+    /// <summary>True when another silo is an active member: somewhere for this silo's grains to move to.</summary>
+    public bool AnyOtherActive() =>
+        membership.CurrentSnapshot.Members.Values.Any(m => m.Status == SiloStatus.Active && !m.SiloAddress.Equals(local.SiloAddress));
+}
