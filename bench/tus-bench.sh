@@ -2,6 +2,8 @@
 # Resumable-upload benchmark, one run, alternating rounds:
 #   (a) ceiling: the file straight to the same s3rver as a multipart upload, 8 MiB parts, 4 in flight (curl);
 #   (a') the same with the AWS SDK set up as the service sets it up (signed requests, 1 MiB writes), for reference;
+#   (a1) the same as (a) one part at a time: the ceiling of a client that sends chunks one after another, each
+#        acknowledged only once durable in S3 (tus-js-client with chunkSize);
 #   (b) tus-js-client 4.3.1 uploading the file to the service, whole file in one PATCH and in 8 MiB chunks;
 #   (c) 64 uploads of 1 MiB through tus-js-client, 16 at a time.
 # Prints MiB/s, the ratio of (b) to (a), the peak memory (VmHWM, reset before each run) of frontend and silo, and the
@@ -28,10 +30,10 @@ mibps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1048576 / t }'; }
 
 # (a): create, parts 4 at a time, complete. Parts are cut with dd and sent with curl (s3rver accepts anonymous requests).
 direct_mpu() {
-  local key=$1 upload n parts
+  local key=$1 inflight=${2:-4} upload n parts
   upload=$(curl -sS -X POST "$S3/$key?uploads" | grep -o '<UploadId>[^<]*' | sed 's/<UploadId>//')
   n=$(( (BYTES + PART - 1) / PART ))
-  seq 1 "$n" | xargs -P 4 -I{} sh -c '
+  seq 1 "$n" | xargs -P "$inflight" -I{} sh -c '
     dd if="$0" iflag=skip_bytes,count_bytes skip=$(( ({} - 1) * $1 )) count="$1" bs=1M status=none \
       | curl -sS -D - -o /dev/null -X PUT --data-binary @- -H "Content-Type: application/octet-stream" "$2?partNumber={}&uploadId=$3" \
       | tr -d "\r" | awk -v n={} "tolower(\$1) == \"etag:\" {print n, \$2}"' "$FILE" "$PART" "$S3/$key" "$upload" >"$MEDIA_ENV_DIR/etags"
@@ -67,6 +69,10 @@ for round in $(seq 1 "$ROUNDS"); do
   printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "a: direct multipart x4" "$t" "$(mibps "$BYTES" "$t")" - - "$c"
   total[a]=$(awk -v a="${total[a]:-0}" -v b="$t" 'BEGIN { print a + b }')
 
+  settle; c0=$(cpu_now); start=$(now); direct_mpu "sequential/$round" 1; t=$(since "$start"); c=$(cpu_since "$c0"); check "$S3/sequential/$round"
+  printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "a1: direct multipart x1" "$t" "$(mibps "$BYTES" "$t")" - - "$c"
+  total[a1]=$(awk -v a="${total[a1]:-0}" -v b="$t" 'BEGIN { print a + b }')
+
   settle; c0=$(cpu_now); t=$("${TOOL[@]}" s3mpu "http://127.0.0.1:$S3_PORT" "$S3_BUCKET" "sdk/$round" "$FILE" "$PART" 4); c=$(cpu_since "$c0"); check "$S3/sdk/$round"
   printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "a': AWS SDK direct x4" "$t" "$(mibps "$BYTES" "$t")" - - "$c"
   total[sdk]=$(awk -v a="${total[sdk]:-0}" -v b="$t" 'BEGIN { print a + b }')
@@ -89,6 +95,7 @@ mean() { mibps "$2" "$(awk -v t="$1" -v r="$ROUNDS" 'BEGIN { print t / r }')"; }
 echo "file $SIZE_MIB MiB, $ROUNDS rounds, every upload read back byte-identical (SHA-256)"
 echo "(a) direct multipart, 8 MiB parts, 4 in flight: $(mean "${total[a]}" "$BYTES") MiB/s"
 echo "(a') AWS SDK direct, same parts:             $(mean "${total[sdk]}" "$BYTES") MiB/s"
+echo "(a1) direct multipart, one part at a time:    $(mean "${total[a1]}" "$BYTES") MiB/s"
 echo "(b) tus-js-client, whole file:                $(mean "${total[whole]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }'), to (a') $(awk -v a="${total[sdk]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }')"
-echo "(b) tus-js-client, 8 MiB chunks:              $(mean "${total[chunks8]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }'), to (a') $(awk -v a="${total[sdk]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }')"
+echo "(b) tus-js-client, 8 MiB chunks:              $(mean "${total[chunks8]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }'), to (a') $(awk -v a="${total[sdk]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }'), to (a1) $(awk -v a="${total[a1]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }')"
 echo "(c) 64 x 1 MiB, 16 at a time:                 $(mean "${total[c]}" $((64 * 1024 * 1024))) MiB/s"
