@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Amazon.Runtime;
 using Amazon.S3;
+using Microsoft.Extensions.DependencyInjection;
 using MediaService.DataPlane;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -36,5 +37,51 @@ public sealed class ResilienceTests
     {
         Assert.True(Resilience.IsUnavailable(new BrokenCircuitException()));
         Assert.False(Resilience.IsUnavailable(new AmazonS3Exception("missing", ErrorType.Sender, "NoSuchKey", "r", HttpStatusCode.NotFound)));
+    }
+}
+
+public sealed class CircuitStateMetricTests
+{
+    [Fact]
+    public async Task TheBreakerStateGaugeShowsTheS3CircuitOpeningAfterTransientFailures()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddOptions<S3Options>().Configure(o =>
+        {
+            o.MaxRetries = 0;
+            o.BreakerMinimumThroughput = 2;
+            o.BreakerFailureRatio = 0.5;
+            o.BreakerBreakDuration = TimeSpan.FromMinutes(1);
+        });
+        services.AddOptions<PostgresOptions>();
+        services.AddMediaResilience();
+        await using var provider = services.BuildServiceProvider();
+        var pipeline = provider.GetRequiredService<Polly.Registry.ResiliencePipelineProvider<string>>().GetPipeline(Resilience.S3);
+
+        var states = new Dictionary<string, int>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "media.circuit.state")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) => states[(string)tags.ToArray().Single(t => t.Key == "pipeline").Value!] = value);
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+        Assert.Equal((int)CircuitState.Closed, states[Resilience.S3]);
+
+        for (var i = 0; i < 2; i++)
+        {
+            await Assert.ThrowsAsync<IOException>(() => pipeline.RunAsync<bool>(idempotent: true, _ => throw new IOException("reset"), CancellationToken.None));
+        }
+
+        listener.RecordObservableInstruments();
+        Assert.Equal((int)CircuitState.Open, states[Resilience.S3]);
+        await Assert.ThrowsAsync<BrokenCircuitException>(() => pipeline.RunAsync(idempotent: true, _ => Task.FromResult(true), CancellationToken.None));
     }
 }
