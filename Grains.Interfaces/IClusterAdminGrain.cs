@@ -8,13 +8,15 @@ namespace MediaService.Grains.Interfaces;
 /// <param name="UploadsInProgress">Unfinished uploads whose grain is active on the silo.</param>
 /// <param name="ProcessingQueued">Processing attempts waiting for one of the silo's slots.</param>
 /// <param name="ProcessingRunning">Processing attempts running on the silo.</param>
+/// <param name="Clients">Orleans clients (frontends) connected to the silo's gateway.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.SiloLoad")]
 public sealed record SiloLoad(
     [property: Id(0)] int Activations,
     [property: Id(1)] int MediaItems,
     [property: Id(2)] long UploadsInProgress,
     [property: Id(3)] int ProcessingQueued,
-    [property: Id(4)] int ProcessingRunning);
+    [property: Id(4)] int ProcessingRunning,
+    [property: Id(5)] int Clients = 0);
 
 /// <summary>One member of the cluster as the membership table has it, with its load when it is active.</summary>
 /// <param name="Address">Silo endpoint and generation (<c>S127.0.0.1:11111:123456</c>).</param>

@@ -37,7 +37,8 @@ public sealed class SiloLoadService(GrainId id, Silo silo, ILoggerFactory logger
             (int)metrics.ActiveMediaItems,
             metrics.ActiveUploads,
             processing.Queued,
-            processing.Running);
+            processing.Running,
+            (int)runtime.Sum(r => r.ClientCount));
     }
 }
 

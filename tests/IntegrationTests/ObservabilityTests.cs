@@ -16,6 +16,14 @@ public sealed class ObservabilityTests(MediaServiceFixture fixture)
     {
         // Counting is checked in ScaleTests, on real silo processes and a frontend alone in the test process: here
         // other test clusters and frontends share the process, and their meters of the same name with it.
+        // Some traffic first: an upload through S3 and the grain (instruments appear once they have measured).
+        var body = Payloads.Random(64 * 1024, seed: 79);
+        var url = await Tus.CreateUrlAsync(fixture.Http, body.Length);
+        using (var patch = await Tus.PatchAsync(fixture.Http, url, 0, Tus.Chunk(body)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+        }
+
         using var anonymous = fixture.Frontend.CreateHttpClient(key: null);
         using var response = await anonymous.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -23,7 +31,7 @@ public sealed class ObservabilityTests(MediaServiceFixture fixture)
         var metrics = await response.Content.ReadAsStringAsync();
         foreach (var name in new[] { "media_appends_active", "media_circuit_state", "resilience_polly_pipeline_duration_milliseconds_bucket", "http_server_request_duration_seconds_bucket", "orleans_" })
         {
-            Assert.Contains(name, metrics, StringComparison.Ordinal);
+            Assert.True(metrics.Contains(name, StringComparison.Ordinal), $"{name} is not among the exported metrics");
         }
     }
 
@@ -89,9 +97,12 @@ public sealed class ObservabilityTests(MediaServiceFixture fixture)
             Assert.True(load.GetProperty("activations").GetInt32() > 0);
             Assert.True(load.GetProperty("mediaItems").GetInt32() >= 0);
             Assert.True(load.GetProperty("uploadsInProgress").GetInt64() >= 0);
+            Assert.True(load.GetProperty("clients").GetInt32() >= 0);
         }
 
         Assert.True(view.GetProperty("frontend").GetProperty("appendsInProgress").GetInt64() >= 0);
+        // The fixture's frontend is connected to the cluster's gateways.
+        Assert.True(silos.Sum(s => s.GetProperty("load").GetProperty("clients").GetInt32()) >= 1);
         using var forbidden = await fixture.Http.GetAsync("/admin/cluster");
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
     }
