@@ -112,8 +112,6 @@ public sealed class ScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task AKilledSiloIsDeclaredDeadWithinTheConfiguredTimeAndItsUploadFinishesElsewhere()
     {
-        var serviceId = $"media-kill-{Guid.NewGuid():N}";
-        var clusterId = $"kill-{Guid.NewGuid():N}";
         var probeTimeout = TimeSpan.FromSeconds(1);
         const int missedProbes = 2;
         var settings = new Dictionary<string, string?>(SiloSettings)
@@ -126,11 +124,8 @@ public sealed class ScaleTests(ITestOutputHelper output)
         // Orleans lets a probe take up to 4 x ProbeTimeout on a slow link; the death is declared after the missed
         // probes and then written to the membership table, which every silo and client reads.
         var bound = missedProbes * 4 * probeTimeout + TimeSpan.FromSeconds(5);
-        await using var a = await SiloProcess.StartAsync(clusterId, serviceId, settings);
-        await using var b = await SiloProcess.StartAsync(clusterId, serviceId, settings);
-        await using var frontend = new FrontendFactory(clusterId, serviceId);
-        using var http = frontend.CreateHttpClient();
-        using var admin = frontend.CreateHttpClient(frontend.AdminKey);
+        await using var cluster = await TwoSilos.StartAsync("kill", settings);
+        var (http, admin) = (cluster.Http, cluster.Admin);
 
         var body = Payloads.Random(11 * 1024 * Kib + 5, seed: 4242);
         var url = await Tus.CreateUrlAsync(http, body.Length);
@@ -139,9 +134,7 @@ public sealed class ScaleTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.NoContent, firstPart.StatusCode);
         }
 
-        var client = frontend.Services.GetRequiredService<IClusterClient>();
-        var host = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(client.GetGrain<IUploadGrain>(Tus.IdOf(url)));
-        var victim = new[] { a, b }.Single(s => s.SiloPort == host!.Endpoint.Port);
+        var victim = await cluster.HolderOfAsync(url);
         var clock = Stopwatch.StartNew();
         await victim.CrashAsync();
 
@@ -179,12 +172,8 @@ public sealed class ScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task AnAppendInFlightWhileItsItemsSiloDrainsFinishesOnAnotherSilo()
     {
-        var serviceId = $"media-append-drain-{Guid.NewGuid():N}";
-        var clusterId = $"append-drain-{Guid.NewGuid():N}";
-        await using var a = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
-        await using var b = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
-        await using var frontend = new FrontendFactory(clusterId, serviceId);
-        using var http = frontend.CreateHttpClient();
+        await using var cluster = await TwoSilos.StartAsync("append-drain", SiloSettings);
+        var http = cluster.Http;
 
         // One PATCH sends a part and a bit, then stalls while the silo holding the item drains.
         var body = Payloads.Random(13 * 1024 * Kib + 7, seed: 4343);
@@ -198,9 +187,7 @@ public sealed class ScaleTests(ITestOutputHelper output)
             async () => { using var head = await Tus.HeadAsync(http, url); return Tus.Offset(head)!.Value; },
             offset => offset == TestEnvironment.PartSize, TimeSpan.FromSeconds(30), "the first part becoming durable");
 
-        var client = frontend.Services.GetRequiredService<IClusterClient>();
-        var host = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(client.GetGrain<IUploadGrain>(Tus.IdOf(url)));
-        var leaving = new[] { a, b }.Single(s => s.SiloPort == host!.Endpoint.Port);
+        var leaving = await cluster.HolderOfAsync(url);
         Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(60)));
 
         // The same request goes on: its next parts are recorded by the item on the other silo.
@@ -217,13 +204,8 @@ public sealed class ScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task AProcessingJobOfADrainedSiloMovesToAnotherSiloAndFinishes()
     {
-        var serviceId = $"media-drain-{Guid.NewGuid():N}";
-        var clusterId = $"drain-{Guid.NewGuid():N}";
-        await using var a = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
-        await using var b = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
-        await using var frontend = new FrontendFactory(clusterId, serviceId);
-        using var http = frontend.CreateHttpClient();
-        using var admin = frontend.CreateHttpClient(frontend.AdminKey);
+        await using var cluster = await TwoSilos.StartAsync("processing-drain", SiloSettings);
+        var (http, admin) = (cluster.Http, cluster.Admin);
 
         // A 1080p video: its transcode to 720p keeps a processing slot busy for a while.
         var video = await MediaFiles.VideoAsync("drain.mp4", size: "1920x1080", seconds: 12, codecs: "-c:v libx264 -preset ultrafast -g 25 -c:a aac");
@@ -231,8 +213,7 @@ public sealed class ScaleTests(ITestOutputHelper output)
         var busy = await Eventually.HoldsAsync(
             async () => (await ClusterAsync(admin)).Silos.FirstOrDefault(s => s.Load is { ProcessingRunning: > 0 }),
             silo => silo is not null, TimeSpan.FromSeconds(60), "a silo running the processing job");
-        var port = int.Parse(busy!.Address.Split(':', '@')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var leaving = a.SiloPort == port ? a : b;
+        var leaving = cluster.ByPort(int.Parse(busy!.Address.Split(':', '@')[1], System.Globalization.CultureInfo.InvariantCulture));
 
         Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(60)));
         var processed = await MediaFiles.ProcessedAsync(http, id, TimeSpan.FromSeconds(120));
@@ -260,6 +241,54 @@ public sealed class ScaleTests(ITestOutputHelper output)
     private sealed record ClusterDocument(DateTimeOffset At, string ClusterId, List<SiloDocument> Silos);
 
     private sealed record SiloDocument(string Address, string Name, string Status, SiloLoad? Load);
+
+    /// <summary>Two silo processes of a fresh cluster and a frontend, with a user's and an admin's client.</summary>
+    private sealed class TwoSilos : IAsyncDisposable
+    {
+        private TwoSilos(SiloProcess a, SiloProcess b, FrontendFactory frontend)
+        {
+            (A, B, Frontend) = (a, b, frontend);
+            Http = frontend.CreateHttpClient();
+            Admin = frontend.CreateHttpClient(frontend.AdminKey);
+        }
+
+        public SiloProcess A { get; }
+
+        public SiloProcess B { get; }
+
+        public FrontendFactory Frontend { get; }
+
+        public HttpClient Http { get; }
+
+        public HttpClient Admin { get; }
+
+        public static async Task<TwoSilos> StartAsync(string name, IReadOnlyDictionary<string, string?> settings)
+        {
+            var (serviceId, clusterId) = ($"media-{name}-{Guid.NewGuid():N}", $"{name}-{Guid.NewGuid():N}");
+            var a = await SiloProcess.StartAsync(clusterId, serviceId, settings);
+            var b = await SiloProcess.StartAsync(clusterId, serviceId, settings);
+            return new TwoSilos(a, b, new FrontendFactory(clusterId, serviceId));
+        }
+
+        public SiloProcess ByPort(int siloPort) => new[] { A, B }.Single(s => s.SiloPort == siloPort);
+
+        /// <summary>The silo where the grain of an upload is active.</summary>
+        public async Task<SiloProcess> HolderOfAsync(string url)
+        {
+            var client = Frontend.Services.GetRequiredService<IClusterClient>();
+            var host = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(client.GetGrain<IUploadGrain>(Tus.IdOf(url)));
+            return ByPort(host!.Endpoint.Port);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            Admin.Dispose();
+            await Frontend.DisposeAsync();
+            await A.DisposeAsync();
+            await B.DisposeAsync();
+        }
+    }
 
     /// <summary>Workers that upload (300 KiB and 6 MiB bodies, 5 MiB chunks) and read metadata until stopped.</summary>
     private sealed class Load(HttpClient http, int workers)
