@@ -180,6 +180,23 @@ public sealed partial class MediaObjectStore(
             }
         }, cancellationToken);
 
+    /// <summary>
+    /// The head of an object just written with <paramref name="expectedSize"/> bytes: read again (up to
+    /// <see cref="S3Options.ReadAfterWriteRetries"/> times) while it shows fewer, for stores that acknowledge a write
+    /// before it is complete. The last head read is returned, whatever it shows.
+    /// </summary>
+    public async Task<ObjectHead?> HeadAfterWriteAsync(string key, long expectedSize, CancellationToken cancellationToken)
+    {
+        var head = await HeadAsync(key, cancellationToken);
+        for (var retry = 0; retry < _options.ReadAfterWriteRetries && (head is null || head.Size < expectedSize); retry++)
+        {
+            await Task.Delay(_options.ReadAfterWriteDelay, cancellationToken);
+            head = await HeadAsync(key, cancellationToken);
+        }
+
+        return head;
+    }
+
     /// <summary>Reads a whole small object (a tail) into <paramref name="buffer"/>; returns the bytes read.</summary>
     public Task<int> ReadSmallAsync(string key, byte[] buffer, CancellationToken cancellationToken) =>
         RunAsync("get-small", idempotent: true, null, async ct =>

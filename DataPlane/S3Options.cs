@@ -62,6 +62,18 @@ public sealed class S3Options : IValidatableObject
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 3;
 
+    /// <summary>
+    /// How many more times the size of a just-written object is read when it does not match yet, before the upload is
+    /// refused as inconsistent. S3 itself is read-after-write consistent; s3rver answers a PUT before its file is fully
+    /// on disk, so a read right after it can see fewer bytes. Default 5.
+    /// </summary>
+    [Range(0, 50)]
+    public int ReadAfterWriteRetries { get; set; } = 5;
+
+    /// <summary>Pause before each of those reads. Default 100 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ReadAfterWriteDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>First retry delay; later ones grow exponentially, with jitter. Default 200 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);

@@ -247,7 +247,7 @@ public sealed partial class UploadGrain(
 
         MediaItemLifecycle.CheckCompletion(Current, request, time.GetUtcNow());
         var tail = Current.TailKey;
-        var head = await store.HeadAsync(Current.StorageKey!, CancellationToken.None);
+        var head = await store.HeadAfterWriteAsync(Current.StorageKey!, request.Size, CancellationToken.None);
         var stored = MediaItemLifecycle.MarkStored(Current, request, head?.Size, head?.ETag, time.GetUtcNow());
         if (stored.Processing is not null)
         {
