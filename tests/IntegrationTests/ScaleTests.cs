@@ -170,6 +170,41 @@ public sealed class ScaleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WithNoSiloLeftRequestsGet503WithRetryAfterAndSucceedOnceASiloIsBack()
+    {
+        var serviceId = $"media-empty-{Guid.NewGuid():N}";
+        var clusterId = $"empty-{Guid.NewGuid():N}";
+        var only = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
+        await using var frontend = new FrontendFactory(clusterId, serviceId);
+        using var http = frontend.CreateHttpClient();
+        var body = Payloads.Random(100 * Kib, seed: 4444);
+        var url = await Tus.CreateUrlAsync(http, body.Length);
+        using (var patch = await Tus.PatchAsync(http, url, 0, Tus.Chunk(body)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+        }
+
+        Assert.Equal(0, await only.TerminateAsync(TimeSpan.FromSeconds(60)));
+        await only.DisposeAsync();
+
+        // No silo: the answer says to come back, and nothing is lost.
+        using (var unavailable = await http.GetAsync($"/media/{Tus.IdOf(url)}/metadata"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, unavailable.StatusCode);
+            Assert.NotNull(unavailable.Headers.RetryAfter);
+            Assert.Equal("cluster-unavailable", (await unavailable.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("code").GetString());
+        }
+
+        // A silo joins: the same frontend, never restarted, serves the item again.
+        await using var next = await SiloProcess.StartAsync(clusterId, serviceId, SiloSettings);
+        var status = await Eventually.HoldsAsync(
+            async () => { using var response = await http.GetAsync($"/media/{Tus.IdOf(url)}/metadata"); return response.StatusCode; },
+            s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the item served again once a silo is back");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await http.GetByteArrayAsync($"/media/{Tus.IdOf(url)}/content")));
+    }
+
+    [Fact]
     public async Task AnAppendInFlightWhileItsItemsSiloDrainsFinishesOnAnotherSilo()
     {
         await using var cluster = await TwoSilos.StartAsync("append-drain", SiloSettings);
