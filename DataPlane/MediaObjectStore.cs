@@ -181,20 +181,29 @@ public sealed partial class MediaObjectStore(
         }, cancellationToken);
 
     /// <summary>
-    /// The head of an object just written with <paramref name="expectedSize"/> bytes: read again (up to
-    /// <see cref="S3Options.ReadAfterWriteRetries"/> times) while it shows fewer, for stores that acknowledge a write
-    /// before it is complete. The last head read is returned, whatever it shows.
+    /// The head of an object just written with <paramref name="expectedSize"/> bytes, read again while it shows fewer
+    /// (see <see cref="AfterWriteAsync"/>). The last head read is returned, whatever it shows.
     /// </summary>
-    public async Task<ObjectHead?> HeadAfterWriteAsync(string key, long expectedSize, CancellationToken cancellationToken)
+    public Task<ObjectHead?> HeadAfterWriteAsync(string key, long expectedSize, CancellationToken cancellationToken) =>
+        AfterWriteAsync(ct => HeadAsync(key, ct), head => head is not null && head.Size >= expectedSize, cancellationToken);
+
+    /// <summary>A whole small object written by an earlier request, read again while it shows fewer than
+    /// <paramref name="expectedSize"/> bytes; returns the bytes read the last time.</summary>
+    public Task<int> ReadSmallAfterWriteAsync(string key, byte[] buffer, long expectedSize, CancellationToken cancellationToken) =>
+        AfterWriteAsync(ct => ReadSmallAsync(key, buffer, ct), read => read >= expectedSize, cancellationToken);
+
+    // S3 is read-after-write consistent; s3rver answers a PUT before its file is complete, so a read right after it can
+    // see fewer bytes. Such a read is repeated up to S3:ReadAfterWriteRetries times, S3:ReadAfterWriteDelay apart.
+    private async Task<T> AfterWriteAsync<T>(Func<CancellationToken, Task<T>> read, Func<T, bool> complete, CancellationToken cancellationToken)
     {
-        var head = await HeadAsync(key, cancellationToken);
-        for (var retry = 0; retry < _options.ReadAfterWriteRetries && (head is null || head.Size < expectedSize); retry++)
+        var result = await read(cancellationToken);
+        for (var retry = 0; retry < _options.ReadAfterWriteRetries && !complete(result); retry++)
         {
             await Task.Delay(_options.ReadAfterWriteDelay, cancellationToken);
-            head = await HeadAsync(key, cancellationToken);
+            result = await read(cancellationToken);
         }
 
-        return head;
+        return result;
     }
 
     /// <summary>Reads a whole small object (a tail) into <paramref name="buffer"/>; returns the bytes read.</summary>

@@ -1,4 +1,3 @@
-using MediaService.ApiFrontend.Http;
 using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -16,18 +15,11 @@ public static class ClusterEndpoints
         return app;
     }
 
-    internal static async Task<Results<Ok<ClusterResponse>, ProblemHttpResult>> GetAsync(
-        IClusterClient cluster, MediaMetrics metrics, bool? includeDead, CancellationToken cancellationToken)
+    // A cluster that cannot answer is a 503 cluster-unavailable, from ClusterExceptionHandler like every other route.
+    internal static async Task<Ok<ClusterResponse>> GetAsync(IClusterClient cluster, MediaMetrics metrics, bool? includeDead, CancellationToken cancellationToken)
     {
-        try
-        {
-            var view = await cluster.GetGrain<IClusterAdminGrain>(0).GetClusterAsync(includeDead == true).WaitAsync(cancellationToken);
-            return TypedResults.Ok(new ClusterResponse(view.At, view.ClusterId, view.Silos, new FrontendView(Environment.MachineName, Environment.ProcessId, metrics.ActiveAppends)));
-        }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
-        {
-            return Problems.Create(Problems.ClusterUnavailable, StatusCodes.Status503ServiceUnavailable, "Cluster unavailable", ex.Message);
-        }
+        var view = await cluster.GetGrain<IClusterAdminGrain>(0).GetClusterAsync(includeDead == true).WaitAsync(cancellationToken);
+        return TypedResults.Ok(new ClusterResponse(view.At, view.ClusterId, view.Silos, new FrontendView(Environment.MachineName, Environment.ProcessId, metrics.ActiveAppends)));
     }
 }
 

@@ -35,7 +35,6 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
     private readonly MediaObjectStore _store = store;
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
     private readonly int _inFlight = s3Options.Value.PartsInFlight;
-    private readonly S3Options _s3 = s3Options.Value;
 
     /// <summary>
     /// Appends <paramref name="body"/>; with <paramref name="endOfBodyEndsContent"/>, the body's end is the content's
@@ -98,13 +97,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
             var consumesTail = false;
             if (grant.TailSize > 0)
             {
-                filled = await _store.ReadSmallAsync(grant.TailKey!, current, cancellationToken);
-                for (var retry = 0; filled < grant.TailSize && retry < writer._s3.ReadAfterWriteRetries; retry++)
-                {
-                    // A store that acknowledged the tail before it was complete (s3rver) shows it short for a moment.
-                    await Task.Delay(writer._s3.ReadAfterWriteDelay, cancellationToken);
-                    filled = await _store.ReadSmallAsync(grant.TailKey!, current, cancellationToken);
-                }
+                filled = await _store.ReadSmallAfterWriteAsync(grant.TailKey!, current, grant.TailSize, cancellationToken);
 
                 if (filled != grant.TailSize)
                 {

@@ -9,16 +9,13 @@ namespace MediaService.DataPlane.Telemetry;
 /// </summary>
 public sealed class MediaMetrics
 {
+    private readonly Meter _meter;
     private readonly Counter<long> _started;
     private readonly Counter<long> _completed;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _expired;
     private readonly Counter<long> _bytes;
-    private readonly UpDownCounter<long> _appends;
-    private readonly UpDownCounter<long> _uploadsActive;
     private readonly Counter<long> _rateLimited;
-    private readonly UpDownCounter<long> _processingQueued;
-    private readonly UpDownCounter<long> _processingRunning;
     private readonly Histogram<double> _processingDuration;
     private long _activeUploads;
     private long _activeItems;
@@ -27,20 +24,18 @@ public sealed class MediaMetrics
     /// <summary>Creates the instruments on the host's meter factory.</summary>
     public MediaMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(MediaTelemetry.MeterName);
-        _started = meter.CreateCounter<long>("media.uploads.started", "{upload}", "Uploads created (tus, REST, concatenation).");
-        _completed = meter.CreateCounter<long>("media.uploads.completed", "{upload}", "Uploads whose every byte is stored.");
-        _failed = meter.CreateCounter<long>("media.uploads.failed", "{request}",
+        _meter = meters.Create(MediaTelemetry.MeterName);
+        _started = _meter.CreateCounter<long>("media.uploads.started", "{upload}", "Uploads created (tus, REST, concatenation).");
+        _completed = _meter.CreateCounter<long>("media.uploads.completed", "{upload}", "Uploads whose every byte is stored.");
+        _failed = _meter.CreateCounter<long>("media.uploads.failed", "{request}",
             "Requests carrying upload bytes that ended with a server-side error (the bytes stored before it are kept).");
-        _expired = meter.CreateCounter<long>("media.uploads.expired", "{upload}", "Unfinished uploads removed at their expiry.");
-        _bytes = meter.CreateCounter<long>("media.upload.bytes_received", "By", "Upload bytes received and stored in S3.");
-        _appends = meter.CreateUpDownCounter<long>("media.appends.active", "{request}", "Requests streaming upload bytes right now.");
-        _uploadsActive = meter.CreateUpDownCounter<long>("media.uploads.active", "{upload}",
+        _expired = _meter.CreateCounter<long>("media.uploads.expired", "{upload}", "Unfinished uploads removed at their expiry.");
+        _bytes = _meter.CreateCounter<long>("media.upload.bytes_received", "By", "Upload bytes received and stored in S3.");
+        _meter.CreateObservableUpDownCounter("media.appends.active", () => ActiveAppends, "{request}", "Requests streaming upload bytes right now.");
+        _meter.CreateObservableUpDownCounter("media.uploads.active", () => ActiveUploads, "{upload}",
             "Unfinished uploads whose grain is active on this silo.");
-        _rateLimited = meter.CreateCounter<long>("media.requests.rate_limited", "{request}", "Requests refused with 429 by the rate limits.");
-        _processingQueued = meter.CreateUpDownCounter<long>("media.processing.queued", "{job}", "Processing attempts waiting for a slot.");
-        _processingRunning = meter.CreateUpDownCounter<long>("media.processing.running", "{job}", "Processing attempts running.");
-        _processingDuration = meter.CreateHistogram<double>("media.processing.duration", "s", "Time of a processing attempt, by outcome.",
+        _rateLimited = _meter.CreateCounter<long>("media.requests.rate_limited", "{request}", "Requests refused with 429 by the rate limits.");
+        _processingDuration = _meter.CreateHistogram<double>("media.processing.duration", "s", "Time of a processing attempt, by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
     }
 
@@ -78,48 +73,33 @@ public sealed class MediaMetrics
     public Scope AppendStarted()
     {
         Interlocked.Increment(ref _activeAppends);
-        _appends.Add(1);
-        return new Scope(this, static m =>
-        {
-            Interlocked.Decrement(ref m._activeAppends);
-            m._appends.Add(-1);
-        });
+        return new Scope(this);
     }
 
     /// <summary>A media item grain was activated (+1) or deactivated (-1) here.</summary>
     public void MediaItemActivated(int delta) => Interlocked.Add(ref _activeItems, delta);
 
     /// <summary>An unfinished upload became active on this silo (+1) or stopped being either (-1).</summary>
-    public void ActiveUploadChanged(int delta)
-    {
-        Interlocked.Add(ref _activeUploads, delta);
-        _uploadsActive.Add(delta);
-    }
+    public void ActiveUploadChanged(int delta) => Interlocked.Add(ref _activeUploads, delta);
 
     /// <summary>A request was refused by a rate limit of <paramref name="requestClass"/>.</summary>
     public void RateLimited(string requestClass) => _rateLimited.Add(1, new KeyValuePair<string, object?>("class", requestClass));
 
-    /// <summary>A processing attempt was queued.</summary>
-    public void ProcessingQueued() => _processingQueued.Add(1);
-
-    /// <summary>A processing attempt left the queue and runs; dispose the result with its outcome when it ends.</summary>
-    public void ProcessingStarted()
+    /// <summary>Exports the processing queue and slots in use, read from the silo's processor when scraped.</summary>
+    public void ObserveProcessing(Func<int> queued, Func<int> running)
     {
-        _processingQueued.Add(-1);
-        _processingRunning.Add(1);
+        _meter.CreateObservableUpDownCounter("media.processing.queued", queued, "{job}", "Processing attempts waiting for a slot.");
+        _meter.CreateObservableUpDownCounter("media.processing.running", running, "{job}", "Processing attempts running.");
     }
 
     /// <summary>A processing attempt ended.</summary>
-    public void ProcessingEnded(string outcome, TimeSpan elapsed)
-    {
-        _processingRunning.Add(-1);
+    public void ProcessingEnded(string outcome, TimeSpan elapsed) =>
         _processingDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
-    }
 
-    /// <summary>Undoes a gauge change once.</summary>
-    public readonly struct Scope(MediaMetrics metrics, Action<MediaMetrics> end) : IDisposable
+    /// <summary>Ends an append once.</summary>
+    public readonly struct Scope(MediaMetrics metrics) : IDisposable
     {
         /// <inheritdoc />
-        public void Dispose() => end(metrics);
+        public void Dispose() => Interlocked.Decrement(ref metrics._activeAppends);
     }
 }

@@ -8,9 +8,10 @@ using Orleans.Runtime;
 namespace MediaService.Grains.Operations;
 
 /// <summary>
-/// Builds <see cref="ClusterView"/>: the membership table through the management grain, and each active silo's load
-/// from that silo's <see cref="ISiloLoadService"/>, asked in parallel with a short timeout (a silo that does not
-/// answer is listed without its load rather than holding the view up).
+/// Builds <see cref="ClusterView"/>: the membership table and every active silo's runtime statistics (activations,
+/// clients) through the management grain, and what each silo counts itself from its <see cref="ISiloLoadService"/>,
+/// asked in parallel with a short timeout (a silo that does not answer is listed without its load rather than holding
+/// the view up).
 /// </summary>
 [StatelessWorker]
 public sealed class ClusterAdminGrain(ISiloLoadClient loads, IOptions<ClusterOptions> cluster, TimeProvider time) : Grain, IClusterAdminGrain
@@ -19,7 +20,10 @@ public sealed class ClusterAdminGrain(ISiloLoadClient loads, IOptions<ClusterOpt
 
     public async Task<ClusterView> GetClusterAsync(bool includeDead)
     {
-        var hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false);
+        var management = GrainFactory.GetGrain<IManagementGrain>(0);
+        var hosts = await management.GetDetailedHosts(onlyActive: false);
+        var active = hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloAddress).ToArray();
+        var runtime = await RuntimeAsync(management, active);
         var silos = await Task.WhenAll(hosts
             .Where(h => includeDead || h.Status != SiloStatus.Dead)
             .OrderBy(h => h.StartTime)
@@ -29,15 +33,32 @@ public sealed class ClusterAdminGrain(ISiloLoadClient loads, IOptions<ClusterOpt
                 h.Status.ToString(),
                 Utc(h.StartTime),
                 Utc(h.IAmAliveTime),
-                h.Status == SiloStatus.Active ? await LoadAsync(h.SiloAddress) : null)));
+                h.Status == SiloStatus.Active ? await LoadAsync(h.SiloAddress, runtime) : null)));
         return new ClusterView(time.GetUtcNow(), cluster.Value.ClusterId, [.. silos]);
     }
 
-    private async Task<SiloLoad?> LoadAsync(SiloAddress silo)
+    // Activation and client counts of every active silo in one call (empty when the statistics do not come in time).
+    private static async Task<Dictionary<SiloAddress, SiloRuntimeStatistics>> RuntimeAsync(IManagementGrain management, SiloAddress[] silos)
     {
         try
         {
-            return await loads.On(silo).GetLoadAsync().WaitAsync(LoadTimeout);
+            var statistics = await management.GetRuntimeStatistics(silos).WaitAsync(LoadTimeout);
+            return silos.Zip(statistics).ToDictionary(p => p.First, p => p.Second);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            return [];
+        }
+    }
+
+    private async Task<SiloLoad?> LoadAsync(SiloAddress silo, Dictionary<SiloAddress, SiloRuntimeStatistics> runtime)
+    {
+        try
+        {
+            var load = await loads.On(silo).GetLoadAsync().WaitAsync(LoadTimeout);
+            return runtime.TryGetValue(silo, out var statistics)
+                ? load with { Activations = statistics.ActivationCount, Clients = (int)statistics.ClientCount }
+                : load;
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {

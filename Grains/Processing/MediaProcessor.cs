@@ -42,6 +42,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
     public MediaProcessor(IOptions<ProcessingOptions> options, IGrainFactory grains, MediaObjectStore store, MediaMetrics metrics, ILogger<MediaProcessor> logger)
     {
         _metrics = metrics;
+        metrics.ObserveProcessing(() => Queued, () => Running);
         _options = options.Value;
         _grains = grains;
         _store = store;
@@ -66,11 +67,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
     /// <inheritdoc />
     public void Enqueue(ProcessingJob job)
     {
-        if (_queue.Writer.TryWrite(job))
-        {
-            _metrics.ProcessingQueued();
-        }
-
+        _queue.Writer.TryWrite(job);
         LogQueued(_logger, job.MediaId, job.Attempt, Queued);
     }
 
@@ -99,7 +96,6 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
             await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
             {
                 Interlocked.Increment(ref _running);
-                _metrics.ProcessingStarted();
                 var started = TimeProvider.System.GetTimestamp();
                 var outcome = "error";
                 try

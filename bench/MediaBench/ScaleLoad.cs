@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -19,7 +18,6 @@ namespace MediaService.Bench;
 public static class ScaleLoad
 {
     private const int Mib = 1024 * 1024;
-    private static readonly TimeSpan[] RetryDelays = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5)];
 
     /// <summary>Runs until <paramref name="duration"/> has passed or the file <paramref name="stopFile"/> exists.</summary>
     public static async Task RunAsync(string api, string adminKey, string userKey, int concurrency, TimeSpan duration, string stopFile)
@@ -30,7 +28,8 @@ public static class ScaleLoad
         var start = t0 > 0 ? DateTimeOffset.FromUnixTimeMilliseconds((long)(t0 * 1000)) : DateTimeOffset.UtcNow;
         double Now() => (DateTimeOffset.UtcNow - start).TotalSeconds;
         var done = new ConcurrentBag<(string Url, byte[] Sha)>();
-        var (completed, failed, retries) = (new int[1], new int[1], new int[1]);
+        var (completed, failed) = (new int[1], new int[1]);
+        var tus = new MediaService.Tests.RetryingTusClient(http, 5 * Mib);
         using var stop = new CancellationTokenSource(duration);
 
         var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
@@ -42,7 +41,7 @@ public static class ScaleLoad
                 new Random(seed++).NextBytes(body);
                 try
                 {
-                    var url = await UploadAsync(http, body, () => Interlocked.Increment(ref retries[0]));
+                    var url = await tus.UploadAsync(body);
                     using var read = await http.GetAsync($"/media/{url.Split('/')[^1]}/metadata");
                     if (read.StatusCode != HttpStatusCode.OK)
                     {
@@ -91,7 +90,7 @@ public static class ScaleLoad
                 }
             }
 
-            var (c, f, r) = (Volatile.Read(ref completed[0]), Volatile.Read(ref failed[0]), Volatile.Read(ref retries[0]));
+            var (c, f, r) = (Volatile.Read(ref completed[0]), Volatile.Read(ref failed[0]), tus.Retries);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{t:0} {c - lastCompleted} {f - lastFailed} {r - lastRetries} {string.Join(" ", silos.Select(s => $"{s.Silo}={s.Items}"))}"));
             (lastCompleted, lastFailed, lastRetries) = (c, f, r);
@@ -105,7 +104,7 @@ public static class ScaleLoad
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"uploads {completed[0]} failed {failed[0]} retries {retries[0]} byte-identical {done.Count - mismatched}/{done.Count}"));
+            $"uploads {completed[0]} failed {failed[0]} retries {tus.Retries} byte-identical {done.Count - mismatched}/{done.Count}"));
         foreach (var (silo, at) in joined)
         {
             Console.WriteLine(shared.TryGetValue(silo, out var share)
@@ -135,78 +134,4 @@ public static class ScaleLoad
             return [];
         }
     }
-
-    // A tus upload that retries as tus-js-client does: HEAD for the offset after a network error, a 5xx, 409 or 423.
-    private static async Task<string> UploadAsync(HttpClient http, byte[] body, Action retried)
-    {
-        string? url = null;
-        long offset = 0;
-        var attempt = 0;
-        while (true)
-        {
-            try
-            {
-                if (url is null)
-                {
-                    using var create = Tus(HttpMethod.Post, "/files/");
-                    create.Headers.Add("Upload-Length", body.Length.ToString(CultureInfo.InvariantCulture));
-                    using var created = await http.SendAsync(create);
-                    Expect(created, HttpStatusCode.Created);
-                    url = created.Headers.Location!.AbsolutePath;
-                }
-                else if (attempt > 0)
-                {
-                    using var head = await http.SendAsync(Tus(HttpMethod.Head, url));
-                    Expect(head, HttpStatusCode.OK);
-                    offset = long.Parse(head.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
-                }
-
-                while (offset < body.Length)
-                {
-                    using var patch = Tus(HttpMethod.Patch, url);
-                    patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
-                    patch.Content = new ByteArrayContent(body, (int)offset, (int)Math.Min(5 * Mib, body.Length - offset));
-                    patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
-                    using var patched = await http.SendAsync(patch);
-                    Expect(patched, HttpStatusCode.NoContent);
-                    offset = long.Parse(patched.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
-                    attempt = 0;
-                }
-
-                return url;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException or RetryableException)
-            {
-                if (attempt == RetryDelays.Length)
-                {
-                    throw;
-                }
-
-                retried();
-                await Task.Delay(RetryDelays[attempt++]);
-            }
-        }
-    }
-
-    private static HttpRequestMessage Tus(HttpMethod method, string url)
-    {
-        var request = new HttpRequestMessage(method, url);
-        request.Headers.Add("Tus-Resumable", "1.0.0");
-        return request;
-    }
-
-    private static void Expect(HttpResponseMessage response, HttpStatusCode status)
-    {
-        if (response.StatusCode == status)
-        {
-            return;
-        }
-
-        var code = (int)response.StatusCode;
-        throw code >= 500 || response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.Locked
-            ? new RetryableException($"{response.RequestMessage?.Method} answered {code}")
-            : new InvalidOperationException($"{response.RequestMessage?.Method} answered {code}");
-    }
-
-    private sealed class RetryableException(string message) : Exception(message);
 }

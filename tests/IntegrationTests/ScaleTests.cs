@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using MediaService.Grains.Interfaces;
 using MediaService.IntegrationTests.Infrastructure;
+using MediaService.Tests;
 using Xunit.Abstractions;
 
 namespace MediaService.IntegrationTests;

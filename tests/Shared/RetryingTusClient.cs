@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
 
-namespace MediaService.IntegrationTests.Infrastructure;
+namespace MediaService.Tests;
 
 /// <summary>The client failed for good: its retries ran out (or the server refused the request outright).</summary>
 public sealed class UploadFailedException(string message, Exception? inner = null) : Exception(message, inner);
@@ -8,7 +10,8 @@ public sealed class UploadFailedException(string message, Exception? inner = nul
 /// <summary>
 /// Uploads as tus-js-client (and Uppy) do with <c>retryDelays: [0, 1000, 3000, 5000]</c>: on a network error, a 5xx,
 /// 409 or 423, wait the next delay, ask the offset with HEAD and go on from there; the delays start over once an
-/// upload makes progress. Any other 4xx fails the upload at once, as it does in tus-js-client.
+/// upload makes progress. Any other 4xx fails the upload at once, as it does in tus-js-client. Used by the scale
+/// tests and by <c>bench/scale-bench.sh</c>.
 /// </summary>
 public sealed class RetryingTusClient(HttpClient http, int chunkSize)
 {
@@ -19,7 +22,7 @@ public sealed class RetryingTusClient(HttpClient http, int chunkSize)
     /// <summary>Retries this client made (each one a failed request that the server's state let it resume from).</summary>
     public int Retries => Volatile.Read(ref _retries);
 
-    /// <summary>Uploads <paramref name="body"/> and returns its upload URL.</summary>
+    /// <summary>Uploads <paramref name="body"/> to <c>/files/</c> and returns its upload URL (a path).</summary>
     public async Task<string> UploadAsync(byte[] body, CancellationToken cancellationToken = default)
     {
         string? url = null;
@@ -32,24 +35,29 @@ public sealed class RetryingTusClient(HttpClient http, int chunkSize)
             {
                 if (url is null)
                 {
-                    using var created = await Tus.CreateAsync(http, body.Length);
+                    using var create = Request(HttpMethod.Post, "/files/");
+                    create.Headers.Add("Upload-Length", body.Length.ToString(CultureInfo.InvariantCulture));
+                    using var created = await http.SendAsync(create, cancellationToken);
                     Check(created, HttpStatusCode.Created, "POST");
                     url = created.Headers.Location!.AbsolutePath;
                 }
                 else if (resume)
                 {
-                    using var head = await Tus.HeadAsync(http, url);
+                    using var head = await http.SendAsync(Request(HttpMethod.Head, url), cancellationToken);
                     Check(head, HttpStatusCode.OK, "HEAD");
-                    offset = Tus.Offset(head)!.Value;
+                    offset = Offset(head);
                 }
 
                 resume = false;
                 while (offset < body.Length)
                 {
-                    var count = (int)Math.Min(chunkSize, body.Length - offset);
-                    using var patch = await Tus.PatchAsync(http, url, offset, Tus.Chunk(body, (int)offset, count));
-                    Check(patch, HttpStatusCode.NoContent, "PATCH");
-                    offset = Tus.Offset(patch)!.Value;
+                    using var patch = Request(HttpMethod.Patch, url);
+                    patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
+                    patch.Content = new ByteArrayContent(body, (int)offset, (int)Math.Min(chunkSize, body.Length - offset));
+                    patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
+                    using var patched = await http.SendAsync(patch, cancellationToken);
+                    Check(patched, HttpStatusCode.NoContent, "PATCH");
+                    offset = Offset(patched);
                     attempt = 0;
                 }
 
@@ -68,6 +76,16 @@ public sealed class RetryingTusClient(HttpClient http, int chunkSize)
             }
         }
     }
+
+    private static HttpRequestMessage Request(HttpMethod method, string url)
+    {
+        var request = new HttpRequestMessage(method, url);
+        request.Headers.Add("Tus-Resumable", "1.0.0");
+        return request;
+    }
+
+    private static long Offset(HttpResponseMessage response) =>
+        long.Parse(response.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
 
     private static void Check(HttpResponseMessage response, HttpStatusCode expected, string what)
     {
