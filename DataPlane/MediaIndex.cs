@@ -66,9 +66,8 @@ public sealed record SearchQuery(
 public sealed record SearchCursor(SearchSort Sort, long CreatedAtTicks, float Rank, long MediaId)
 {
     /// <summary>The cursor as a URL-safe token.</summary>
-    public string Encode() => Convert.ToBase64String(Encoding.UTF8.GetBytes(
-        string.Create(CultureInfo.InvariantCulture, $"{(Sort == SearchSort.Created ? 'c' : 'r')}|{CreatedAtTicks}|{BitConverter.SingleToInt32Bits(Rank)}|{MediaId}")))
-        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(
+        string.Create(CultureInfo.InvariantCulture, $"{(Sort == SearchSort.Created ? 'c' : 'r')}|{CreatedAtTicks}|{BitConverter.SingleToInt32Bits(Rank)}|{MediaId}")));
 
     /// <summary>Reads a token made by <see cref="Encode"/>; null when it is not one.</summary>
     public static SearchCursor? Decode(string? token)
@@ -80,8 +79,7 @@ public sealed record SearchCursor(SearchSort Sort, long CreatedAtTicks, float Ra
 
         try
         {
-            var base64 = token.Replace('-', '+').Replace('_', '/');
-            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '='))).Split('|');
+            var parts = Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(token)).Split('|');
             return parts.Length == 4 && parts[0] is "c" or "r"
                 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
                 && int.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var rank)

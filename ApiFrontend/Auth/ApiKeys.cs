@@ -35,7 +35,7 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
     /// <summary>Makes a key for an owner; the key itself is returned only here.</summary>
     public async Task<(KeyIdentity Identity, string Key)> CreateAsync(string owner, bool isAdmin, CancellationToken cancellationToken)
     {
-        var key = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var key = Prefix + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         return (await InsertAsync(key, owner, isAdmin, cancellationToken), key);
     }
 

@@ -53,8 +53,8 @@ public sealed class ShareLinks(NpgsqlDataSource dataSource, ResiliencePipelinePr
     }
 
     private static string Signature(byte[] secret, long id, long expires) =>
-        Convert.ToBase64String(HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"media:{id}:{expires}"))))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        System.Buffers.Text.Base64Url.EncodeToString(
+            HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"media:{id}:{expires}"))));
 
     private static async Task<byte[]> LoadSecretAsync(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, string service) =>
         await pipelines.GetPipeline(Resilience.Postgres).RunAsync(idempotent: true, async ct =>
