@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Registry;
+using Polly.Timeout;
 
 namespace MediaService.DataPlane;
 
@@ -31,6 +32,10 @@ public sealed class ObjectStoreUnavailableException(string message, TimeSpan ret
     public TimeSpan RetryAfter { get; } = retryAfter;
 }
 
+/// <summary>The bytes of a streamed part could not be read from their source (typically: the client went away). The
+/// part was not stored; this says nothing about the object store's health.</summary>
+public sealed class PartSourceException(Exception inner) : Exception($"The part's source failed: {inner.Message}", inner);
+
 /// <summary>
 /// The S3 data plane used by the HTTP edge (parts, puts, ranged reads) and by grains (assembly checks,
 /// cleanup). Every call goes through the <see cref="Resilience.S3"/> pipeline; only idempotent calls
@@ -41,10 +46,28 @@ public sealed partial class MediaObjectStore(
     IAmazonS3 s3,
     IOptions<S3Options> options,
     ResiliencePipelineProvider<string> pipelines,
-    ILogger<MediaObjectStore> logger)
+    ILogger<MediaObjectStore> logger) : IDisposable
 {
     private readonly S3Options _options = options.Value;
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.S3);
+
+    // Presigned part requests go through a client of their own: the SDK cannot send an unsigned payload over plain
+    // HTTP, nor a body it does not hold yet. Timeouts are the pipeline's (and, for streamed parts, the store's own).
+    private readonly HttpClient _parts = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+        MaxResponseContentBufferSize = 1024 * 1024,
+    };
+
+    private readonly Protocol _partProtocol = options.Value.ServiceUrl?.StartsWith("http:", StringComparison.OrdinalIgnoreCase) == true
+        ? Protocol.HTTP
+        : Protocol.HTTPS;
+
+    /// <summary>True when a part can be sent while its bytes are still arriving (<see cref="S3Options.PresignedParts"/>).</summary>
+    public bool StreamsParts => _options.PresignedParts;
+
+    /// <inheritdoc />
+    public void Dispose() => _parts.Dispose();
 
     /// <summary>The bucket every key lives in.</summary>
     public string Bucket => _options.Bucket;
@@ -112,6 +135,12 @@ public sealed partial class MediaObjectStore(
     public Task<string> UploadPartAsync(string key, string uploadId, int partNumber, ArraySegment<byte> body, CancellationToken cancellationToken) =>
         RunAsync("upload-part", idempotent: true, null, async ct =>
         {
+            if (_options.PresignedParts)
+            {
+                using var content = new ByteArrayContent(body.Array!, body.Offset, body.Count);
+                return await PutPresignedPartAsync(key, uploadId, partNumber, content, ct);
+            }
+
             using var stream = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
             var response = await s3.UploadPartAsync(new UploadPartRequest
             {
@@ -125,6 +154,157 @@ public sealed partial class MediaObjectStore(
             }, ct);
             return response.ETag;
         }, cancellationToken);
+
+    /// <summary>
+    /// Uploads one part of exactly <paramref name="length"/> bytes that <paramref name="write"/> produces while the
+    /// request is on its way (only when <see cref="StreamsParts"/>). The store keeps no copy, so this is not retried:
+    /// the caller sends the bytes again from its own copy with <see cref="UploadPartAsync"/>. When the source fails,
+    /// <paramref name="write"/> throws <see cref="PartSourceException"/>, which reaches the caller as it is and does not
+    /// count against the circuit. Time spent waiting for the source is not limited here; a write that S3 does not take
+    /// within <see cref="S3Options.AttemptTimeout"/>, or an answer that does not come within it, fails the call.
+    /// </summary>
+    public Task<string> UploadPartStreamingAsync(
+        string key, string uploadId, int partNumber, long length, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        if (!StreamsParts)
+        {
+            throw new InvalidOperationException("Streamed parts need S3:PresignedParts.");
+        }
+
+        return RunAsync("upload-part-streamed", idempotent: false, Timeout.InfiniteTimeSpan, async ct =>
+        {
+            using var stalled = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var content = new StreamedPartContent(length, write, stalled, _options.AttemptTimeout);
+            try
+            {
+                return await PutPresignedPartAsync(key, uploadId, partNumber, content, stalled.Token);
+            }
+            catch (Exception ex) when (SourceFailure(ex) is { } source)
+            {
+                throw source;
+            }
+            catch (OperationCanceledException ex) when (stalled.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                throw new TimeoutRejectedException($"S3 took no bytes of part {partNumber} and gave no answer for {_options.AttemptTimeout}.", ex);
+            }
+        }, cancellationToken);
+    }
+
+    private static PartSourceException? SourceFailure(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is PartSourceException source)
+            {
+                return source;
+            }
+        }
+
+        return null;
+    }
+
+    // One UploadPart through a presigned URL: the SDK signs the request (locally, no call), the part client sends it.
+    private async Task<string> PutPresignedPartAsync(string key, string uploadId, int partNumber, HttpContent content, CancellationToken cancellationToken)
+    {
+        var url = await s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+        {
+            BucketName = Bucket,
+            Key = key,
+            Verb = HttpVerb.PUT,
+            UploadId = uploadId,
+            PartNumber = partNumber,
+            Protocol = _partProtocol,
+            Expires = DateTime.UtcNow + _options.PresignedUrlLifetime,
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
+        using var response = await _parts.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(response, cancellationToken);
+        }
+
+        return response.Headers.TryGetValues("ETag", out var etags) && etags.FirstOrDefault() is { Length: > 0 } etag
+            ? etag
+            : throw new InvalidDataException($"S3 stored part {partNumber} of {key} without an ETag.");
+    }
+
+    // S3's XML error as the SDK would have thrown it, so that retries and the circuit judge it the same way.
+    private static async Task<AmazonS3Exception> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        string? code = null, message = null, requestId = null;
+        try
+        {
+            var error = System.Xml.Linq.XElement.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            (code, message, requestId) = (error.Element("Code")?.Value, error.Element("Message")?.Value, error.Element("RequestId")?.Value);
+        }
+        catch (System.Xml.XmlException)
+        {
+            // Not an S3 error document (a proxy's page, an empty body): the status says enough.
+        }
+
+        var status = response.StatusCode;
+        return new AmazonS3Exception(message ?? $"UploadPart answered {(int)status} {response.ReasonPhrase}.",
+            status >= HttpStatusCode.InternalServerError ? ErrorType.Receiver : ErrorType.Sender, code ?? status.ToString(), requestId, status);
+    }
+
+    /// <summary>
+    /// A part body written by its producer while the request is sent. Each write to the connection, and the wait for
+    /// the answer after the last one, must finish within the stall time; waiting for the producer does not count.
+    /// </summary>
+    private sealed class StreamedPartContent(long length, Func<Stream, CancellationToken, Task> write, CancellationTokenSource stalled, TimeSpan stallTime)
+        : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
+        {
+            await write(new WatchedStream(stream, stalled, stallTime), cancellationToken);
+            stalled.CancelAfter(stallTime);
+        }
+
+        protected override bool TryComputeLength(out long computed)
+        {
+            computed = length;
+            return true;
+        }
+    }
+
+    // Arms the stall timer around each write and disarms it after.
+    private sealed class WatchedStream(Stream inner, CancellationTokenSource stalled, TimeSpan stallTime) : Stream
+    {
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            stalled.CancelAfter(stallTime);
+            await inner.WriteAsync(buffer, cancellationToken);
+            stalled.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override void Flush() => inner.Flush();
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
 
     /// <summary>Assembles the object from its parts. Retried: completing the same parts again yields the same object.</summary>
     public Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<PartETag> parts, CancellationToken cancellationToken) =>

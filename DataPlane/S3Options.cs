@@ -45,6 +45,20 @@ public sealed class S3Options : IValidatableObject
     [Range(1, 16)]
     public int PartsInFlight { get; set; } = 4;
 
+    /// <summary>
+    /// Parts go to S3 as presigned UploadPart requests with an unsigned payload: a part is streamed to S3 while its bytes
+    /// arrive from the client, instead of being read in full, hashed for the request's signature and only then sent.
+    /// Over HTTPS, TLS protects the bytes in transit; the tus checksum extension covers client to service. Set false
+    /// for SDK-signed part requests (a signed payload hash, for example with a plain-HTTP endpoint on an untrusted
+    /// network). Default true.
+    /// </summary>
+    public bool PresignedParts { get; set; } = true;
+
+    /// <summary>How long a presigned part request stays valid; S3 checks it when the request starts, so it only needs
+    /// to cover the wait for a connection. Default 15 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
+    public TimeSpan PresignedUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Bytes the S3 client copies from a body to the connection per write. Larger writes cost the S3 server
     /// less per byte (s3rver handles each write it receives as a chunk). Default 1 MiB.</summary>
     [Range(4096, 16 * 1024 * 1024)]

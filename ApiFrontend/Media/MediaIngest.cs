@@ -44,7 +44,7 @@ public sealed partial class MediaIngest(
         {
             var grant = await grain.BeginAppendAsync(new BeginAppend(0, null));
             lease = grant.Lease;
-            var outcome = await writer.AppendAsync(id, grain, grant, body, endOfBodyEndsContent: true, cancellationToken);
+            var outcome = await writer.AppendAsync(id, grain, grant, body, request.DeclaredLength, endOfBodyEndsContent: true, cancellationToken);
             return outcome.Stored ?? throw new IOException("The client stopped sending before the end of the body.");
         }
         catch (Exception ex)

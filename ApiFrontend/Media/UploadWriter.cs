@@ -28,6 +28,9 @@ public sealed class BeyondLengthException(long length) : Exception($"The body go
 /// order once S3 has them. Bytes left at the end that are under S3's part minimum become a tail object, which the
 /// next append prepends. So every offset the service reports is backed by bytes in S3, and memory per append is
 /// bounded by the parts in flight. A client that stops mid-body keeps what arrived.
+/// When the body's length is known and the store can stream parts, a part whose bytes the body carries in full is
+/// sent to S3 while it arrives, and kept in its buffer as well: if S3 fails, the buffer is sent again; if the
+/// client goes away, what arrived is saved from the buffer as with any body cut off.
 /// </summary>
 public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3Options, MediaMetrics metrics)
 {
@@ -35,21 +38,24 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
     private readonly MediaObjectStore _store = store;
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
     private readonly int _inFlight = s3Options.Value.PartsInFlight;
+    private readonly int _writeBytes = s3Options.Value.WriteBufferBytes;
 
     /// <summary>
     /// Appends <paramref name="body"/>; with <paramref name="endOfBodyEndsContent"/>, the body's end is the content's
     /// end. With a <paramref name="checksum"/>, what the body adds is recorded as staged and counts only once the
     /// body's digest matched (otherwise <see cref="ChecksumMismatchException"/>, and the offset is unchanged).
+    /// <paramref name="bodyLength"/> is the body's length when it is declared (Content-Length); parts are streamed
+    /// only then.
     /// </summary>
     public async Task<AppendOutcome> AppendAsync(
-        long id, IUploadGrain grain, AppendGrant grant, Stream body, bool endOfBodyEndsContent, CancellationToken cancellationToken,
-        TusChecksum? checksum = null)
+        long id, IUploadGrain grain, AppendGrant grant, Stream body, long? bodyLength, bool endOfBodyEndsContent,
+        CancellationToken cancellationToken, TusChecksum? checksum = null)
     {
         using var active = metrics.AppendStarted();
         var append = new Append(this, id, grain, grant, checksum is not null);
         try
         {
-            var outcome = await append.RunAsync(body, endOfBodyEndsContent, checksum, cancellationToken);
+            var outcome = await append.RunAsync(body, bodyLength, endOfBodyEndsContent, checksum, cancellationToken);
             metrics.BytesReceived(outcome.Offset - grant.Offset);
             return outcome;
         }
@@ -87,10 +93,13 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
         private Task _recorded = Task.CompletedTask;
         private readonly List<byte[]> _rented = [];
         private int _nextNumber = grant.PartNumber;
+        private int? _spareNumber;
+        private int _lastStreamed;
         private int _lastNumber = grant.PartNumber;
         private MultipartTarget? _target;
 
-        public async Task<AppendOutcome> RunAsync(Stream body, bool endOfBodyEndsContent, TusChecksum? checksum, CancellationToken cancellationToken)
+        public async Task<AppendOutcome> RunAsync(
+            Stream body, long? bodyLength, bool endOfBodyEndsContent, TusChecksum? checksum, CancellationToken cancellationToken)
         {
             var current = Rent();
             var filled = 0;
@@ -112,14 +121,39 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
             var bufferStart = grant.Offset - grant.TailSize;
             string? interrupted = null;
 
+            // Parts are streamed only when the declared body fits in what the upload has left (so that no part is
+            // sent before the body could be refused for going past the length).
+            var remaining = _store.StreamsParts && bodyLength is { } declared && (grant.Length is null || grant.Offset + declared <= grant.Length)
+                ? declared
+                : (long?)null;
+
             while (true)
             {
                 var capacity = grant.Length is { } length ? (int)Math.Min(_partSize, length - bufferStart) : _partSize;
                 var before = filled;
                 var bodyEnded = false;
+                var streamed = false;
+                var reachesLength = grant.Length is { } whole && bufferStart + capacity == whole;
+                if (remaining >= capacity - filled && capacity > filled && !(reachesLength && _target is null && !grant.MultipartOpen))
+                {
+                    (streamed, var error) = await StreamPartAsync(body, current, filled, capacity, reachesLength, consumesTail, cancellationToken);
+                    remaining -= _lastStreamed - filled;
+                    filled = _lastStreamed;
+                    if (error is not null)
+                    {
+                        if (!IsClientGone(error, cancellationToken))
+                        {
+                            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+                        }
+
+                        bodyEnded = true;
+                        interrupted = $"{error.GetType().Name}: {error.Message}";
+                    }
+                }
+
                 try
                 {
-                    while (filled < capacity)
+                    while (filled < capacity && !streamed && interrupted is null)
                     {
                         var read = await body.ReadAsync(current.AsMemory(filled, capacity - filled), cancellationToken);
                         if (read == 0)
@@ -129,6 +163,7 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                         }
 
                         filled += read;
+                        remaining -= read;
                     }
                 }
                 catch (Exception ex) when (IsClientGone(ex, cancellationToken))
@@ -155,9 +190,20 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 var final = interrupted is null && (reachedLength || (bodyEnded && endOfBodyEndsContent));
                 using var salvage = interrupted is not null ? new CancellationTokenSource(SalvageTime) : null;
                 var token = salvage?.Token ?? cancellationToken;
-                if (filled == _partSize && !final)
+                if (streamed && final)
                 {
-                    await SendAsync(current, filled, consumesTail);
+                    // The last part is on its way already: what remains is to record it and assemble the object.
+                    await DrainAsync(token);
+                    return new AppendOutcome(bufferStart + filled, await FinishAsync(current, 0, false, bufferStart + filled, sha, checksum, token), null);
+                }
+
+                if (streamed || (filled == _partSize && !final))
+                {
+                    if (!streamed)
+                    {
+                        await SendAsync(current, filled, consumesTail);
+                    }
+
                     current = await NextBufferAsync(token);
                     bufferStart += filled;
                     filled = 0;
@@ -253,17 +299,86 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
         private async Task SendAsync(byte[] buffer, int count, bool consumesTail, bool final = false)
         {
             _target ??= await grain.OpenMultipartAsync(grant.Lease);
-            var number = await TakeNumberAsync();
+            var number = _spareNumber ?? await TakeNumberAsync();
+            _spareNumber = null;
 
             // A part read in full is worth keeping even if the client goes away meanwhile: its upload is bounded by
             // the S3 pipeline's timeouts, not by the request.
-            var upload = UploadAsync(_target, number, buffer, count, CancellationToken.None);
+            await EnqueueAsync(UploadAsync(_target, number, buffer, count, CancellationToken.None), buffer, consumesTail, final);
+        }
+
+        // The part will be recorded once S3 has it and every earlier part is recorded; once the most parts are in
+        // flight, waits for the oldest.
+        private async Task EnqueueAsync(Task<UploadedPart> upload, byte[] buffer, bool consumesTail, bool final)
+        {
             _recorded = RecordInOrderAsync(_recorded, upload, consumesTail, final);
             _sending.Enqueue((_recorded, buffer));
             if (_sending.Count > writer._inFlight)
             {
                 await RecordOldestAsync();
             }
+        }
+
+        /// <summary>
+        /// Sends the part in <paramref name="buffer"/> (<paramref name="filled"/> bytes there already) to S3 while the
+        /// rest of its <paramref name="size"/> bytes are read from the body into the buffer. Returns whether the part
+        /// arrived in full and is on its way (then enqueued like any part), or else the body's failure, if that is why
+        /// it stopped (null: S3 failed first, and the caller reads the rest and sends the buffer). <see cref="_lastStreamed"/>
+        /// holds the bytes in the buffer afterwards; the body is not read by the part's request any more.
+        /// </summary>
+        private async Task<(bool Sent, Exception? BodyFailure)> StreamPartAsync(
+            Stream body, byte[] buffer, int filled, int size, bool final, bool consumesTail, CancellationToken cancellationToken)
+        {
+            _target ??= await grain.OpenMultipartAsync(grant.Lease);
+            var number = _spareNumber ?? await TakeNumberAsync();
+            _spareNumber = null;
+            var part = new StreamedPart(body, buffer, filled, size, writer._writeBytes, cancellationToken);
+            var upload = UploadStreamedAsync(_target, number, part, buffer, size);
+            await Task.WhenAny(part.AllRead, upload);
+            if (part.AllRead.IsCompleted)
+            {
+                _lastStreamed = size;
+                await EnqueueAsync(upload, buffer, consumesTail, final);
+                return (true, null);
+            }
+
+            // The upload ended short of the part: it stopped reading the body before it failed.
+            _lastStreamed = part.Filled;
+            try
+            {
+                await upload;
+            }
+            catch (Exception) when (part.BodyFailure is null)
+            {
+                // S3 failed: the caller reads the rest and sends the buffer under the same number, with retries.
+                _spareNumber = number;
+            }
+            catch (Exception)
+            {
+                // The body failed: that failure goes to the caller, which keeps what arrived.
+            }
+
+            return (false, part.BodyFailure);
+        }
+
+        // A streamed part's upload; if S3 fails once the part is in the buffer in full, the buffer is sent again.
+        private async Task<UploadedPart> UploadStreamedAsync(MultipartTarget target, int number, StreamedPart part, byte[] buffer, int size)
+        {
+            try
+            {
+                var etag = await _store.UploadPartStreamingAsync(target.StorageKey, target.UploadId, number, size, part.WriteAsync, CancellationToken.None);
+                return new UploadedPart(number, size, etag);
+            }
+            catch (Exception)
+            {
+                await part.StoppedAsync();
+                if (part.Filled < size)
+                {
+                    throw;
+                }
+            }
+
+            return await UploadAsync(target, number, buffer, size, CancellationToken.None);
         }
 
         private async Task<UploadedPart> UploadAsync(MultipartTarget target, int number, byte[] buffer, int count, CancellationToken cancellationToken)
@@ -343,6 +458,87 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
             }
 
             await grain.CommitAsync(grant.Lease);
+        }
+    }
+
+    /// <summary>
+    /// The producer of one streamed part: reads the body into the part's buffer and writes what arrived to the part's
+    /// request, <see cref="UploadWriter._writeBytes"/> at a time. Runs at most once; afterwards (or if it never
+    /// started) the body is the append's again.
+    /// </summary>
+    private sealed class StreamedPart(Stream body, byte[] buffer, int filled, int size, int writeBytes, CancellationToken cancellationToken)
+    {
+        private const int NotStarted = 0, Running = 1, Ended = 2, Prevented = 3;
+        private readonly TaskCompletionSource _allRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _state;
+
+        /// <summary>Bytes of the part in the buffer.</summary>
+        public int Filled { get; private set; } = filled;
+
+        /// <summary>Why reading the body failed, if it did.</summary>
+        public Exception? BodyFailure { get; private set; }
+
+        /// <summary>Completes once every byte of the part is in the buffer.</summary>
+        public Task AllRead => _allRead.Task;
+
+        public async Task WriteAsync(Stream request, CancellationToken requestToken)
+        {
+            if (Interlocked.CompareExchange(ref _state, Running, NotStarted) != NotStarted)
+            {
+                throw new InvalidOperationException("A streamed part can be sent only once.");
+            }
+
+            try
+            {
+                var sent = 0;
+                while (sent < size)
+                {
+                    if (Filled < size && Filled - sent < writeBytes)
+                    {
+                        await ReadAsync();
+                        continue;
+                    }
+
+                    await request.WriteAsync(buffer.AsMemory(sent, Filled - sent), requestToken);
+                    sent = Filled;
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _state, Ended);
+                _ended.TrySetResult();
+            }
+        }
+
+        /// <summary>Returns once the part's request no longer reads the body, or makes sure it never will.</summary>
+        public Task StoppedAsync() =>
+            Interlocked.CompareExchange(ref _state, Prevented, NotStarted) == NotStarted ? Task.CompletedTask : _ended.Task;
+
+        private async Task ReadAsync()
+        {
+            int read;
+            try
+            {
+                read = await body.ReadAsync(buffer.AsMemory(Filled, size - Filled), cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                BodyFailure = ex;
+                throw new PartSourceException(ex);
+            }
+
+            if (read == 0)
+            {
+                BodyFailure = new EndOfStreamException($"The body ended {size - Filled} bytes before the end of its declared length.");
+                throw new PartSourceException(BodyFailure);
+            }
+
+            Filled += read;
+            if (Filled == size)
+            {
+                _allRead.TrySetResult();
+            }
         }
     }
 

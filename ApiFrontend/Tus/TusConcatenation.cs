@@ -79,7 +79,7 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
 
         var grant = await grain.BeginAppendAsync(new BeginAppend(0, contents.Sum(c => c!.Size), Assembly: true));
         await using var body = new PartialsStream(store, contents!);
-        var outcome = await writer.AppendAsync(id, grain, grant, body, endOfBodyEndsContent: true, cancellationToken);
+        var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length, endOfBodyEndsContent: true, cancellationToken);
         return outcome.Stored;
     }
 

@@ -433,7 +433,8 @@ public static partial class TusEndpoints
             // final PATCH of a deferred-length upload). The writer never takes bytes past the length and answers 413 itself.
             BodyLimits.Apply(context, Math.Min(remaining + 64 * 1024, options.MaxAppendBytes), options);
 
-            var outcome = await writer.AppendAsync(id, grain, grant, Auth.ThrottledBody.For(context, request.Body), endsContent, cancellationToken, checksum);
+            var outcome = await writer.AppendAsync(
+                id, grain, grant, Auth.ThrottledBody.For(context, request.Body), request.ContentLength, endsContent, cancellationToken, checksum);
             if (ResumableProtocol.DraftVersion(context) is not null)
             {
                 context.Response.Headers["Upload-Complete"] = outcome.Stored is not null ? "?1" : "?0";

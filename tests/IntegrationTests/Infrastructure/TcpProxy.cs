@@ -15,7 +15,9 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _open = [];
     private readonly Task _acceptLoop;
+    private readonly TaskCompletionSource _reset = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _cut;
+    private long? _resetAfter;
 
     public TcpProxy(Uri target)
     {
@@ -42,6 +44,18 @@ public sealed class TcpProxy : IAsyncDisposable
     }
 
     public void Restore() => _cut = false;
+
+    /// <summary>Resets the connection that carries the <paramref name="bytes"/>th byte sent to S3 from now on, once.</summary>
+    public void ResetOnceAfter(long bytes)
+    {
+        lock (_open)
+        {
+            _resetAfter = bytes;
+        }
+    }
+
+    /// <summary>Completes when a connection was reset by <see cref="ResetOnceAfter"/>.</summary>
+    public Task Reset => _reset.Task;
 
     public async ValueTask DisposeAsync()
     {
@@ -92,7 +106,7 @@ public sealed class TcpProxy : IAsyncDisposable
             await outbound.ConnectAsync(_target.Host, _target.Port, _stop.Token);
             var a = inbound.GetStream();
             var b = outbound.GetStream();
-            await Task.WhenAny(PumpAsync(a, b), PumpAsync(b, a));
+            await Task.WhenAny(UpstreamAsync(a, b, inbound, outbound), PumpAsync(b, a));
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -107,6 +121,45 @@ public sealed class TcpProxy : IAsyncDisposable
 
             inbound.Dispose();
             outbound.Dispose();
+        }
+    }
+
+    // Client to S3, counting bytes for ResetOnceAfter.
+    private async Task UpstreamAsync(Stream from, Stream to, TcpClient inbound, TcpClient outbound)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int read;
+            while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
+            {
+                var trip = false;
+                lock (_open)
+                {
+                    if (_resetAfter is { } left)
+                    {
+                        _resetAfter = left - read > 0 ? left - read : null;
+                        trip = _resetAfter is null;
+                    }
+                }
+
+                if (trip)
+                {
+                    foreach (var client in new[] { inbound, outbound })
+                    {
+                        client.Client.LingerState = new LingerOption(true, 0);
+                        client.Dispose();
+                    }
+
+                    _reset.TrySetResult();
+                    return;
+                }
+
+                await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
         }
     }
 

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MediaService.IntegrationTests.Infrastructure;
+
+namespace MediaService.IntegrationTests;
+
+/// <summary>
+/// Parts streamed to S3 while they arrive (S3:PresignedParts) when S3 drops the connection mid-part: the frontend
+/// keeps a copy of each part as it streams it, so the client never notices.
+/// </summary>
+[Collection(MediaServiceCollection.Name)]
+public sealed class StreamedPartTests(MediaServiceFixture service) : IAsyncLifetime
+{
+    private const int Mib = 1024 * 1024;
+    private readonly TcpProxy _proxy = new(new Uri(TestEnvironment.S3ServiceUrl));
+    private FrontendFactory _frontend = null!;
+    private HttpClient _http = null!;
+
+    public Task InitializeAsync()
+    {
+        _frontend = new FrontendFactory(service.Cluster.Options.ClusterId, service.ServiceId, new Dictionary<string, string?>
+        {
+            ["S3:ServiceUrl"] = _proxy.Address.ToString(),
+        });
+        _http = _frontend.CreateHttpClient();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _frontend.DisposeAsync();
+        await _proxy.DisposeAsync();
+    }
+
+    // 2 MiB in, the first part has not fully arrived: the rest is read into the copy, which is then sent. Just short of
+    // 5 MiB (the part size here), the frontend has read the whole part and is sending its last write: the copy is sent.
+    [Theory]
+    [InlineData(2 * Mib)]
+    [InlineData(5 * Mib - 64 * 1024)]
+    public async Task AConnectionToS3ResetMidPartIsRetriedFromTheFrontendsCopyAndTheUploadEndsByteIdentical(int resetAfter)
+    {
+        var body = Payloads.Random(16 * Mib, seed: resetAfter);
+        var url = await Tus.CreateUrlAsync(_http, body.Length);
+        _proxy.ResetOnceAfter(resetAfter);
+
+        using var patch = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body));
+
+        Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+        Assert.Equal(body.Length, Tus.Offset(patch));
+        Assert.True(_proxy.Reset.IsCompleted, "the proxy reset a connection to S3");
+        var id = Tus.IdOf(url);
+        var item = await _http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
+        Assert.Equal("stored", item.GetProperty("status").GetString());
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await service.Http.GetByteArrayAsync($"/media/{id}/content")));
+    }
+}
