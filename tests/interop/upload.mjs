@@ -1,4 +1,5 @@
-// Uploads a file to a tus endpoint with the real tus-js-client and prints {"url": ...} as JSON.
+// Uploads a file to a tus endpoint with the real tus-js-client and prints {"url": ..., "seconds": ...} as JSON:
+// seconds from the upload's start to its success, with the file already read into memory (node's start-up left out).
 // Usage: node upload.mjs <endpoint> <file> '<options json>'
 // Options: chunkSize, parallelUploads, deferLength (Upload-Defer-Length at creation; the client sends the length
 // with its last PATCH. The input is a Buffer: tus-js-client 4.3.1's Node stream source sends a wrong Content-Length
@@ -42,12 +43,15 @@ function input() {
 }
 
 try {
-  let result = await start(input(), options.abortAt !== undefined ? { abortAt: options.abortAt } : {});
+  const data = input();
+  const started = process.hrtime.bigint();
+  let result = await start(data, options.abortAt !== undefined ? { abortAt: options.abortAt } : {});
   if (result.aborted) {
     // A new client instance resumes from the URL the first one stored.
-    result = await start(input(), { uploadUrl: result.url });
+    result = await start(data, { uploadUrl: result.url });
   }
-  process.stdout.write(JSON.stringify({ url: result.url }) + '\n');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(JSON.stringify({ url: result.url, seconds }) + '\n');
 } catch (error) {
   process.stderr.write(`upload failed: ${error?.stack ?? error}\n`);
   process.exit(1);
