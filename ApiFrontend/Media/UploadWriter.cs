@@ -32,13 +32,14 @@ public sealed class BeyondLengthException(long length) : Exception($"The body go
 /// sent to S3 while it arrives, and kept in its buffer as well: if S3 fails, the buffer is sent again; if the
 /// client goes away, what arrived is saved from the buffer as with any body cut off.
 /// </summary>
-public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3Options, MediaMetrics metrics)
+public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3Options, MediaMetrics metrics, ILogger<UploadWriter> logger)
 {
     private static readonly TimeSpan SalvageTime = TimeSpan.FromSeconds(30);
     private readonly MediaObjectStore _store = store;
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
     private readonly int _inFlight = s3Options.Value.PartsInFlight;
     private readonly int _writeBytes = s3Options.Value.WriteBufferBytes;
+    private readonly ILogger<UploadWriter> _logger = logger;
 
     /// <summary>
     /// Appends <paramref name="body"/>; with <paramref name="endOfBodyEndsContent"/>, the body's end is the content's
@@ -348,9 +349,10 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
             {
                 await upload;
             }
-            catch (Exception) when (part.BodyFailure is null)
+            catch (Exception ex) when (part.BodyFailure is null)
             {
                 // S3 failed: the caller reads the rest and sends the buffer under the same number, with retries.
+                LogResending(writer._logger, number, id, "before the part arrived in full", ex.Message);
                 _spareNumber = number;
             }
             catch (Exception)
@@ -369,13 +371,15 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
                 var etag = await _store.UploadPartStreamingAsync(target.StorageKey, target.UploadId, number, size, part.WriteAsync, CancellationToken.None);
                 return new UploadedPart(number, size, etag);
             }
-            catch (Exception)
+            catch (Exception ex)
             {
                 await part.StoppedAsync();
                 if (part.Filled < size)
                 {
                     throw;
                 }
+
+                LogResending(writer._logger, number, id, "once the part had arrived in full", ex.Message);
             }
 
             return await UploadAsync(target, number, buffer, size, CancellationToken.None);
@@ -541,6 +545,10 @@ public sealed class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3O
             }
         }
     }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
+        Message = "S3 failed part {PartNumber} of media item {MediaId} {When} ({Reason}); sending it again from the frontend's copy")]
+    private static partial void LogResending(ILogger logger, int partNumber, long mediaId, string when, string reason);
 
     private static async Task<bool> HasMoreAsync(Stream body, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using MediaService.IntegrationTests.Infrastructure;
 
 namespace MediaService.IntegrationTests;
@@ -54,5 +55,30 @@ public sealed class StreamedPartTests(MediaServiceFixture service) : IAsyncLifet
         var item = await _http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
         Assert.Equal("stored", item.GetProperty("status").GetString());
         Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await service.Http.GetByteArrayAsync($"/media/{id}/content")));
+    }
+
+    // With S3:PresignedParts off, parts are read in full and sent as SDK-signed requests: same bytes, same answers.
+    [Fact]
+    public async Task WithPresignedPartsOffPartsGoAsSignedRequestsAndTheUploadEndsByteIdentical()
+    {
+        await using var signed = new FrontendFactory(service.Cluster.Options.ClusterId, service.ServiceId, new Dictionary<string, string?>
+        {
+            ["S3:PresignedParts"] = "false",
+        });
+        using var http = signed.CreateHttpClient();
+        Assert.False(signed.Services.GetRequiredService<MediaService.DataPlane.MediaObjectStore>().StreamsParts);
+        var body = Payloads.Random(12 * Mib + 7, seed: 5);
+        var url = await Tus.CreateUrlAsync(http, body.Length);
+
+        using (var first = await Tus.PatchAsync(http, url, 0, Tus.Chunk(body, 0, 7 * Mib)))
+        {
+            Assert.Equal(7 * Mib, Tus.Offset(first));
+        }
+
+        using var rest = await Tus.PatchAsync(http, url, 7 * Mib, Tus.Chunk(body, 7 * Mib));
+
+        Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
+        Assert.Equal(body.Length, Tus.Offset(rest));
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await http.GetByteArrayAsync($"/media/{Tus.IdOf(url)}/content")));
     }
 }

@@ -23,6 +23,9 @@ public sealed class ResilienceTests
         { new AmazonClientException("network", new HttpRequestException("down")), true },
         { new OperationCanceledException(), false },
         { new InvalidOperationException(), false },
+
+        // A streamed part whose client went away says nothing about S3.
+        { new PartSourceException(new IOException("client reset")), false },
     };
 
     [Theory]
@@ -30,6 +33,42 @@ public sealed class ResilienceTests
     public void OnlyNetworkTimeoutAndServerFailuresOfS3AreTransient(Exception exception, bool transient)
     {
         Assert.Equal(transient, Resilience.IsTransientS3(exception));
+    }
+
+    // Streamed parts wait for their client as long as it keeps the minimum rate: they run without the per-attempt
+    // timeout (Polly applies none for an infinite one), which every other call keeps.
+    [Fact]
+    public async Task AnInfiniteAttemptTimeoutLetsACallOutlastTheConfiguredOneWhichStillAppliesToOtherCalls()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddOptions<S3Options>().Configure(o => (o.AttemptTimeout, o.MaxRetries) = (TimeSpan.FromSeconds(1), 0));
+        services.AddOptions<PostgresOptions>();
+        services.AddMediaResilience();
+        await using var provider = services.BuildServiceProvider();
+        var pipeline = provider.GetRequiredService<Polly.Registry.ResiliencePipelineProvider<string>>().GetPipeline(Resilience.S3);
+
+        async Task<bool> RunAsync(TimeSpan? attemptTimeout)
+        {
+            var context = Polly.ResilienceContextPool.Shared.Get();
+            if (attemptTimeout is { } timeout)
+            {
+                context.Properties.Set(Resilience.AttemptTimeout, timeout);
+            }
+
+            try
+            {
+                return await pipeline.ExecuteAsync(async ctx => { await Task.Delay(TimeSpan.FromSeconds(1.5), ctx.CancellationToken); return true; }, context);
+            }
+            finally
+            {
+                Polly.ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        Assert.True(await RunAsync(Timeout.InfiniteTimeSpan));
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => RunAsync(null));
     }
 
     [Fact]
