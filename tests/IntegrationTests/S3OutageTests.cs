@@ -9,32 +9,26 @@ namespace MediaService.IntegrationTests;
 [Collection(MediaServiceCollection.Name)]
 public sealed class S3OutageTests(MediaServiceFixture service) : IAsyncLifetime
 {
-    private readonly TcpProxy _proxy = new(new Uri(TestEnvironment.S3ServiceUrl));
-    private FrontendFactory _frontend = null!;
+    private ProxiedFrontend _proxied = null!;
+    private TcpProxy _proxy = null!;
     private HttpClient _http = null!;
 
     /// <summary>A frontend whose way to S3 goes through the relay, with quick retries and a short break.</summary>
     public Task InitializeAsync()
     {
-        _frontend = new FrontendFactory(service.Cluster.Options.ClusterId, service.ServiceId, new Dictionary<string, string?>
+        _proxied = new ProxiedFrontend(service, new Dictionary<string, string?>
         {
-            ["S3:ServiceUrl"] = _proxy.Address.ToString(),
             ["S3:MaxRetries"] = "1",
             ["S3:RetryBaseDelay"] = "00:00:00.050",
             ["S3:AttemptTimeout"] = "00:00:05",
             ["S3:BreakerMinimumThroughput"] = "2",
             ["S3:BreakerBreakDuration"] = "00:00:02",
         });
-        _http = _frontend.CreateHttpClient();
+        (_proxy, _http) = (_proxied.Proxy, _proxied.Http);
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _frontend.DisposeAsync();
-        await _proxy.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _proxied.DisposeAsync();
 
     [Fact]
     public async Task AnUploadWhileS3BecomesUnreachableAnswers503AndTheItemIsNeverStored()

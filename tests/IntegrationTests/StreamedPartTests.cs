@@ -14,26 +14,18 @@ namespace MediaService.IntegrationTests;
 public sealed class StreamedPartTests(MediaServiceFixture service) : IAsyncLifetime
 {
     private const int Mib = 1024 * 1024;
-    private readonly TcpProxy _proxy = new(new Uri(TestEnvironment.S3ServiceUrl));
-    private FrontendFactory _frontend = null!;
+    private ProxiedFrontend _proxied = null!;
+    private TcpProxy _proxy = null!;
     private HttpClient _http = null!;
 
     public Task InitializeAsync()
     {
-        _frontend = new FrontendFactory(service.Cluster.Options.ClusterId, service.ServiceId, new Dictionary<string, string?>
-        {
-            ["S3:ServiceUrl"] = _proxy.Address.ToString(),
-        });
-        _http = _frontend.CreateHttpClient();
+        _proxied = new ProxiedFrontend(service);
+        (_proxy, _http) = (_proxied.Proxy, _proxied.Http);
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _frontend.DisposeAsync();
-        await _proxy.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _proxied.DisposeAsync();
 
     // 2 MiB in, the first part has not fully arrived: the rest is read into the copy, which is then sent. Just short of
     // 5 MiB (the part size here), the frontend has read the whole part and is sending its last write: the copy is sent.
