@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Resumable-upload benchmark, one run, alternating rounds:
 #   (a) ceiling: the file straight to the same s3rver as a multipart upload, 8 MiB parts, 4 in flight (curl);
-#   (a') the same with the AWS SDK set up as the service sets it up (signed requests, 1 MiB writes), for reference;
-#   (a1) the same as (a) one part at a time: the ceiling of a client that sends chunks one after another, each
-#        acknowledged only once durable in S3 (tus-js-client with chunkSize);
+#   (a') the same with the AWS SDK's signed UploadPart requests (what the service sends with S3:PresignedParts=false,
+#        1 MiB writes), a second, often faster reference;
+#   (a1) the same as (a) one part at a time, a curl process per part: a client sending chunks one after another,
+#        each acknowledged once durable in S3, without the service (tus-js-client keeps its connection and beats it);
 #   (b) tus-js-client 4.3.1 uploading the file to the service, whole file in one PATCH and in 8 MiB chunks;
 #   (c) 64 uploads of 1 MiB through tus-js-client, 16 at a time.
 # (a'), (b) and (c) are timed by their client from the upload's start, with the file already in memory, so that the

@@ -5,8 +5,9 @@ using MediaService.DataPlane;
 
 namespace MediaService.Bench;
 
-/// <summary>A multipart upload straight to S3 with the AWS SDK, configured as the service configures it (signed
-/// requests, no aws-chunked bodies, 1 MiB writes): the same client library, without the service around it.</summary>
+/// <summary>A multipart upload straight to S3 with the AWS SDK, configured as the service configures its client
+/// (signed requests as with S3:PresignedParts=false, no aws-chunked bodies, 1 MiB writes): the same client library,
+/// without the service around it.</summary>
 public static class DirectUpload
 {
     /// <summary>Uploads the file in parts of <paramref name="partSize"/> bytes, <paramref name="inFlight"/> at a time;
