@@ -52,13 +52,13 @@ tus_upload() {
 # Compares what was stored with the file, then deletes it: s3rver keeps every object on disk, and gigabytes of them
 # waiting for write-back slowed later rounds down (s3rver needed up to 50 % more CPU time for the same run).
 check() {
-  local got
-  # Our API needs the key; s3rver must not see it (it would try to read it as an S3 signature).
-  case $1 in "http://127.0.0.1:$API_PORT/"*) got=$(curl -sS "${AUTH[@]}" "$1" | sha256sum | cut -d' ' -f1) ;;
-    *) got=$(curl -sS "$1" | sha256sum | cut -d' ' -f1) ;; esac
+  local auth=() item=$1 got
+  # Our API needs the key, and the item goes with DELETE /media/{id}; s3rver must not see the key (it would try to
+  # read it as an S3 signature).
+  case $1 in "http://127.0.0.1:$API_PORT/"*) auth=("${AUTH[@]}") item=${1%/content} ;; esac
+  got=$(curl -sS "${auth[@]}" "$1" | sha256sum | cut -d' ' -f1)
   [ "$got" = "$SHA" ] || { echo "content at $1 differs from the file" >&2; exit 1; }
-  case $1 in "http://127.0.0.1:$API_PORT/"*) curl -sS -o /dev/null -X DELETE "${AUTH[@]}" "${1%/content}" ;;
-    *) curl -sS -o /dev/null -X DELETE "$1" ;; esac
+  curl -sS -o /dev/null -X DELETE "${auth[@]}" "$item"
 }
 
 # Warm-up, not measured: a fresh process JIT-compiles and tiers up its hot paths during its first uploads, which

@@ -95,7 +95,6 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
         private readonly List<byte[]> _rented = [];
         private int _nextNumber = grant.PartNumber;
         private int? _spareNumber;
-        private int _lastStreamed;
         private int _lastNumber = grant.PartNumber;
         private MultipartTarget? _target;
 
@@ -137,9 +136,9 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                 var reachesLength = grant.Length is { } whole && bufferStart + capacity == whole;
                 if (remaining >= capacity - filled && capacity > filled && !(reachesLength && _target is null && !grant.MultipartOpen))
                 {
-                    (streamed, var error) = await StreamPartAsync(body, current, filled, capacity, reachesLength, consumesTail, cancellationToken);
-                    remaining -= _lastStreamed - filled;
-                    filled = _lastStreamed;
+                    (streamed, var inBuffer, var error) = await StreamPartAsync(body, current, filled, capacity, reachesLength, consumesTail, cancellationToken);
+                    remaining -= inBuffer - filled;
+                    filled = inBuffer;
                     if (error is not null)
                     {
                         if (!IsClientGone(error, cancellationToken))
@@ -191,14 +190,7 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                 var final = interrupted is null && (reachedLength || (bodyEnded && endOfBodyEndsContent));
                 using var salvage = interrupted is not null ? new CancellationTokenSource(SalvageTime) : null;
                 var token = salvage?.Token ?? cancellationToken;
-                if (streamed && final)
-                {
-                    // The last part is on its way already: what remains is to record it and assemble the object.
-                    await DrainAsync(token);
-                    return new AppendOutcome(bufferStart + filled, await FinishAsync(current, 0, false, bufferStart + filled, sha, checksum, token), null);
-                }
-
-                if (streamed || (filled == _partSize && !final))
+                if (!final && (streamed || filled == _partSize))
                 {
                     if (!streamed)
                     {
@@ -217,7 +209,8 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                 var end = bufferStart + filled;
                 if (final)
                 {
-                    return new AppendOutcome(end, await FinishAsync(current, filled, consumesTail, end, sha, checksum, token), null);
+                    // A streamed last part is on its way already: only recording it and the assembly remain.
+                    return new AppendOutcome(end, await FinishAsync(current, streamed ? 0 : filled, consumesTail, end, sha, checksum, token), null);
                 }
 
                 var newBytes = consumesTail ? filled - grant.TailSize : filled;
@@ -299,13 +292,21 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
         // recorded; once the most parts are in flight, waits for the oldest.
         private async Task SendAsync(byte[] buffer, int count, bool consumesTail, bool final = false)
         {
-            _target ??= await grain.OpenMultipartAsync(grant.Lease);
-            var number = _spareNumber ?? await TakeNumberAsync();
-            _spareNumber = null;
+            var (target, number) = await NextPartAsync();
 
             // A part read in full is worth keeping even if the client goes away meanwhile: its upload is bounded by
             // the S3 pipeline's timeouts, not by the request.
-            await EnqueueAsync(UploadAsync(_target, number, buffer, count, CancellationToken.None), buffer, consumesTail, final);
+            await EnqueueAsync(UploadAsync(target, number, buffer, count, CancellationToken.None), buffer, consumesTail, final);
+        }
+
+        // The multipart upload (opened by the grain on the first part) and the next part's number: the one a streamed
+        // part S3 failed left unused, or else a reserved one.
+        private async Task<(MultipartTarget Target, int Number)> NextPartAsync()
+        {
+            _target ??= await grain.OpenMultipartAsync(grant.Lease);
+            var number = _spareNumber ?? await TakeNumberAsync();
+            _spareNumber = null;
+            return (_target, number);
         }
 
         // The part will be recorded once S3 has it and every earlier part is recorded; once the most parts are in
@@ -323,28 +324,24 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
         /// <summary>
         /// Sends the part in <paramref name="buffer"/> (<paramref name="filled"/> bytes there already) to S3 while the
         /// rest of its <paramref name="size"/> bytes are read from the body into the buffer. Returns whether the part
-        /// arrived in full and is on its way (then enqueued like any part), or else the body's failure, if that is why
-        /// it stopped (null: S3 failed first, and the caller reads the rest and sends the buffer). <see cref="_lastStreamed"/>
-        /// holds the bytes in the buffer afterwards; the body is not read by the part's request any more.
+        /// arrived in full and is on its way (then enqueued like any part), the bytes now in the buffer, and the body's
+        /// failure if that is why it stopped (null: S3 failed first, and the caller reads the rest and sends the
+        /// buffer). Either way the part's request no longer reads the body.
         /// </summary>
-        private async Task<(bool Sent, Exception? BodyFailure)> StreamPartAsync(
+        private async Task<(bool Sent, int Filled, Exception? BodyFailure)> StreamPartAsync(
             Stream body, byte[] buffer, int filled, int size, bool final, bool consumesTail, CancellationToken cancellationToken)
         {
-            _target ??= await grain.OpenMultipartAsync(grant.Lease);
-            var number = _spareNumber ?? await TakeNumberAsync();
-            _spareNumber = null;
+            var (target, number) = await NextPartAsync();
             var part = new StreamedPart(body, buffer, filled, size, writer._writeBytes, cancellationToken);
-            var upload = UploadStreamedAsync(_target, number, part, buffer, size);
+            var upload = UploadStreamedAsync(target, number, part, buffer, size);
             await Task.WhenAny(part.AllRead, upload);
             if (part.AllRead.IsCompleted)
             {
-                _lastStreamed = size;
                 await EnqueueAsync(upload, buffer, consumesTail, final);
-                return (true, null);
+                return (true, size, null);
             }
 
             // The upload ended short of the part: it stopped reading the body before it failed.
-            _lastStreamed = part.Filled;
             try
             {
                 await upload;
@@ -360,7 +357,7 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                 // The body failed: that failure goes to the caller, which keeps what arrived.
             }
 
-            return (false, part.BodyFailure);
+            return (false, part.Filled, part.BodyFailure);
         }
 
         // A streamed part's upload; if S3 fails once the part is in the buffer in full, the buffer is sent again.

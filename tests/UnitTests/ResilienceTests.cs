@@ -40,14 +40,8 @@ public sealed class ResilienceTests
     [Fact]
     public async Task AnInfiniteAttemptTimeoutLetsACallOutlastTheConfiguredOneWhichStillAppliesToOtherCalls()
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddMetrics();
-        services.AddOptions<S3Options>().Configure(o => (o.AttemptTimeout, o.MaxRetries) = (TimeSpan.FromSeconds(1), 0));
-        services.AddOptions<PostgresOptions>();
-        services.AddMediaResilience();
-        await using var provider = services.BuildServiceProvider();
-        var pipeline = provider.GetRequiredService<Polly.Registry.ResiliencePipelineProvider<string>>().GetPipeline(Resilience.S3);
+        await using var provider = S3Pipelines.Build(o => (o.AttemptTimeout, o.MaxRetries) = (TimeSpan.FromSeconds(1), 0));
+        var pipeline = S3Pipelines.Of(provider);
 
         async Task<bool> RunAsync(TimeSpan? attemptTimeout)
         {
@@ -84,20 +78,14 @@ public sealed class CircuitStateMetricTests
     [Fact]
     public async Task TheBreakerStateGaugeShowsTheS3CircuitOpeningAfterTransientFailures()
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddMetrics();
-        services.AddOptions<S3Options>().Configure(o =>
+        await using var provider = S3Pipelines.Build(o =>
         {
             o.MaxRetries = 0;
             o.BreakerMinimumThroughput = 2;
             o.BreakerFailureRatio = 0.5;
             o.BreakerBreakDuration = TimeSpan.FromMinutes(1);
         });
-        services.AddOptions<PostgresOptions>();
-        services.AddMediaResilience();
-        await using var provider = services.BuildServiceProvider();
-        var pipeline = provider.GetRequiredService<Polly.Registry.ResiliencePipelineProvider<string>>().GetPipeline(Resilience.S3);
+        var pipeline = S3Pipelines.Of(provider);
 
         var states = new Dictionary<string, int>();
         using var listener = new System.Diagnostics.Metrics.MeterListener();
@@ -123,4 +111,22 @@ public sealed class CircuitStateMetricTests
         Assert.Equal((int)CircuitState.Open, states[Resilience.S3]);
         await Assert.ThrowsAsync<BrokenCircuitException>(() => pipeline.RunAsync(idempotent: true, _ => Task.FromResult(true), CancellationToken.None));
     }
+}
+
+/// <summary>The service's resilience pipelines with S3 options of a test's choosing.</summary>
+internal static class S3Pipelines
+{
+    public static ServiceProvider Build(Action<S3Options> configure)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddOptions<S3Options>().Configure(configure);
+        services.AddOptions<PostgresOptions>();
+        services.AddMediaResilience();
+        return services.BuildServiceProvider();
+    }
+
+    public static Polly.ResiliencePipeline Of(ServiceProvider provider) =>
+        provider.GetRequiredService<Polly.Registry.ResiliencePipelineProvider<string>>().GetPipeline(Resilience.S3);
 }
