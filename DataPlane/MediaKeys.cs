@@ -9,6 +9,16 @@ public static class MediaKeys
     /// <summary>The prefix of an item's tail objects (bytes after its last part, under the part minimum).</summary>
     public static string TailPrefix(long id) => $"media/{id}/tail/";
 
+    /// <summary>The prefix of an item's whole-content objects written in one request, one key per writer's lease: a
+    /// superseded writer writes only under its own key, which the item's grain never confirms and deletes.</summary>
+    public static string PutPrefix(long id) => $"media/{id}/put/";
+
+    /// <summary>A fresh key under <see cref="PutPrefix"/> for one writer's lease.</summary>
+    public static string Put(long id, long lease) => $"{PutPrefix(id)}{lease:x}-{Guid.NewGuid():N}";
+
+    /// <summary>A fresh tail object key for one writer's lease.</summary>
+    public static string Tail(long id, long lease) => $"{TailPrefix(id)}{lease:x}-{Guid.NewGuid():N}";
+
     /// <summary>The prefix of every rendition of an item, of any processing attempt.</summary>
     public static string RenditionsPrefix(long id) => $"media/{id}/renditions/";
 

@@ -72,23 +72,23 @@ public sealed partial class MediaObjectStore(
     /// <summary>The bucket every key lives in.</summary>
     public string Bucket => _options.Bucket;
 
-    /// <summary>Stores a whole object in one request.</summary>
-    public Task PutAsync(string key, ArraySegment<byte> body, string contentType, CancellationToken cancellationToken) =>
+    /// <summary>Stores a whole object in one request; returns the ETag the store answered.</summary>
+    public Task<string> PutAsync(string key, ArraySegment<byte> body, string contentType, CancellationToken cancellationToken) =>
         RunAsync("put", idempotent: true, null, ct =>
             PutStreamAsync(key, new MemoryStream(body.Array!, body.Offset, body.Count, writable: false), contentType, ct), cancellationToken);
 
     /// <summary>Writes a local file as one object (renditions). Retried: each attempt reopens the file.</summary>
-    public Task PutFileAsync(string key, string path, string contentType, CancellationToken cancellationToken) =>
+    public Task<string> PutFileAsync(string key, string path, string contentType, CancellationToken cancellationToken) =>
         RunAsync("put-file", idempotent: true, _options.CompleteTimeout, ct =>
             PutStreamAsync(key, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous), contentType, ct),
             cancellationToken);
 
     // One PutObject of a stream the call owns (and disposes): never aws-chunked, which s3rver would store as content.
-    private async Task PutStreamAsync(string key, Stream body, string contentType, CancellationToken cancellationToken)
+    private async Task<string> PutStreamAsync(string key, Stream body, string contentType, CancellationToken cancellationToken)
     {
         await using (body)
         {
-            await s3.PutObjectAsync(new PutObjectRequest
+            var response = await s3.PutObjectAsync(new PutObjectRequest
             {
                 BucketName = Bucket,
                 Key = key,
@@ -97,6 +97,7 @@ public sealed partial class MediaObjectStore(
                 ContentType = contentType,
                 UseChunkEncoding = false,
             }, cancellationToken);
+            return response.ETag;
         }
     }
 

@@ -129,6 +129,18 @@ public static class Resilience
         _ => false,
     };
 
+    /// <summary>True when a PostgreSQL call (of the service or of an Orleans provider) failed because the database did not
+    /// answer (lost connection, refused, timed out, the circuit open) rather than because the request was wrong.</summary>
+    public static bool IsPostgresUnavailable(Exception exception) => exception switch
+    {
+        BrokenCircuitException or IsolatedCircuitException or TimeoutRejectedException => true,
+        NpgsqlException npgsql when npgsql.IsTransient || npgsql is not PostgresException => true,
+        PostgresException postgres => postgres.SqlState.StartsWith("57P", StringComparison.Ordinal) || postgres.SqlState.StartsWith("08", StringComparison.Ordinal),
+        SocketException or IOException => true,
+        { InnerException: { } inner } => IsPostgresUnavailable(inner),
+        _ => false,
+    };
+
     /// <summary>True when the failure means the store is unavailable rather than that the request was wrong.</summary>
     public static bool IsUnavailable(Exception exception) =>
         exception is BrokenCircuitException or IsolatedCircuitException || IsTransientS3(exception);

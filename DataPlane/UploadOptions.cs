@@ -26,6 +26,31 @@ public sealed class UploadOptions
     [Range(typeof(TimeSpan), "00:00:01.001", "01:00:00")]
     public TimeSpan MinRateGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a request that ended an upload waits for its assembly in S3 (and a HEAD for an assembly in progress)
+    /// before it answers 503 with Retry-After; the assembly goes on and the item becomes stored by itself. Default 30 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:15:00")]
+    public TimeSpan CompletionWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>When the durable reminder first looks at a completing item (it fires only if the item is still completing
+    /// then: its silo died, or S3 failed). Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan CompletionReminderDue { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the reminder tries again while the item is still completing. Default 1 min (Orleans' minimum
+    /// reminder period).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan CompletionRetryPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// A one-shot upload (<c>POST /media/upload</c>) that makes no durable progress for this long is expired and its bytes
+    /// released: its request died with its frontend and nobody can resume it. Each part stored moves the expiry on, so
+    /// it must cover one part at the slowest accepted rate. Default 6 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
+    public TimeSpan OneShotIdleExpiry { get; set; } = TimeSpan.FromHours(6);
+
     /// <summary>Longest file name kept, in UTF-16 characters; longer names are cut. Default 255.</summary>
     [Range(1, 1024)]
     public int MaxFileNameLength { get; set; } = 255;

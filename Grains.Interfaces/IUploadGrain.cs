@@ -33,32 +33,44 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("ReserveParts")]
     Task<int> ReservePartsAsync(long lease, int count);
 
-    /// <summary>Records a part the writer durably wrote to S3. Parts are recorded in ascending number.</summary>
+    /// <summary>
+    /// Records a part the writer durably wrote to S3 (parts are recorded in ascending number) and returns the durable
+    /// offset. The final part moves the item to <see cref="MediaStatus.Completing"/> in the same durable step, and the
+    /// grain then assembles and verifies the object in S3 itself before it answers: the answer carries the stored item,
+    /// or only the offset when S3 could not finish now (the grain finishes it later by itself).
+    /// </summary>
     [Alias("RecordPart")]
-    Task RecordPartAsync(RecordPart request);
+    [ResponseTimeout("00:15:00")]
+    Task<AppendProgress> RecordPartAsync(RecordPart request);
 
-    /// <summary>Records a new tail object; returns the key of the tail it replaces (for the writer to delete), if any.</summary>
+    /// <summary>Records a new tail object and returns the durable offset; the grain deletes the tail it replaces. A refused
+    /// writer's tail object is deleted too.</summary>
     [Alias("RecordTail")]
-    Task<string?> RecordTailAsync(RecordTail request);
+    Task<long> RecordTailAsync(RecordTail request);
 
-    /// <summary>Counts what the writer recorded as staged (its body's checksum matched); returns the new offset.</summary>
+    /// <summary>
+    /// Records the whole content, written by the writer as one object under its lease's put key: the grain checks in S3
+    /// that the object holds exactly the reported size and ETag, and only then marks the item stored. A refused writer's
+    /// object is deleted, so a superseded writer can never replace what the item serves.
+    /// </summary>
+    [Alias("RecordSinglePut")]
+    Task<MediaItemView> RecordSinglePutAsync(RecordSinglePut request);
+
+    /// <summary>Counts what the writer recorded as staged (its body's checksum matched); completes the item as
+    /// <see cref="RecordPartAsync"/> does when what was staged ends the content.</summary>
     [Alias("Commit")]
-    Task<long> CommitAsync(long lease);
+    [ResponseTimeout("00:15:00")]
+    Task<AppendProgress> CommitAsync(long lease);
 
     /// <summary>
-    /// First half of completion: checks the writer's total against the recorded parts and returns the parts
-    /// S3 must assemble. The writer completes the S3 multipart upload itself, off this grain's turn
-    /// (assembling many GiB can take long), then calls <see cref="ConfirmStoredAsync"/>.
+    /// Finishes a completion left unfinished (<see cref="MediaStatus.Completing"/>): assembles the object in S3 if that has
+    /// not happened, settles an assembly that already ran by checking the object's size and ETag, and marks the item
+    /// stored. Returns the item's view afterwards (still completing when S3 could not finish now), or null when there is
+    /// no item. Any caller may ask; it changes nothing for an item in another state.
     /// </summary>
-    [Alias("PrepareCompletion")]
-    Task<CompletionPlan> PrepareCompletionAsync(long lease, long size);
-
-    /// <summary>
-    /// Second half of completion: verifies in S3 that the object exists with the claimed size and only then
-    /// marks the item stored. Idempotent once stored.
-    /// </summary>
-    [Alias("ConfirmStored")]
-    Task<MediaItemView> ConfirmStoredAsync(CompleteUpload request);
+    [Alias("FinishCompletion")]
+    [ResponseTimeout("00:15:00")]
+    Task<MediaItemView?> FinishCompletionAsync();
 
     /// <summary>Ends an upload that cannot finish; the item becomes failed and its partial bytes are released.</summary>
     [Alias("Abandon")]
@@ -68,8 +80,10 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("Terminate")]
     Task TerminateAsync();
 
-    /// <summary>The item's metadata, or null when no item exists under this id.</summary>
+    /// <summary>The item's metadata, or null when no item exists under this id. Answered from the last durable state,
+    /// also while a long call (an assembly in S3) is in progress.</summary>
     [Alias("GetMetadata")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<MediaItemView?> GetMetadataAsync();
 
     /// <summary>The item's metadata re-read from PostgreSQL rather than from the activation's memory (which always
@@ -79,6 +93,7 @@ public interface IUploadGrain : IGrainWithIntegerKey
 
     /// <summary>Where the stored bytes are, or null when the item does not exist or is not stored.</summary>
     [Alias("GetStoredContent")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<StoredContent?> GetStoredContentAsync();
 
     /// <summary>Applies a merge patch to the item's annotations; with <paramref name="expectedVersion"/>, only if the item
@@ -93,6 +108,7 @@ public interface IUploadGrain : IGrainWithIntegerKey
 
     /// <summary>Where a generated rendition is, or null when the item has no rendition of that name.</summary>
     [Alias("GetRendition")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<StoredContent?> GetRenditionAsync(string name);
 
     /// <summary>

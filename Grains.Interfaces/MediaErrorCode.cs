@@ -69,4 +69,12 @@ public sealed class MediaException : Exception
     /// <summary>The broken rules by field name, for <see cref="MediaErrorCode.InvalidInput"/>.</summary>
     [Id(1)]
     public Dictionary<string, string[]>? Errors { get; init; }
+
+    /// <summary>For <see cref="MediaErrorCode.Unavailable"/>: when a retry has a chance (the HTTP edge's Retry-After).</summary>
+    [Id(2)]
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>A refusal because the object store or the database did not answer; retry after <paramref name="retryAfter"/>.</summary>
+    public static MediaException Unavailable(string message, TimeSpan retryAfter) =>
+        new(MediaErrorCode.Unavailable, message) { RetryAfter = retryAfter };
 }

@@ -25,4 +25,10 @@ public enum MediaStatus
 
     /// <summary>The item was deleted: it answers as if it never existed, and its bytes and index entry are removed.</summary>
     Deleted = 6,
+
+    /// <summary>Every byte is durably in S3 as parts and the item is being assembled and verified there. Reached in the
+    /// same durable step that records the last byte; the item's grain finishes it by itself (a reminder and every read
+    /// of the upload drive it), so an item never stays here. Nothing is readable yet, and no offset equal to the length
+    /// is reported until the item is <see cref="Stored"/>.</summary>
+    Completing = 7,
 }

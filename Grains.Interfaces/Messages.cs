@@ -10,6 +10,8 @@ namespace MediaService.Grains.Interfaces;
 /// <param name="Expires">For resumable uploads: how long the item may stay unfinished; null for one-shot uploads.</param>
 /// <param name="Concat">tus concatenation: a partial upload, or the final one assembled from <paramref name="ConcatParts"/>.</param>
 /// <param name="ConcatParts">For a final upload: the ids of its partial uploads, in order.</param>
+/// <param name="SlidingExpiry">When true, <paramref name="Expires"/> counts from the item's last durable progress rather
+/// than from its creation (one-shot uploads: an item whose request died is failed after that long without progress).</param>
 [GenerateSerializer, Immutable, Alias("MediaService.CreateMediaItem")]
 public sealed record CreateMediaItem(
     [property: Id(0)] string? FileName,
@@ -18,7 +20,8 @@ public sealed record CreateMediaItem(
     [property: Id(3)] string? UploadMetadata = null,
     [property: Id(4)] TimeSpan? Expires = null,
     [property: Id(5)] ConcatKind Concat = ConcatKind.None,
-    [property: Id(6)] ImmutableArray<long> ConcatParts = default);
+    [property: Id(6)] ImmutableArray<long> ConcatParts = default,
+    [property: Id(7)] bool SlidingExpiry = false);
 
 /// <summary>The role of an item in tus concatenation. Persisted: never renumber.</summary>
 [GenerateSerializer]
@@ -47,11 +50,14 @@ public sealed record CreateMediaItemResult(
 /// <param name="Offset">The offset the writer believes is durable; must equal the item's.</param>
 /// <param name="Length">Declares the total length of a deferred-length upload (once; it cannot change).</param>
 /// <param name="Assembly">True when the writer assembles a final upload from its partials (the only way to write one).</param>
+/// <param name="Parts">Part numbers to reserve now, for the parts the writer expects to send (0 to 64): an append that
+/// only grows the tail spends none.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.BeginAppend")]
 public sealed record BeginAppend(
     [property: Id(0)] long Offset,
     [property: Id(1)] long? Length,
-    [property: Id(2)] bool Assembly = false);
+    [property: Id(2)] bool Assembly = false,
+    [property: Id(3)] int Parts = 0);
 
 /// <summary>
 /// The right to append, until a newer writer takes over. A newer <see cref="IUploadGrain.BeginAppendAsync"/>
@@ -66,9 +72,13 @@ public sealed record BeginAppend(
 /// <param name="TailKey">Bytes after the last part (under the part minimum) kept as their own object; the writer
 /// prepends them to what it sends next.</param>
 /// <param name="TailSize">Bytes in the tail object.</param>
-/// <param name="PartNumber">The first part number reserved for the writer; more come from <see cref="IUploadGrain.ReservePartsAsync"/>.</param>
+/// <param name="PartNumber">The first of <paramref name="PartCount"/> part numbers reserved for the writer (0 when none
+/// were asked for); more come from <see cref="IUploadGrain.ReservePartsAsync"/>.</param>
 /// <param name="MultipartOpen">True when the item's S3 multipart upload is open (the content must be finished through it).</param>
 /// <param name="ExpiresAt">When the upload expires unless finished, else null.</param>
+/// <param name="PartCount">How many part numbers from <paramref name="PartNumber"/> on are the writer's.</param>
+/// <param name="PutKey">Where the writer stores the whole content when it sends it in one request: a key of this lease
+/// alone, so that a superseded writer can never replace bytes the item accepted.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.AppendGrant")]
 public sealed record AppendGrant(
     [property: Id(0)] long Lease,
@@ -79,7 +89,9 @@ public sealed record AppendGrant(
     [property: Id(5)] long TailSize,
     [property: Id(6)] int PartNumber,
     [property: Id(7)] bool MultipartOpen,
-    [property: Id(8)] DateTimeOffset? ExpiresAt = null);
+    [property: Id(8)] DateTimeOffset? ExpiresAt = null,
+    [property: Id(9)] int PartCount = 0,
+    [property: Id(10)] string PutKey = "");
 
 /// <summary>The S3 multipart upload the grain opened for a writer.</summary>
 [GenerateSerializer, Immutable, Alias("MediaService.MultipartTarget")]
@@ -103,13 +115,15 @@ public sealed record UploadedPart(
 /// <param name="ConsumesTail">True when the part begins with the bytes of the current tail object.</param>
 /// <param name="Final">True when the part ends the content (it may be under the part minimum).</param>
 /// <param name="Staged">True while the body's checksum is unverified: recorded, but counted only once committed.</param>
+/// <param name="Sha256">With the final part: lower-case hex SHA-256 of the whole content when the writer saw all of it.</param>
 [GenerateSerializer, Immutable, Alias("MediaService.RecordPart")]
 public sealed record RecordPart(
     [property: Id(0)] long Lease,
     [property: Id(1)] UploadedPart Part,
     [property: Id(2)] bool ConsumesTail,
     [property: Id(3)] bool Final,
-    [property: Id(4)] bool Staged = false);
+    [property: Id(4)] bool Staged = false,
+    [property: Id(5)] string? Sha256 = null);
 
 /// <summary>Records bytes the writer stored as the new tail object (they include the previous tail's).</summary>
 [GenerateSerializer, Immutable, Alias("MediaService.RecordTail")]
@@ -119,17 +133,27 @@ public sealed record RecordTail(
     [property: Id(2)] long TailSize,
     [property: Id(3)] bool Staged = false);
 
-/// <summary>The writer's claim that all bytes are written.</summary>
+/// <summary>The writer stored the whole content as one object under its lease's <see cref="AppendGrant.PutKey"/>.</summary>
 /// <param name="Lease">The writer's lease.</param>
-/// <param name="Size">Total bytes of the content.</param>
+/// <param name="Key">The key it wrote (the grant's put key).</param>
+/// <param name="Size">Bytes in the object: the whole content.</param>
+/// <param name="ETag">The ETag S3 answered for the write; the grain checks that the store holds exactly that object.</param>
 /// <param name="Sha256">Lower-case hex SHA-256 of the content when the writer saw all of it, else null.</param>
-/// <param name="SinglePut">True when the bytes went to S3 as one PutObject rather than a multipart upload.</param>
-[GenerateSerializer, Immutable, Alias("MediaService.CompleteUpload")]
-public sealed record CompleteUpload(
+[GenerateSerializer, Immutable, Alias("MediaService.RecordSinglePut")]
+public sealed record RecordSinglePut(
     [property: Id(0)] long Lease,
-    [property: Id(1)] long Size,
-    [property: Id(2)] string? Sha256,
-    [property: Id(3)] bool SinglePut);
+    [property: Id(1)] string Key,
+    [property: Id(2)] long Size,
+    [property: Id(3)] string ETag,
+    [property: Id(4)] string? Sha256);
+
+/// <summary>What the item holds after a writer's report.</summary>
+/// <param name="Offset">The durable offset: every byte before it is in S3 and recorded.</param>
+/// <param name="Stored">The item, once the report completed it and it is stored; null while it receives.</param>
+[GenerateSerializer, Immutable, Alias("MediaService.AppendProgress")]
+public sealed record AppendProgress(
+    [property: Id(0)] long Offset,
+    [property: Id(1)] MediaItemView? Stored);
 
 /// <summary>What a client may know about a media item.</summary>
 [GenerateSerializer, Immutable, Alias("MediaService.MediaItemView")]
@@ -168,13 +192,3 @@ public sealed record StoredContent(
     [property: Id(3)] string ETag,
     [property: Id(4)] DateTimeOffset StoredAt,
     [property: Id(5)] string? FileName);
-
-/// <summary>
-/// What S3 must assemble: the grain's own record of the parts, so that whichever frontend completes the
-/// upload, S3 assembles exactly what the grain accepted.
-/// </summary>
-[GenerateSerializer, Immutable, Alias("MediaService.CompletionPlan")]
-public sealed record CompletionPlan(
-    [property: Id(0)] string StorageKey,
-    [property: Id(1)] string? UploadId,
-    [property: Id(2)] ImmutableArray<UploadedPart> Parts);

@@ -22,6 +22,7 @@ public sealed partial class UploadGrain(
     [PersistentState(StorageNames.UploadState, StorageNames.Media)] IPersistentState<MediaItemState> state,
     MediaObjectStore store,
     IOptions<UploadOptions> uploadOptions,
+    IOptions<PostgresOptions> postgresOptions,
     IProcessingQueue processing,
     IOptions<ProcessingOptions> processingOptions,
     MediaIndex index,
@@ -38,7 +39,9 @@ public sealed partial class UploadGrain(
     private const string ExpiryReminder = "expire";
     private const string ProcessingReminder = "process";
     private const string IndexReminder = "index";
+    private const string CompletionReminder = "complete";
     private readonly ResiliencePipeline _postgres = pipelines.GetPipeline(Resilience.Postgres);
+    private readonly TimeSpan _postgresRetryAfter = postgresOptions.Value.BreakerBreakDuration;
     private readonly ProcessingOptions _processing = processingOptions.Value;
     private readonly MetadataOptions _metadata = metadataOptions.Value;
     private readonly string _serviceId = clusterOptions.Value.ServiceId;
@@ -47,6 +50,11 @@ public sealed partial class UploadGrain(
     // none, so an attempt recorded in the state without one here was lost (its silo died or the grain moved).
     private int? _runningAttempt;
     private IGrainTimer? _processingTimer;
+    private IGrainTimer? _completionTimer;
+
+    // The state as PostgreSQL holds it, for the reads that interleave with a long call (an assembly in S3): the current
+    // state can be ahead of it while a write is in flight, and by leases and part numbers that stay in memory.
+    private MediaItemState? _durable;
 
     // Whether this activation counts in the silo's unfinished uploads (media.uploads.active, GET /admin/cluster).
     private bool _countedActive;
@@ -55,10 +63,12 @@ public sealed partial class UploadGrain(
 
     private MediaItemState Current => state.State ?? MediaItemState.Empty;
 
+    private MediaItemState Durable => _durable ?? Current;
+
     private long MaxSize => uploadOptions.Value.MaxUploadBytes;
 
     // Another owner is told that the item does not exist, whatever its state.
-    private bool Visible => MediaItemLifecycle.Visible(Current, CallerContext.Owner);
+    private bool Visible => MediaItemLifecycle.Visible(Durable, CallerContext.Owner);
 
     private void RequireOwner()
     {
@@ -70,6 +80,18 @@ public sealed partial class UploadGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (state.State is not null)
+        {
+            state.State = MediaItemLifecycle.Reactivated(state.State);
+        }
+
+        _durable = Current;
+        if (Current.Status == MediaStatus.Completing)
+        {
+            // A completion the last activation did not finish (its silo died, or S3 failed): finish it now.
+            ScheduleCompletion(TimeSpan.Zero);
+        }
+
         if (Current.Processing is { Pending: true } p)
         {
             ScheduleProcessingCheck(p.NextAttemptAt is { } next ? next - time.GetUtcNow() : TimeSpan.Zero);
@@ -155,7 +177,11 @@ public sealed partial class UploadGrain(
         if (next.ExpiresAt is { } expiresAt)
         {
             // Reminders fire at least a minute apart; the first firing is at the expiry.
-            await this.RegisterOrUpdateReminder(ExpiryReminder, Max(expiresAt - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromMinutes(1));
+            await StoreAsync(async () =>
+            {
+                await this.RegisterOrUpdateReminder(ExpiryReminder, Max(expiresAt - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromMinutes(1));
+                return true;
+            }, database: true);
         }
 
         LogCreated(logger, Id, request.FileName);
@@ -165,8 +191,8 @@ public sealed partial class UploadGrain(
     public async Task<AppendGrant> BeginAppendAsync(BeginAppend request)
     {
         RequireOwner();
-        var (next, grant) = MediaItemLifecycle.BeginAppend(Current, request, MaxSize, time.GetUtcNow());
-        await PersistAsync(next);
+        var (next, grant, durable) = MediaItemLifecycle.BeginAppend(Current, Id, request, MaxSize, NewLease(), time.GetUtcNow());
+        await KeepAsync(next, durable);
         return grant;
     }
 
@@ -180,7 +206,7 @@ public sealed partial class UploadGrain(
 
         // Validate before touching S3, so a refused writer opens nothing.
         MediaItemLifecycle.CheckCanOpenMultipart(Current, lease, time.GetUtcNow());
-        var uploadId = await store.StartMultipartAsync(Current.StorageKey!, Current.ContentType, CancellationToken.None);
+        var uploadId = await StoreAsync(() => store.StartMultipartAsync(Current.StorageKey!, Current.ContentType, CancellationToken.None));
         await PersistAsync(MediaItemLifecycle.OpenMultipart(Current, lease, uploadId, time.GetUtcNow()));
         return new MultipartTarget(Current.StorageKey!, uploadId);
     }
@@ -188,79 +214,279 @@ public sealed partial class UploadGrain(
     public async Task<int> ReservePartsAsync(long lease, int count)
     {
         RequireOwner();
-        var (next, first) = MediaItemLifecycle.ReserveParts(Current, lease, count, time.GetUtcNow());
-        await PersistAsync(next);
+        var (next, first, durable) = MediaItemLifecycle.ReserveParts(Current, lease, count, time.GetUtcNow());
+        await KeepAsync(next, durable);
         return first;
     }
 
-    public async Task RecordPartAsync(RecordPart request)
+    public async Task<AppendProgress> RecordPartAsync(RecordPart request)
     {
         RequireOwner();
+        if (request.Final && request.Lease == Current.Lease && Current.Status is MediaStatus.Completing or MediaStatus.Stored)
+        {
+            // The same final report again (its answer was lost): the item is already past it.
+            return await ProgressAsync();
+        }
+
         var next = MediaItemLifecycle.RecordPart(Current, request, MaxSize, time.GetUtcNow());
         if (!ReferenceEquals(next, Current))
         {
             // A staged part's tail stays the item's tail until the commit.
             var consumedTail = request.ConsumesTail && !request.Staged ? Current.TailKey : null;
-            await PersistAsync(next);
+            await PersistWithCompletionAsync(next);
             await DeleteQuietlyAsync(consumedTail);
         }
+
+        return await ProgressAsync();
     }
 
-    public async Task<string?> RecordTailAsync(RecordTail request)
+    public async Task<long> RecordTailAsync(RecordTail request)
     {
         RequireOwner();
+        MediaItemState next;
+        try
+        {
+            next = MediaItemLifecycle.RecordTail(Current, request, MaxSize, time.GetUtcNow());
+        }
+        catch (MediaException)
+        {
+            await DeleteRefusedAsync(request.TailKey, MediaKeys.TailPrefix(Id));
+            throw;
+        }
+
         var replaced = request.Staged ? null : Current.TailKey;
-        await PersistAsync(MediaItemLifecycle.RecordTail(Current, request, MaxSize, time.GetUtcNow()));
-        return replaced;
+        await PersistAsync(next);
+        await DeleteQuietlyAsync(replaced);
+        return Current.Offset;
     }
 
-    public async Task<long> CommitAsync(long lease)
+    public async Task<MediaItemView> RecordSinglePutAsync(RecordSinglePut request)
     {
         RequireOwner();
+        if (Current.Status == MediaStatus.Stored && Current.Lease == request.Lease && Current.StorageKey == request.Key)
+        {
+            return MediaItemLifecycle.ToView(Current, Id);
+        }
+
+        try
+        {
+            MediaItemLifecycle.CheckSinglePut(Current, Id, request, time.GetUtcNow());
+        }
+        catch (MediaException)
+        {
+            await DeleteRefusedAsync(request.Key, MediaKeys.PutPrefix(Id));
+            throw;
+        }
+
+        var head = await StoreAsync(() => store.HeadAfterWriteAsync(request.Key, request.Size, CancellationToken.None));
+        await MarkStoredAsync(MediaItemLifecycle.MarkSinglePutStored(Current, Id, request, head?.Size, head?.ETag, time.GetUtcNow()));
+        return MediaItemLifecycle.ToView(Current, Id);
+    }
+
+    public async Task<AppendProgress> CommitAsync(long lease)
+    {
+        RequireOwner();
+        if (lease == Current.Lease && Current.Status is MediaStatus.Completing or MediaStatus.Stored)
+        {
+            return await ProgressAsync();
+        }
+
         var tailBefore = Current.TailKey;
         var next = MediaItemLifecycle.Commit(Current, lease, time.GetUtcNow());
         if (!ReferenceEquals(next, Current))
         {
-            await PersistAsync(next);
+            await PersistWithCompletionAsync(next);
             if (tailBefore != Current.TailKey)
             {
                 await DeleteQuietlyAsync(tailBefore);
             }
         }
 
-        return Current.Offset;
+        return await ProgressAsync();
     }
 
-    public Task<CompletionPlan> PrepareCompletionAsync(long lease, long size)
+    public async Task<MediaItemView?> FinishCompletionAsync()
     {
-        RequireOwner();
-        return Task.FromResult(MediaItemLifecycle.PlanCompletion(Current, lease, size, time.GetUtcNow()));
-    }
-
-    public async Task<MediaItemView> ConfirmStoredAsync(CompleteUpload request)
-    {
-        RequireOwner();
-        if (Current.Status == MediaStatus.Stored && Current.Lease == request.Lease && Current.Size == request.Size)
+        if (!Visible || !Current.Exists || Current.Status == MediaStatus.Deleted)
         {
-            return MediaItemLifecycle.ToView(Current, Id);
+            return null;
         }
 
-        MediaItemLifecycle.CheckCompletion(Current, request, time.GetUtcNow());
-        var tail = Current.TailKey;
-        var head = await store.HeadAfterWriteAsync(Current.StorageKey!, request.Size, CancellationToken.None);
-        var stored = MediaItemLifecycle.MarkStored(Current, request, head?.Size, head?.ETag, time.GetUtcNow());
+        if (Current.Status == MediaStatus.Completing)
+        {
+            try
+            {
+                await CompleteInStoreAsync();
+            }
+            catch (MediaException ex) when (ex.Code == MediaErrorCode.Unavailable)
+            {
+                // Still completing: the view says so, and the reminder tries again.
+            }
+        }
+
+        return MediaItemLifecycle.ToView(Current, Id);
+    }
+
+    // The answer to a writer's report: the durable offset, and the item once stored. A completing item is assembled
+    // first; when S3 cannot do that now, the writer is told so (503) rather than given an offset that says "complete".
+    private async Task<AppendProgress> ProgressAsync()
+    {
+        if (Current.Status == MediaStatus.Completing)
+        {
+            await CompleteInStoreAsync();
+        }
+
+        return new AppendProgress(Current.Offset, Current.Status == MediaStatus.Stored ? MediaItemLifecycle.ToView(Current, Id) : null);
+    }
+
+    // The write that makes the item completing comes after the reminder that finishes it: whatever happens after the
+    // write (this silo dies, S3 fails), something wakes the item and completes it.
+    private async Task PersistWithCompletionAsync(MediaItemState next)
+    {
+        if (next.Status == MediaStatus.Completing && Current.Status != MediaStatus.Completing)
+        {
+            await RegisterCompletionReminderAsync();
+        }
+
+        await PersistAsync(next);
+    }
+
+    private async Task RegisterCompletionReminderAsync()
+    {
+        var period = uploadOptions.Value.CompletionRetryPeriod;
+        await StoreAsync(async () =>
+        {
+            await this.RegisterOrUpdateReminder(CompletionReminder, uploadOptions.Value.CompletionReminderDue, period);
+            return true;
+        }, database: true);
+    }
+
+    /// <summary>
+    /// Assembles a completing item in S3 from the recorded parts and marks it stored once the store holds exactly that
+    /// object. An assembly that fails after an earlier one succeeded (the answer was lost: NoSuchUpload, or an error on a
+    /// repeated request) is settled by what the store holds. Throws <see cref="MediaErrorCode.Unavailable"/> while S3
+    /// cannot finish it; the item stays completing and the reminder tries again.
+    /// </summary>
+    private async Task CompleteInStoreAsync()
+    {
+        var plan = MediaItemLifecycle.PlanCompletion(Current);
+        Exception? failure = null;
+        try
+        {
+            await store.CompleteMultipartAsync(plan.StorageKey, plan.UploadId, [.. plan.Parts.Select(p => new PartETag(p.PartNumber, p.ETag))], CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is ObjectStoreUnavailableException or Amazon.S3.AmazonS3Exception)
+        {
+            failure = ex;
+        }
+
+        var head = await StoreAsync(() => store.HeadAfterWriteAsync(plan.StorageKey, plan.Size, CancellationToken.None));
+        var check = MediaItemLifecycle.CheckAssembled(Current, head?.Size, head?.ETag);
+        if (check == CompletionCheck.Assembled)
+        {
+            if (failure is not null)
+            {
+                LogCompletionSettled(logger, Id, failure.Message);
+            }
+
+            await MarkStoredAsync(MediaItemLifecycle.MarkAssembled(Current, head?.Size, head?.ETag, time.GetUtcNow()));
+            return;
+        }
+
+        if (failure is Amazon.S3.AmazonS3Exception { ErrorCode: "NoSuchUpload" } && check == CompletionCheck.Missing)
+        {
+            // The store has neither the parts nor an object of them: nothing can finish this upload.
+            var before = Current;
+            await PersistAsync(MediaItemLifecycle.FailCompletion(Current, "The object store lost the upload's parts before they were assembled.", time.GetUtcNow()));
+            LogFailed(logger, Id, Current.FailureReason ?? "");
+            await ReleaseBytesAsync(before);
+            await ForgetReminderAsync(CompletionReminder);
+            await ForgetReminderAsync(ExpiryReminder);
+            return;
+        }
+
+        LogCompletionDeferred(logger, Id, check.ToString(), failure?.Message ?? "the store does not show the object yet");
+        throw MediaException.Unavailable("The object store could not assemble the upload now; it is completed later by itself.",
+            failure is ObjectStoreUnavailableException unavailable ? unavailable.RetryAfter : uploadOptions.Value.CompletionReminderDue);
+    }
+
+    // Stored: processing starts in the same write (its reminder registered before it), leftovers of other writers are
+    // swept, and the upload's reminders are no longer needed.
+    private async Task MarkStoredAsync(MediaItemState stored)
+    {
         if (stored.Processing is not null)
         {
-            // Registered before the write that starts processing: whatever happens after it, something wakes the item.
-            await this.RegisterOrUpdateReminder(ProcessingReminder, _processing.ReminderPeriod, _processing.ReminderPeriod);
+            await StoreAsync(async () =>
+            {
+                await this.RegisterOrUpdateReminder(ProcessingReminder, _processing.ReminderPeriod, _processing.ReminderPeriod);
+                return true;
+            }, database: true);
         }
 
+        var before = Current;
         await PersistAsync(stored);
         LogStored(logger, Id, Current.Size);
         Dispatch();
-        await DeleteQuietlyAsync(tail);
+        await SweepLeftoversAsync(before);
         await ForgetReminderAsync(ExpiryReminder);
-        return MediaItemLifecycle.ToView(Current, Id);
+        await ForgetReminderAsync(CompletionReminder);
+    }
+
+    // Tails and whole-content objects of writers that were superseded or died, once the item no longer needs any.
+    private async Task SweepLeftoversAsync(MediaItemState before)
+    {
+        try
+        {
+            await DeleteQuietlyAsync(before.TailKey);
+            await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
+            await store.DeletePrefixAsync(MediaKeys.PutPrefix(Id), CancellationToken.None, except: Current.StorageKey);
+        }
+        catch (ObjectStoreUnavailableException)
+        {
+            LogReleaseDeferred(logger, Id);
+        }
+    }
+
+    // A refused writer's object (a tail or a whole-content object under its own key) is never part of the item.
+    private async Task DeleteRefusedAsync(string key, string prefix)
+    {
+        if (key.StartsWith(prefix, StringComparison.Ordinal) && key != Current.TailKey && key != Current.StorageKey
+            && key != Current.Staged?.TailKey)
+        {
+            await DeleteQuietlyAsync(key);
+        }
+    }
+
+    private void ScheduleCompletion(TimeSpan due)
+    {
+        _completionTimer?.Dispose();
+        _completionTimer = this.RegisterGrainTimer(
+            static (grain, _) => grain.FinishCompletionAsync(), this,
+            new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private static long NewLease()
+    {
+        long lease;
+        do
+        {
+            lease = Random.Shared.NextInt64(1, long.MaxValue);
+        }
+        while (lease == 0);
+        return lease;
+    }
+
+    // Persists when the change must be durable before it is answered; otherwise keeps it in memory until the next write.
+    private async Task KeepAsync(MediaItemState next, bool durable)
+    {
+        if (durable)
+        {
+            await PersistAsync(next);
+        }
+        else
+        {
+            state.State = next;
+        }
     }
 
     public async Task AbandonAsync(long lease, string reason)
@@ -332,8 +558,8 @@ public sealed partial class UploadGrain(
     }
 
     public Task<StoredContent?> GetRenditionAsync(string name) =>
-        Task.FromResult(Visible && MediaProcessingRules.FindRendition(Current, name) is { } r
-            ? new StoredContent(r.StorageKey, r.Size, r.ContentType, $"\"{r.Sha256}\"", Current.Processing!.FinishedAt ?? Current.UpdatedAt, r.Name)
+        Task.FromResult(Visible && MediaProcessingRules.FindRendition(Durable, name) is { } r
+            ? new StoredContent(r.StorageKey, r.Size, r.ContentType, $"\"{r.Sha256}\"", Durable.Processing!.FinishedAt ?? Durable.UpdatedAt, r.Name)
             : null);
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -341,6 +567,20 @@ public sealed partial class UploadGrain(
         if (reminderName == IndexReminder)
         {
             await SyncIndexAsync();
+            return;
+        }
+
+        if (reminderName == CompletionReminder)
+        {
+            if (Current.Status == MediaStatus.Completing)
+            {
+                await FinishCompletionAsync();
+            }
+            else
+            {
+                await ForgetReminderAsync(CompletionReminder);
+            }
+
             return;
         }
 
@@ -380,7 +620,7 @@ public sealed partial class UploadGrain(
     }
 
     public Task<MediaItemView?> GetMetadataAsync() =>
-        Task.FromResult(Current.Exists && Current.Status != MediaStatus.Deleted && Visible ? MediaItemLifecycle.ToView(Current, Id) : null);
+        Task.FromResult(Durable.Exists && Durable.Status != MediaStatus.Deleted && Visible ? MediaItemLifecycle.ToView(Durable, Id) : null);
 
     public async Task<MediaItemView?> GetMetadataFromStorageAsync()
     {
@@ -390,8 +630,8 @@ public sealed partial class UploadGrain(
     }
 
     public Task<StoredContent?> GetStoredContentAsync() =>
-        Task.FromResult(Visible && Current is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } && MediaItemLifecycle.ContentETag(Current) is { } etag
-            ? new StoredContent(key, Current.Size, MediaProcessingRules.ServedType(Current), etag, storedAt, Current.FileName)
+        Task.FromResult(Visible && Durable is { Status: MediaStatus.Stored, StorageKey: { } key, StoredAt: { } storedAt } stored && MediaItemLifecycle.ContentETag(stored) is { } etag
+            ? new StoredContent(key, stored.Size, MediaProcessingRules.ServedType(stored), etag, storedAt, stored.FileName)
             : null);
 
     // The item is already failed, terminated or expired when its bytes are released: a crash in between
@@ -421,6 +661,7 @@ public sealed partial class UploadGrain(
         }
 
         await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
+        await store.DeletePrefixAsync(MediaKeys.PutPrefix(Id), CancellationToken.None);
         await store.DeletePrefixAsync(MediaKeys.RenditionsPrefix(Id), CancellationToken.None);
         await store.DeleteAsync(before.StorageKey, CancellationToken.None);
     }
@@ -559,16 +800,51 @@ public sealed partial class UploadGrain(
                 return true;
             }, CancellationToken.None);
         }
+        catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
+        {
+            state.State = previous;
+            LogDatabaseUnavailable(logger, Id, ex.GetType().Name, ex.Message);
+            throw MediaException.Unavailable("The database did not answer; nothing was changed. Retry later.", _postgresRetryAfter);
+        }
         catch
         {
             state.State = previous;
             throw;
         }
 
+        _durable = Current;
         CountTransition(previous ?? MediaItemState.Empty, Current);
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    // An S3 (or reminder table) call made by the grain: when the store does not answer, the caller is told to retry
+    // (503 at the edge) instead of being handed the store's exception.
+    private async Task<T> StoreAsync<T>(Func<Task<T>> call, bool database = false)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (ObjectStoreUnavailableException ex)
+        {
+            throw MediaException.Unavailable("The object store did not answer. Retry later.", ex.RetryAfter);
+        }
+        catch (Exception ex) when (database && Resilience.IsPostgresUnavailable(ex))
+        {
+            LogDatabaseUnavailable(logger, Id, ex.GetType().Name, ex.Message);
+            throw MediaException.Unavailable("The database did not answer; nothing was changed. Retry later.", _postgresRetryAfter);
+        }
+    }
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "Media item {MediaId}: an assembly that failed ({Reason}) had already happened; settled by the stored object")]
+    private static partial void LogCompletionSettled(ILogger logger, long mediaId, string reason);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Media item {MediaId}: not assembled now ({Check}: {Reason}); it stays completing and is finished later")]
+    private static partial void LogCompletionDeferred(ILogger logger, long mediaId, string check, string reason);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Media item {MediaId}: the database did not answer ({Error}: {Message}); answered unavailable")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, long mediaId, string error, string message);
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Media item {MediaId} deleted")]
     private static partial void LogDeleted(ILogger logger, long mediaId);

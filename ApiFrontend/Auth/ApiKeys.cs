@@ -58,7 +58,18 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
             return cached.Identity;
         }
 
-        var identity = await FindUncachedAsync(key, cancellationToken);
+        KeyIdentity? identity;
+        try
+        {
+            identity = await FindUncachedAsync(key, cancellationToken);
+        }
+        catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex)
+            && _cache.TryGetValue(hash, out var stale) && stale.Until - options.Value.KeyCacheTtl + options.Value.KeyStaleIfError > now)
+        {
+            // The database does not answer: what was read about this key a short while ago still holds (stale-if-error).
+            return stale.Identity;
+        }
+
         if (_cache.Count > 100_000)
         {
             _cache.Clear();

@@ -13,6 +13,13 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>While PostgreSQL does not answer, a key this frontend looked up within this time is still honoured as it
+    /// was (stale-if-error), so that reads of items in memory and of content in S3 go on through a database outage. A key
+    /// never seen, or seen longer ago, is answered 503. Bounds how long a key revoked just before an outage may keep
+    /// working. Default 5 min; zero turns it off.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan KeyStaleIfError { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>A file holding the admin key. At start-up, if the file is missing, a new admin key is made and written
     /// there (mode 600); if it exists, its key is made known to the service. Unset: no bootstrap.</summary>
     public string? BootstrapAdminKeyFile { get; set; }

@@ -1,15 +1,37 @@
+using MediaService.DataPlane;
+using MediaService.Grains.Interfaces;
+
 namespace MediaService.ApiFrontend.Http;
 
 /// <summary>
-/// A grain call that the cluster could not deliver or answer in time (a silo died and is not yet declared dead, or
-/// the cluster is restarting) is answered 503 <c>cluster-unavailable</c> with <c>Retry-After</c>, not 500: nothing
-/// was lost, and the same request succeeds once the cluster has settled. tus clients retry it by themselves.
+/// Failures that mean "not now" rather than "wrong" are answered 503 with <c>Retry-After</c>, never 500: nothing was
+/// lost, and the same request succeeds once the fault has passed (tus clients retry it by themselves).
+/// <list type="bullet">
+/// <item>A grain call that the cluster could not deliver or answer in time (a silo died and is not yet declared dead,
+/// or the cluster is restarting): <c>cluster-unavailable</c>.</item>
+/// <item>The database or the object store did not answer, wherever that surfaced (a grain's refusal, the key lookup,
+/// the search index, the quota check): <c>storage-unavailable</c>.</item>
+/// </list>
 /// </summary>
 internal sealed partial class ClusterExceptionHandler(ILogger<ClusterExceptionHandler> logger) : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is not (OrleansException or TimeoutException) || context.Response.HasStarted)
+        if (context.Response.HasStarted)
+        {
+            return false;
+        }
+
+        if (StorageRetryAfter(exception) is { } retryAfter)
+        {
+            LogStorageUnavailable(logger, context.Request.Method, context.Request.Path, exception.GetType().Name, exception.Message);
+            context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+                "The database or the object store did not answer; nothing was changed. Retry later.").ExecuteAsync(context);
+            return true;
+        }
+
+        if (exception is not (OrleansException or TimeoutException))
         {
             return false;
         }
@@ -21,6 +43,26 @@ internal sealed partial class ClusterExceptionHandler(ILogger<ClusterExceptionHa
         return true;
     }
 
+    /// <summary>When <paramref name="exception"/> says the database or the object store did not answer: when to retry.</summary>
+    internal static TimeSpan? StorageRetryAfter(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case MediaException { Code: MediaErrorCode.Unavailable } media:
+                    return media.RetryAfter ?? TimeSpan.FromSeconds(5);
+                case ObjectStoreUnavailableException store:
+                    return store.RetryAfter;
+            }
+        }
+
+        return Resilience.IsPostgresUnavailable(exception) ? TimeSpan.FromSeconds(5) : null;
+    }
+
     [LoggerMessage(EventId = 3501, Level = LogLevel.Warning, Message = "{Method} {Path}: cluster unavailable ({Error}: {Message}); answered 503")]
     private static partial void LogUnavailable(ILogger logger, string method, string path, string error, string message);
+
+    [LoggerMessage(EventId = 3502, Level = LogLevel.Warning, Message = "{Method} {Path}: storage unavailable ({Error}: {Message}); answered 503")]
+    private static partial void LogStorageUnavailable(ILogger logger, string method, string path, string error, string message);
 }

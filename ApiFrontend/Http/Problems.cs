@@ -23,6 +23,17 @@ public static class Problems
     public const string VersionMismatch = "version-mismatch";
     public const string QuotaExceeded = "quota-exceeded";
     public const string ClusterUnavailable = "cluster-unavailable";
+    public const string UploadCompleting = "upload-completing";
+
+    /// <summary>Sets Retry-After from a grain's refusal for unavailability (the store or the database did not answer).</summary>
+    public static void WriteRetryAfter(HttpContext context, MediaException exception)
+    {
+        if (exception.Code == MediaErrorCode.Unavailable)
+        {
+            var after = exception.RetryAfter ?? TimeSpan.FromSeconds(5);
+            context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
 
     /// <summary>A problem result with the catalogue's type and code.</summary>
     public static ProblemHttpResult Create(string code, int status, string title, string? detail = null, IDictionary<string, object?>? extensions = null)

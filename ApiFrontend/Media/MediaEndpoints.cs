@@ -95,6 +95,7 @@ public static partial class MediaEndpoints
                 case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                     return TooLarge(limits.MaxUploadBytes);
                 case MediaException refused:
+                    Problems.WriteRetryAfter(context, refused);
                     return Problems.From(refused);
                 case BeyondLengthException:
                     return Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Body longer than declared",

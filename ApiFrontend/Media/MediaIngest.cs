@@ -10,6 +10,7 @@ namespace MediaService.ApiFrontend.Media;
 public sealed partial class MediaIngest(
     IClusterClient cluster,
     UploadWriter writer,
+    Microsoft.Extensions.Options.IOptions<UploadOptions> options,
     ILogger<MediaIngest> logger)
 {
     private const int MaxIdAttempts = 8;
@@ -38,11 +39,13 @@ public sealed partial class MediaIngest(
     /// <see cref="BeyondLengthException"/>, or the client's body ending early or exceeding the limit.</exception>
     public async Task<MediaItemView> UploadNewAsync(CreateMediaItem request, Stream body, CancellationToken cancellationToken)
     {
-        var (id, grain, _) = await CreateItemAsync(request);
+        // Nobody can resume a one-shot upload whose request died with its frontend: it expires after a while without
+        // progress, and its bytes are released.
+        var (id, grain, _) = await CreateItemAsync(request with { Expires = options.Value.OneShotIdleExpiry, SlidingExpiry = true });
         long? lease = null;
         try
         {
-            var grant = await grain.BeginAppendAsync(new BeginAppend(0, null));
+            var grant = await grain.BeginAppendAsync(new BeginAppend(0, null, Parts: writer.PartsToReserve(request.DeclaredLength)));
             lease = grant.Lease;
             var outcome = await writer.AppendAsync(id, grain, grant, body, request.DeclaredLength, endOfBodyEndsContent: true, cancellationToken);
             return outcome.Stored ?? throw new IOException("The client stopped sending before the end of the body.");

@@ -32,14 +32,24 @@ public sealed class BeyondLengthException(long length) : Exception($"The body go
 /// sent to S3 while it arrives, and kept in its buffer as well: if S3 fails, the buffer is sent again; if the
 /// client goes away, what arrived is saved from the buffer as with any body cut off.
 /// </summary>
-public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Options> s3Options, MediaMetrics metrics, ILogger<UploadWriter> logger)
+public sealed partial class UploadWriter(
+    MediaObjectStore store, IOptions<S3Options> s3Options, IOptions<UploadOptions> uploadOptions, MediaMetrics metrics, ILogger<UploadWriter> logger)
 {
     private static readonly TimeSpan SalvageTime = TimeSpan.FromSeconds(30);
     private readonly MediaObjectStore _store = store;
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
     private readonly int _inFlight = s3Options.Value.PartsInFlight;
     private readonly int _writeBytes = s3Options.Value.WriteBufferBytes;
+    private readonly TimeSpan _completionWait = uploadOptions.Value.CompletionWait;
     private readonly ILogger<UploadWriter> _logger = logger;
+
+    /// <summary>
+    /// How many part numbers to ask for with the grant of an append whose body declares <paramref name="bodyLength"/>
+    /// bytes: one per whole part it carries, up to the parts sent at once. A small or undeclared body asks for none (it may
+    /// only grow the tail, which spends no part number); a part it does need is reserved when it comes.
+    /// </summary>
+    public int PartsToReserve(long? bodyLength) =>
+        bodyLength is { } length && length >= S3Options.MinPartSizeBytes ? (int)Math.Min(_inFlight, (length + _partSize - 1) / _partSize) : 0;
 
     /// <summary>
     /// Appends <paramref name="body"/>; with <paramref name="endOfBodyEndsContent"/>, the body's end is the content's
@@ -95,8 +105,14 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
         private readonly List<byte[]> _rented = [];
         private int _nextNumber = grant.PartNumber;
         private int? _spareNumber;
-        private int _lastNumber = grant.PartNumber;
+        private int _lastNumber = grant.PartNumber == 0 ? -1 : grant.PartNumber + grant.PartCount - 1;
         private MultipartTarget? _target;
+
+        // The content's digest, for the report of the final part (known once the body has been read to its end).
+        private readonly TaskCompletionSource<string?> _finalDigest = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // What the grain last said the durable offset is, and the item once it is stored.
+        private AppendProgress _progress = new(grant.Offset, null);
 
         public async Task<AppendOutcome> RunAsync(
             Stream body, long? bodyLength, bool endOfBodyEndsContent, TusChecksum? checksum, CancellationToken cancellationToken)
@@ -188,6 +204,13 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                 }
 
                 var final = interrupted is null && (reachedLength || (bodyEnded && endOfBodyEndsContent));
+                if (final)
+                {
+                    // The body was read to its end: the digest is known, and the final part's report (which may already be on
+                    // its way, streamed) carries it.
+                    _finalDigest.TrySetResult(sha is null ? null : Convert.ToHexStringLower(sha.GetCurrentHash()));
+                }
+
                 using var salvage = interrupted is not null ? new CancellationTokenSource(SalvageTime) : null;
                 var token = salvage?.Token ?? cancellationToken;
                 if (!final && (streamed || filled == _partSize))
@@ -210,7 +233,7 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                 if (final)
                 {
                     // A streamed last part is on its way already: only recording it and the assembly remain.
-                    return new AppendOutcome(end, await FinishAsync(current, streamed ? 0 : filled, consumesTail, end, sha, checksum, token), null);
+                    return new AppendOutcome(end, await FinishAsync(current, streamed ? 0 : filled, consumesTail, end, checksum, token), null);
                 }
 
                 var newBytes = consumesTail ? filled - grant.TailSize : filled;
@@ -223,13 +246,11 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                     }
                     else
                     {
-                        var tailKey = $"{MediaKeys.TailPrefix(id)}{grant.Lease}-{Guid.NewGuid():N}";
+                        // The tail goes under a key of this writer's own; the grain decides whether it becomes the item's
+                        // tail (and deletes the one it replaces, or this one if it refuses it).
+                        var tailKey = MediaKeys.Tail(id, grant.Lease);
                         await _store.PutAsync(tailKey, new ArraySegment<byte>(current, 0, filled), "application/octet-stream", token);
-                        var replaced = await grain.RecordTailAsync(new RecordTail(grant.Lease, tailKey, filled, staged));
-                        if (replaced is not null)
-                        {
-                            await _store.DeleteAsync(replaced, token);
-                        }
+                        _progress = new AppendProgress(await grain.RecordTailAsync(new RecordTail(grant.Lease, tailKey, filled, staged)), null);
                     }
                 }
 
@@ -238,13 +259,14 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                     await CommitVerifiedAsync(checksum);
                 }
 
-                return new AppendOutcome(end, null, interrupted);
+                return new AppendOutcome(_progress.Offset, null, interrupted);
             }
         }
 
         /// <summary>Waits for every part still on its way to S3, so that no buffer is returned while S3 reads it.</summary>
         public async Task ReleaseAsync()
         {
+            _finalDigest.TrySetResult(null);
             while (_sending.TryDequeue(out var sending))
             {
                 await Task.WhenAny(sending.Recorded);
@@ -257,9 +279,9 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
         }
 
         private async Task<MediaItemView> FinishAsync(
-            byte[] buffer, int filled, bool consumesTail, long total, IncrementalHash? sha, TusChecksum? checksum, CancellationToken cancellationToken)
+            byte[] buffer, int filled, bool consumesTail, long total, TusChecksum? checksum, CancellationToken cancellationToken)
         {
-            var digest = sha is null ? null : Convert.ToHexStringLower(sha.GetCurrentHash());
+            var digest = await _finalDigest.Task;
             if (_target is null && !grant.MultipartOpen)
             {
                 if (checksum is not null && !checksum.Matches())
@@ -267,25 +289,25 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                     throw new ChecksumMismatchException();
                 }
 
-                // Everything is in this buffer (the tail included): one PutObject, no multipart upload to assemble.
-                await _store.PutAsync(grant.StorageKey, new ArraySegment<byte>(buffer, 0, filled), "application/octet-stream", cancellationToken);
-                return await grain.ConfirmStoredAsync(new CompleteUpload(grant.Lease, total, digest, SinglePut: true));
+                // Everything is in this buffer (the tail included): one object, under this writer's own key, which the grain
+                // checks in S3 and only then makes the item's content.
+                var etag = await _store.PutAsync(grant.PutKey, new ArraySegment<byte>(buffer, 0, filled), "application/octet-stream", cancellationToken);
+                return await grain.RecordSinglePutAsync(new RecordSinglePut(grant.Lease, grant.PutKey, total, etag, digest));
             }
 
             if (filled > 0)
             {
                 await SendAsync(buffer, filled, consumesTail, final: true);
-                await DrainAsync(cancellationToken);
             }
 
+            // The grain assembles the object once it has recorded the final part (or once the checksum is committed).
+            await DrainAsync(CancellationToken.None);
             if (checksum is not null)
             {
-                await CommitVerifiedAsync(checksum);
+                await CommitVerifiedAsync(checksum, final: true);
             }
 
-            var plan = await grain.PrepareCompletionAsync(grant.Lease, total);
-            await _store.CompleteMultipartAsync(plan.StorageKey, plan.UploadId!, [.. plan.Parts.Select(p => new PartETag(p.PartNumber, p.ETag))], cancellationToken);
-            return await grain.ConfirmStoredAsync(new CompleteUpload(grant.Lease, total, digest, SinglePut: false));
+            return _progress.Stored ?? throw MediaException.Unavailable("The upload is complete in S3 but not stored yet. Retry later.", TimeSpan.FromSeconds(1));
         }
 
         // Starts a part on its way to S3, to be recorded by the grain as soon as S3 has it and every earlier part is
@@ -402,7 +424,27 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
             }
 
             var part = await upload;
-            await grain.RecordPartAsync(new RecordPart(grant.Lease, part, consumesTail, final, staged));
+            var digest = final && !staged ? await _finalDigest.Task : null;
+            _progress = await WaitForCompletionAsync(grain.RecordPartAsync(new RecordPart(grant.Lease, part, consumesTail, final, staged, digest)), final);
+        }
+
+        // A report that ends the content waits for the grain's assembly in S3, for as long as Uploads:CompletionWait; the
+        // assembly goes on without this request, and the item becomes stored by itself.
+        private async Task<AppendProgress> WaitForCompletionAsync(Task<AppendProgress> report, bool completes)
+        {
+            if (!completes)
+            {
+                return await report;
+            }
+
+            try
+            {
+                return await report.WaitAsync(writer._completionWait);
+            }
+            catch (TimeoutException)
+            {
+                throw MediaException.Unavailable("Every byte is stored; the upload is still being assembled. Ask again shortly.", TimeSpan.FromSeconds(2));
+            }
         }
 
         private async Task RecordOldestAsync()
@@ -434,7 +476,7 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
 
         private async Task<int> TakeNumberAsync()
         {
-            if (_nextNumber > _lastNumber)
+            if (_nextNumber == 0 || _nextNumber > _lastNumber)
             {
                 _nextNumber = await grain.ReservePartsAsync(grant.Lease, writer._inFlight);
                 _lastNumber = _nextNumber + writer._inFlight - 1;
@@ -450,7 +492,7 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
             return buffer;
         }
 
-        private async Task CommitVerifiedAsync(TusChecksum checksum)
+        private async Task CommitVerifiedAsync(TusChecksum checksum, bool final = false)
         {
             if (!checksum.Matches())
             {
@@ -458,7 +500,7 @@ public sealed partial class UploadWriter(MediaObjectStore store, IOptions<S3Opti
                 throw new ChecksumMismatchException();
             }
 
-            await grain.CommitAsync(grant.Lease);
+            _progress = await WaitForCompletionAsync(grain.CommitAsync(grant.Lease), final);
         }
     }
 

@@ -66,6 +66,11 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
     /// <summary>Assembles the final upload when all its partials are finished; returns the item when it is stored.</summary>
     public async Task<MediaItemView?> TryAssembleAsync(long id, IUploadGrain grain, MediaItemView final, CancellationToken cancellationToken)
     {
+        if (final.Status == MediaStatus.Completing)
+        {
+            final = await grain.FinishCompletionAsync() ?? final;
+        }
+
         if (final.Status != MediaStatus.Receiving)
         {
             return final.Status == MediaStatus.Stored ? final : null;
@@ -77,7 +82,8 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
             return null;
         }
 
-        var grant = await grain.BeginAppendAsync(new BeginAppend(0, contents.Sum(c => c!.Size), Assembly: true));
+        var total = contents.Sum(c => c!.Size);
+        var grant = await grain.BeginAppendAsync(new BeginAppend(0, total, Assembly: true, Parts: writer.PartsToReserve(total)));
         await using var body = new PartialsStream(store, contents!);
         var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length, endOfBodyEndsContent: true, cancellationToken);
         return outcome.Stored;

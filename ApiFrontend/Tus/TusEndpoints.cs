@@ -244,7 +244,8 @@ public static partial class TusEndpoints
     }
 
     internal static async Task<Results<Ok, StatusCodeHttpResult, ProblemHttpResult>> HeadAsync(
-        long id, HttpContext context, IClusterClient cluster, TusConcatenation concatenation, CancellationToken cancellationToken)
+        long id, HttpContext context, IClusterClient cluster, TusConcatenation concatenation, IOptions<UploadOptions> uploads,
+        CancellationToken cancellationToken)
     {
         context.Response.Headers.CacheControl = "no-store";
         var draft = ResumableProtocol.DraftVersion(context) is not null;
@@ -259,6 +260,23 @@ public static partial class TusEndpoints
         if (view is null)
         {
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
+        }
+
+        if (view.Status == MediaStatus.Completing)
+        {
+            // Every byte is in S3 and the item is being assembled. An offset equal to the length would tell the client it
+            // is done, so HEAD first finishes the assembly (or waits for the one running). If that takes longer, or S3
+            // cannot do it now, the upload is answered as locked (tus; 423 is what tus clients retry on the same upload,
+            // where a 5xx on HEAD makes tus-js-client start a new upload) or unavailable (IETF draft), with Retry-After.
+            view = await FinishCompletionAsync(grain, uploads.Value.CompletionWait) ?? view;
+            if (view.Status == MediaStatus.Completing)
+            {
+                context.Response.Headers.RetryAfter = "2";
+                return draft
+                    ? Problems.Create(Problems.UploadCompleting, StatusCodes.Status503ServiceUnavailable, "Upload completing",
+                        "Every byte is stored and the upload is being assembled. Ask again shortly.")
+                    : TypedResults.StatusCode(StatusCodes.Status423Locked);
+            }
         }
 
         if (view.Status is not (MediaStatus.Receiving or MediaStatus.Stored))
@@ -367,7 +385,7 @@ public static partial class TusEndpoints
         return TypedResults.NoContent();
     }
 
-    internal static async Task<Results<NoContent, StatusCodeHttpResult, ProblemHttpResult>> DeleteAsync(long id, IClusterClient cluster)
+    internal static async Task<Results<NoContent, StatusCodeHttpResult, ProblemHttpResult>> DeleteAsync(long id, HttpContext context, IClusterClient cluster)
     {
         if (!MediaIds.IsValid(id))
         {
@@ -381,6 +399,7 @@ public static partial class TusEndpoints
         }
         catch (MediaException ex)
         {
+            Problems.WriteRetryAfter(context, ex);
             return FromGrain(ex);
         }
     }
@@ -415,7 +434,7 @@ public static partial class TusEndpoints
         using var verifying = checksum;
         try
         {
-            var grant = await grain.BeginAppendAsync(begin);
+            var grant = await grain.BeginAppendAsync(begin with { Parts = writer.PartsToReserve(request.ContentLength) });
             var remaining = (grant.Length ?? options.MaxUploadBytes) - grant.Offset;
             if (context.Request.ContentLength > remaining)
             {
@@ -459,6 +478,7 @@ public static partial class TusEndpoints
         }
         catch (MediaException ex)
         {
+            Problems.WriteRetryAfter(context, ex);
             var result = FromGrain(ex).Result;
             return new Appended(0, null, result as StatusCodeHttpResult, result as ProblemHttpResult);
         }
@@ -479,6 +499,20 @@ public static partial class TusEndpoints
             context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             return Appended.Refused(Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
                 "The object store did not answer; the upload keeps its last reported offset. Retry later."));
+        }
+    }
+
+    /// <summary>Finishes (or waits for) the assembly of a completing item, for at most <paramref name="wait"/>; null when it
+    /// did not end in time.</summary>
+    internal static async Task<MediaItemView?> FinishCompletionAsync(IUploadGrain grain, TimeSpan wait)
+    {
+        try
+        {
+            return await grain.FinishCompletionAsync().WaitAsync(wait);
+        }
+        catch (TimeoutException)
+        {
+            return null;
         }
     }
 

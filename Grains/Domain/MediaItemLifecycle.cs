@@ -43,17 +43,26 @@ public static class MediaItemLifecycle
             CreatedAt = now,
             UpdatedAt = now,
             ExpiresAt = request.Expires is { } expires ? now + expires : null,
+            SlidingExpiry = request.SlidingExpiry ? request.Expires : null,
             StorageKey = MediaKeys.Original(id),
             Concat = request.Concat,
             ConcatParts = parts,
         };
     }
 
+    /// <summary>Part numbers are made durable in blocks of this many: the ceiling is raised at most once per block.</summary>
+    public const int PartNumberBlock = 16;
+
     /// <summary>
-    /// Grants a new writer the upload at its durable offset. The previous writer's lease is revoked: a newer
-    /// request takes over, as the IETF draft recommends, so a vanished client never blocks the upload.
+    /// Grants a new writer the upload at its durable offset, under <paramref name="lease"/> (a fresh random value: leases
+    /// are never reused). The previous writer's lease is revoked: a newer request takes over, as the IETF draft recommends,
+    /// so a vanished client never blocks the upload. <c>Durable</c> is true when the new state must be persisted before
+    /// the grant is answered (a length was declared, staged bytes were dropped, or the part number ceiling rose);
+    /// otherwise the takeover may stay in memory: if it is lost with the activation, the older writer's lease is the
+    /// current one again, and the newer writer is refused as stale, so at most one writer is ever current.
     /// </summary>
-    public static (MediaItemState State, AppendGrant Grant) BeginAppend(MediaItemState state, BeginAppend request, long maxSize, DateTimeOffset now)
+    public static (MediaItemState State, AppendGrant Grant, bool Durable) BeginAppend(
+        MediaItemState state, long id, BeginAppend request, long maxSize, long lease, DateTimeOffset now)
     {
         RequireExists(state);
         if ((state.Concat == ConcatKind.Final) != request.Assembly)
@@ -68,6 +77,16 @@ public static class MediaItemLifecycle
         if (request.Offset != state.Offset)
         {
             throw new MediaException(MediaErrorCode.OffsetMismatch, $"The upload is at offset {state.Offset}, not {request.Offset}.");
+        }
+
+        if (request.Parts is < 0 or > 64)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "Reserve 0 to 64 part numbers at a time.");
+        }
+
+        if (lease == 0 || lease == state.Lease)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "A new writer needs a new lease.");
         }
 
         var length = state.DeclaredLength;
@@ -88,17 +107,25 @@ public static class MediaItemLifecycle
             length = declared;
         }
 
-        var next = state with
-        {
-            Staged = null,
-            Lease = state.Lease + 1,
-            DeclaredLength = length,
-            ReservedPartNumber = ReserveNext(state, 1),
-            LeaseFirstPartNumber = ReserveNext(state, 1),
-            UpdatedAt = now,
-        };
-        var grant = new AppendGrant(next.Lease, next.Offset, length, next.StorageKey!, next.TailKey, next.TailSize, next.ReservedPartNumber, next.MultipartUploadId is not null, next.ExpiresAt);
-        return (next, grant);
+        var taken = state with { Staged = null, Lease = lease, DeclaredLength = length, UpdatedAt = now };
+        var (next, first) = Reserve(taken, request.Parts);
+        next = next with { LeaseFirstPartNumber = first == 0 ? next.ReservedPartNumber + 1 : first };
+        var durable = state.Staged is not null || length != state.DeclaredLength || next.PartNumberCeiling != state.PartNumberCeiling;
+        var grant = new AppendGrant(lease, next.Offset, length, next.StorageKey!, next.TailKey, next.TailSize, first,
+            next.MultipartUploadId is not null, next.ExpiresAt, request.Parts, MediaKeys.Put(id, lease));
+        return (next, grant, durable);
+    }
+
+    /// <summary>
+    /// The state a new activation works from: numbers up to the durable ceiling may have been handed out by the last one,
+    /// so the next number handed out is above it. (States written before the ceiling existed count their reserved numbers.)
+    /// </summary>
+    public static MediaItemState Reactivated(MediaItemState state)
+    {
+        var ceiling = Math.Max(state.PartNumberCeiling, state.ReservedPartNumber);
+        return ceiling == state.ReservedPartNumber && ceiling == state.PartNumberCeiling
+            ? state
+            : state with { ReservedPartNumber = ceiling, PartNumberCeiling = ceiling };
     }
 
     /// <summary>Checks that the writer may open a multipart upload (before anything is opened in S3).</summary>
@@ -143,9 +170,10 @@ public static class MediaItemLifecycle
 
     /// <summary>
     /// Hands the writer <paramref name="count"/> more part numbers (to send that many parts at once); returns the
-    /// first. Numbers are never handed out twice, whatever becomes of the writer.
+    /// first, and whether the state must be persisted before answering (the durable ceiling rose). Numbers are never
+    /// handed out twice, whatever becomes of the writer or the activation.
     /// </summary>
-    public static (MediaItemState State, int First) ReserveParts(MediaItemState state, long lease, int count, DateTimeOffset now)
+    public static (MediaItemState State, int First, bool Durable) ReserveParts(MediaItemState state, long lease, int count, DateTimeOffset now)
     {
         RequireWriter(state, lease, now);
         if (count is < 1 or > 64)
@@ -153,14 +181,30 @@ public static class MediaItemLifecycle
             throw new MediaException(MediaErrorCode.Inconsistent, "Reserve 1 to 64 part numbers at a time.");
         }
 
-        var first = ReserveNext(state, count);
-        var reserved = state.ReservedPartNumber + count;
-        return (state with
+        var (next, first) = Reserve(state with { UpdatedAt = now }, count);
+        next = next.Staged is { } staged ? next with { Staged = staged with { ReservedPartNumber = next.ReservedPartNumber, PartNumberCeiling = next.PartNumberCeiling } } : next;
+        return (next, first, next.PartNumberCeiling != state.PartNumberCeiling);
+    }
+
+    // Takes count numbers above the last handed out (0 takes none and returns 0), raising the durable ceiling by whole
+    // blocks when they go past it.
+    private static (MediaItemState State, int First) Reserve(MediaItemState state, int count)
+    {
+        if (count == 0)
         {
-            ReservedPartNumber = reserved,
-            UpdatedAt = now,
-            Staged = state.Staged is { } staged ? staged with { ReservedPartNumber = reserved } : null,
-        }, first);
+            return (state, 0);
+        }
+
+        if (state.ReservedPartNumber + count > S3Options.MaxPartCount)
+        {
+            throw new MediaException(MediaErrorCode.LimitExceeded, $"An item has at most {S3Options.MaxPartCount} parts.");
+        }
+
+        var reserved = state.ReservedPartNumber + count;
+        var ceiling = reserved <= state.PartNumberCeiling
+            ? state.PartNumberCeiling
+            : Math.Min(S3Options.MaxPartCount, reserved + PartNumberBlock - 1);
+        return (state with { ReservedPartNumber = reserved, PartNumberCeiling = ceiling }, state.ReservedPartNumber + 1);
     }
 
     /// <summary>Makes what the writer staged count: its body's checksum matched.</summary>
@@ -174,10 +218,13 @@ public static class MediaItemLifecycle
     /// Records a durably written part under the number reserved for the writer, and reserves the next one.
     /// Re-recording the same part (a retried call) changes nothing.
     /// </summary>
+    /// <remarks>The final part moves the item (or, while staged, what is staged) to <see cref="MediaStatus.Completing"/>:
+    /// every byte is in S3 and recorded, and only the assembly remains, which the grain does.</remarks>
     public static MediaItemState RecordPart(MediaItemState state, RecordPart request, long maxSize, DateTimeOffset now)
     {
         RequireWriter(state, request.Lease, now);
-        return Apply(state, request.Staged, basis => RecordPartCore(basis, request, maxSize, now));
+        CheckSha(request.Sha256);
+        return Slide(Apply(state, request.Staged, basis => RecordPartCore(basis, request, maxSize, now)), request.Staged, now);
     }
 
     private static MediaItemState RecordPartCore(MediaItemState state, RecordPart request, long maxSize, DateTimeOffset now)
@@ -188,7 +235,6 @@ public static class MediaItemLifecycle
             return state;
         }
 
-        RequireWriter(state, request.Lease, now);
         if (state.MultipartUploadId is null)
         {
             throw new MediaException(MediaErrorCode.InvalidState, "No multipart upload is open for this item.");
@@ -241,6 +287,8 @@ public static class MediaItemLifecycle
 
         return state with
         {
+            Status = request.Final ? MediaStatus.Completing : state.Status,
+            PendingSha256 = request.Final ? request.Sha256?.ToLowerInvariant() : null,
             Parts = state.Parts.Add(part),
             Size = size,
             TailKey = request.ConsumesTail ? null : state.TailKey,
@@ -254,8 +302,12 @@ public static class MediaItemLifecycle
     public static MediaItemState RecordTail(MediaItemState state, RecordTail request, long maxSize, DateTimeOffset now)
     {
         RequireWriter(state, request.Lease, now);
-        return Apply(state, request.Staged, basis => RecordTailCore(basis, request, maxSize, now));
+        return Slide(Apply(state, request.Staged, basis => RecordTailCore(basis, request, maxSize, now)), request.Staged, now);
     }
+
+    // A one-shot upload's expiry counts from its last durable progress.
+    private static MediaItemState Slide(MediaItemState state, bool staged, DateTimeOffset now) =>
+        !staged && state.SlidingExpiry is { } idle && state.Status == MediaStatus.Receiving ? state with { ExpiresAt = now + idle } : state;
 
     private static MediaItemState RecordTailCore(MediaItemState state, RecordTail request, long maxSize, DateTimeOffset now)
     {
@@ -273,66 +325,115 @@ public static class MediaItemLifecycle
         return state with { TailKey = request.TailKey, TailSize = request.TailSize, UpdatedAt = now };
     }
 
-    /// <summary>Checks that the writer's total matches the recorded parts and returns the parts S3 must assemble.</summary>
-    public static CompletionPlan PlanCompletion(MediaItemState state, long lease, long size, DateTimeOffset now)
+    /// <summary>What S3 must assemble for a completing item: the grain's own record of the parts, nothing a writer claims.</summary>
+    public static CompletionPlan PlanCompletion(MediaItemState state)
     {
-        RequireWriter(state, lease, now);
-        if (state.MultipartUploadId is null)
+        if (state.Status != MediaStatus.Completing || state.MultipartUploadId is null || state.Parts.IsEmpty)
         {
-            throw new MediaException(MediaErrorCode.InvalidState, "No multipart upload is open for this item.");
+            throw new MediaException(MediaErrorCode.InvalidState, "The item is not completing.");
         }
 
-        CheckComplete(state, size);
-        return new CompletionPlan(state.StorageKey!, state.MultipartUploadId, state.Parts);
+        return new CompletionPlan(state.StorageKey!, state.MultipartUploadId, state.Parts, state.Size);
     }
 
-    /// <summary>Checks a completion claim before the object is verified in S3.</summary>
-    public static void CheckCompletion(MediaItemState state, CompleteUpload request, DateTimeOffset now)
+    /// <summary>
+    /// Judges what the store holds at a completing item's key after an assembly was asked for (whether its answer came or
+    /// was lost): the object must hold exactly the recorded size and, where the store's ETag tells, be made of exactly
+    /// the recorded parts.
+    /// </summary>
+    public static CompletionCheck CheckAssembled(MediaItemState state, long? storedSize, string? objectETag)
     {
-        RequireWriter(state, request.Lease, now);
-        if (request.SinglePut != (state.MultipartUploadId is null))
+        var plan = PlanCompletion(state);
+        if (storedSize is null)
         {
-            throw new MediaException(MediaErrorCode.Inconsistent, "The completion does not match how the bytes were written.");
+            return CompletionCheck.Missing;
         }
 
-        if (request.SinglePut)
+        if (storedSize != plan.Size)
         {
-            // One PutObject of everything: it must carry at least the tail, and match a declared length.
-            if (request.Size < state.TailSize || (state.DeclaredLength is { } declared && declared != request.Size))
-            {
-                throw new MediaException(MediaErrorCode.Inconsistent, $"{request.Size} bytes do not complete the upload.");
-            }
-        }
-        else
-        {
-            CheckComplete(state, request.Size);
+            return CompletionCheck.Wrong;
         }
 
-        if (request.Sha256 is { } sha && (sha.Length != 64 || !sha.All(Uri.IsHexDigit)))
-        {
-            throw new MediaException(MediaErrorCode.Inconsistent, "The SHA-256 must be 64 hex digits.");
-        }
+        return MultipartETag.Matches(objectETag, [.. plan.Parts.Select(p => p.ETag)]) == false ? CompletionCheck.Wrong : CompletionCheck.Assembled;
     }
 
-    /// <summary>Marks the item stored once S3 holds exactly the claimed size, and starts its processing in the same
-    /// state (a partial upload of a concatenation is only a piece: it is not processed).</summary>
-    public static MediaItemState MarkStored(MediaItemState state, CompleteUpload request, long? storedSize, string? objectETag, DateTimeOffset now)
+    /// <summary>Marks a completing item stored once <see cref="CheckAssembled"/> accepted what the store holds.</summary>
+    public static MediaItemState MarkAssembled(MediaItemState state, long? storedSize, string? objectETag, DateTimeOffset now)
     {
-        CheckCompletion(state, request, now);
-        if (storedSize != request.Size)
+        if (CheckAssembled(state, storedSize, objectETag) != CompletionCheck.Assembled)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent,
+                storedSize is null ? "The object is not in the store." : $"The store holds {storedSize} bytes ({objectETag}), not the {state.Size} recorded.");
+        }
+
+        return Stored(state, state.StorageKey!, state.Size, state.PendingSha256, objectETag, now);
+    }
+
+    /// <summary>Checks a writer's whole-content object before it is looked at in S3 (a refused writer costs no S3 call).</summary>
+    public static void CheckSinglePut(MediaItemState state, long id, RecordSinglePut put, DateTimeOffset now)
+    {
+        RequireWriter(state, put.Lease, now);
+        if (state.MultipartUploadId is not null)
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "A multipart upload is open: the content is finished through it.");
+        }
+
+        if (!put.Key.StartsWith(MediaKeys.PutPrefix(id), StringComparison.Ordinal) || put.Key.Contains("..", StringComparison.Ordinal))
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "The object is not under this item's put prefix.");
+        }
+
+        // One object of everything: it must carry at least the tail, and match a declared length.
+        if (put.Size < state.TailSize || (state.DeclaredLength is { } declared && declared != put.Size))
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, $"{put.Size} bytes do not complete the upload.");
+        }
+
+        if (string.IsNullOrEmpty(put.ETag))
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "The object's ETag is missing.");
+        }
+
+        CheckSha(put.Sha256);
+    }
+
+    /// <summary>Marks the item stored from a writer's whole-content object, once the store holds exactly that object.</summary>
+    public static MediaItemState MarkSinglePutStored(MediaItemState state, long id, RecordSinglePut put, long? storedSize, string? objectETag, DateTimeOffset now)
+    {
+        CheckSinglePut(state, id, put, now);
+        if (storedSize != put.Size || !string.Equals(objectETag?.Trim('"'), put.ETag.Trim('"'), StringComparison.OrdinalIgnoreCase))
         {
             throw new MediaException(
                 MediaErrorCode.Inconsistent,
-                storedSize is null ? "The object is not in the store." : $"The store holds {storedSize} bytes, not {request.Size}.");
+                storedSize is null ? "The object is not in the store." : $"The store holds {storedSize} bytes ({objectETag}), not {put.Size} ({put.ETag}).");
         }
 
+        return Stored(state, put.Key, put.Size, put.Sha256?.ToLowerInvariant(), objectETag, now);
+    }
+
+    /// <summary>Ends a completion that can never succeed: the store no longer has the parts, and no object of them.</summary>
+    public static MediaItemState FailCompletion(MediaItemState state, string reason, DateTimeOffset now)
+    {
+        if (state.Status != MediaStatus.Completing)
+        {
+            throw new MediaException(MediaErrorCode.InvalidState, "The item is not completing.");
+        }
+
+        return Release(state, MediaStatus.Failed, reason.Length > 500 ? reason[..500] : reason, now);
+    }
+
+    // The item is stored (and, unless it is a partial upload of a concatenation, its processing starts in the same state).
+    private static MediaItemState Stored(MediaItemState state, string key, long size, string? sha256, string? objectETag, DateTimeOffset now)
+    {
         var stored = state with
         {
             Staged = null,
             Status = MediaStatus.Stored,
-            Size = request.Size,
-            DeclaredLength = request.Size,
-            Sha256 = request.Sha256?.ToLowerInvariant(),
+            StorageKey = key,
+            Size = size,
+            DeclaredLength = size,
+            Sha256 = sha256,
+            PendingSha256 = null,
             ObjectETag = objectETag,
             StoredAt = now,
             UpdatedAt = now,
@@ -343,6 +444,14 @@ public static class MediaItemLifecycle
             TailSize = 0,
         };
         return stored.Concat == ConcatKind.Partial ? stored : MediaProcessingRules.Start(stored, now);
+    }
+
+    private static void CheckSha(string? sha)
+    {
+        if (sha is not null && (sha.Length != 64 || !sha.All(Uri.IsHexDigit)))
+        {
+            throw new MediaException(MediaErrorCode.Inconsistent, "The SHA-256 must be 64 hex digits.");
+        }
     }
 
     /// <summary>Ends an upload that cannot finish. A stored item is never failed by a late writer.</summary>
@@ -363,7 +472,9 @@ public static class MediaItemLifecycle
 
         if (state.Status != MediaStatus.Receiving)
         {
-            throw new MediaException(MediaErrorCode.InvalidState, "Only an unfinished upload can be terminated.");
+            throw new MediaException(MediaErrorCode.InvalidState, state.Status == MediaStatus.Completing
+                ? "Every byte of the upload is stored; it is being completed and can no longer be terminated."
+                : "Only an unfinished upload can be terminated.");
         }
 
         return Release(state, MediaStatus.Terminated, "Terminated by the client.", now);
@@ -443,6 +554,7 @@ public static class MediaItemLifecycle
     private static MediaItemState Release(MediaItemState state, MediaStatus status, string reason, DateTimeOffset now) => state with
     {
         Staged = null,
+        PendingSha256 = null,
         Status = status,
         FailureReason = reason,
         UpdatedAt = now,
@@ -454,16 +566,6 @@ public static class MediaItemLifecycle
         TailSize = 0,
     };
 
-    private static int ReserveNext(MediaItemState state, int count)
-    {
-        if (state.ReservedPartNumber + count > S3Options.MaxPartCount)
-        {
-            throw new MediaException(MediaErrorCode.LimitExceeded, $"An item has at most {S3Options.MaxPartCount} parts.");
-        }
-
-        return state.ReservedPartNumber + 1;
-    }
-
     private static void CheckWithinLength(MediaItemState state, long size, long maxSize)
     {
         if (size > maxSize)
@@ -474,19 +576,6 @@ public static class MediaItemLifecycle
         if (state.DeclaredLength is { } declared && size > declared)
         {
             throw new MediaException(MediaErrorCode.LimitExceeded, $"The upload's length is {declared} bytes.");
-        }
-    }
-
-    private static void CheckComplete(MediaItemState state, long size)
-    {
-        if (size != state.Size || state.TailSize != 0)
-        {
-            throw new MediaException(MediaErrorCode.Inconsistent, $"{size} bytes were claimed but the recorded parts hold {state.Size}.");
-        }
-
-        if (state.DeclaredLength is { } declared && declared != size)
-        {
-            throw new MediaException(MediaErrorCode.Inconsistent, $"{size} bytes were written but {declared} were declared.");
         }
     }
 

@@ -81,9 +81,23 @@ public sealed record MediaItemState
     /// <summary>Who created the item: only they can see or change it. Empty for items made inside the cluster.</summary>
     [Id(27)] public string? Owner { get; init; }
 
+    /// <summary>
+    /// The highest part number that may have been handed out. Part numbers are handed out in memory, under this ceiling,
+    /// and the ceiling is raised durably (in blocks) before any number above it is: an activation that starts again
+    /// starts from here, so a number is never handed out twice, whatever crashed.
+    /// </summary>
+    [Id(28)] public int PartNumberCeiling { get; init; }
+
+    /// <summary>For one-shot uploads: how long the item may go without durable progress before it expires (each part or
+    /// tail recorded moves <see cref="ExpiresAt"/>). Null for resumable uploads, whose expiry is fixed at creation.</summary>
+    [Id(29)] public TimeSpan? SlidingExpiry { get; init; }
+
+    /// <summary>While <see cref="MediaStatus.Completing"/>: the content's SHA-256 that the final writer reported, if any.</summary>
+    [Id(30)] public string? PendingSha256 { get; init; }
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
 
     /// <summary>Bytes durably received: the parts plus the tail.</summary>
-    public long Offset => Status == MediaStatus.Stored ? Size : Size + TailSize;
+    public long Offset => Status is MediaStatus.Stored or MediaStatus.Completing ? Size : Size + TailSize;
 }

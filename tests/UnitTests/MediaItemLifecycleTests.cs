@@ -1,3 +1,4 @@
+using MediaService.DataPlane;
 using MediaService.Grains.Domain;
 using MediaService.Grains.Interfaces;
 
@@ -14,8 +15,16 @@ public sealed class MediaItemLifecycleTests
     private static MediaItemState Created(long? length = null, TimeSpan? expires = null) =>
         MediaItemLifecycle.Create(MediaItemState.Empty, Id, new CreateMediaItem("a.jpg", "image/jpeg", length, "filename YS5qcGc=", expires), Max, T0);
 
-    private static (MediaItemState State, AppendGrant Grant) Begin(MediaItemState state, long offset = 0, long? length = null) =>
-        MediaItemLifecycle.BeginAppend(state, new BeginAppend(offset, length), Max, T0);
+    private static (MediaItemState State, AppendGrant Grant) Begin(MediaItemState state, long offset = 0, long? length = null, int parts = 1)
+    {
+        var (next, grant, _) = MediaItemLifecycle.BeginAppend(state, Id, new BeginAppend(offset, length, Parts: parts), Max, state.Lease + 1, T0);
+        return (next, grant);
+    }
+
+    private static RecordSinglePut Put(AppendGrant grant, long size, string? sha = null) => new(grant.Lease, grant.PutKey, size, "\"p\"", sha);
+
+    private static MediaItemState StoredByPut(MediaItemState state, AppendGrant grant, long size, string? sha = null) =>
+        MediaItemLifecycle.MarkSinglePutStored(state, Id, Put(grant, size, sha), size, "\"p\"", T0);
 
     private static MediaItemState Open(MediaItemState state, long lease) => MediaItemLifecycle.OpenMultipart(state, lease, "upload-1", T0);
 
@@ -80,7 +89,7 @@ public sealed class MediaItemLifecycleTests
     {
         var (state, first) = Begin(Created());
         state = Open(state, first.Lease);
-        var (reserved, more) = MediaItemLifecycle.ReserveParts(state, first.Lease, 4, T0);
+        var (reserved, more, _) = MediaItemLifecycle.ReserveParts(state, first.Lease, 4, T0);
         Assert.Equal(first.PartNumber + 1, more);
         state = Part(reserved, first.Lease, first.PartNumber, 5 * Mib);
 
@@ -96,7 +105,7 @@ public sealed class MediaItemLifecycleTests
     {
         var (state, grant) = Begin(Created());
         state = Open(state, grant.Lease);
-        (state, var more) = MediaItemLifecycle.ReserveParts(state, grant.Lease, 2, T0);
+        (state, var more, _) = MediaItemLifecycle.ReserveParts(state, grant.Lease, 2, T0);
         state = Part(state, grant.Lease, more, 5 * Mib);
 
         Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => Part(state, grant.Lease, grant.PartNumber, 5 * Mib)));
@@ -108,7 +117,7 @@ public sealed class MediaItemLifecycleTests
     public void NoMoreThanTenThousandPartNumbersAreHandedOut()
     {
         var (state, grant) = Begin(Created());
-        (state, _) = MediaItemLifecycle.ReserveParts(state with { ReservedPartNumber = 9_998 }, grant.Lease, 2, T0);
+        (state, _, _) = MediaItemLifecycle.ReserveParts(state with { ReservedPartNumber = 9_998 }, grant.Lease, 2, T0);
 
         Assert.Equal(MediaErrorCode.LimitExceeded, CodeOf(() => MediaItemLifecycle.ReserveParts(state, grant.Lease, 1, T0)));
     }
@@ -192,53 +201,122 @@ public sealed class MediaItemLifecycleTests
     }
 
     [Fact]
-    public void CompletionListsTheRecordedPartsWhenTheSizeMatches()
+    public void TheFinalPartMakesTheItemCompletingWithoutReportingItStored()
     {
-        var (state, grant) = Begin(Created());
+        var (state, grant) = Begin(Created(length: 10));
         state = Part(Open(state, grant.Lease), grant.Lease, grant.PartNumber, 10, final: true);
 
-        var plan = MediaItemLifecycle.PlanCompletion(state, grant.Lease, 10, T0);
-
+        Assert.Equal(MediaStatus.Completing, state.Status);
+        var plan = MediaItemLifecycle.PlanCompletion(state);
         Assert.Equal("upload-1", plan.UploadId);
+        Assert.Equal(10, plan.Size);
         Assert.Equal(new[] { new UploadedPart(grant.PartNumber, 10, $"\"e{grant.PartNumber}\"") }, plan.Parts.ToArray());
-        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => MediaItemLifecycle.PlanCompletion(state, grant.Lease, 11, T0)));
+
+        // Nobody writes to a completing item, and nobody can end it: every byte is in S3.
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => Begin(state, offset: 10)));
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.Terminate(state, T0)));
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.Fail(state, grant.Lease, "late", T0)));
+        var expiring = state with { ExpiresAt = T0 };
+        Assert.Same(expiring, MediaItemLifecycle.Expire(expiring, T0.AddDays(2)));
     }
 
     [Fact]
-    public void AnItemIsStoredOnlyWhenTheStoreHoldsExactlyTheClaimedSize()
+    public void ACompletingItemIsStoredOnlyWhenTheStoreHoldsExactlyTheRecordedSize()
     {
         var (state, grant) = Begin(Created());
         state = Part(Open(state, grant.Lease), grant.Lease, grant.PartNumber, 10, final: true);
-        var claim = new CompleteUpload(grant.Lease, 10, Sha, SinglePut: false);
+        state = state with { PendingSha256 = Sha };
 
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkStored(state, claim, null, null, T0));
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkStored(state, claim, 9, null, T0));
-        var stored = MediaItemLifecycle.MarkStored(state, claim, 10, "\"etag\"", T0.AddSeconds(1));
+        Assert.Equal(CompletionCheck.Missing, MediaItemLifecycle.CheckAssembled(state, null, null));
+        Assert.Equal(CompletionCheck.Wrong, MediaItemLifecycle.CheckAssembled(state, 9, "\"x\""));
+        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkAssembled(state, 9, null, T0));
+        var stored = MediaItemLifecycle.MarkAssembled(state, 10, "\"etag\"", T0.AddSeconds(1));
 
         Assert.Equal(MediaStatus.Stored, stored.Status);
         Assert.Equal(10, stored.Offset);
         Assert.Equal(Sha, stored.Sha256);
         Assert.Empty(stored.Parts);
         Assert.Null(stored.ExpiresAt);
+        Assert.Null(stored.MultipartUploadId);
         Assert.Equal($"\"{Sha}\"", MediaItemLifecycle.ContentETag(stored));
     }
 
     [Fact]
-    public void WithoutAHashTheStoresETagValidatesTheContent()
+    public void AnAssembledObjectOfOtherPartsIsNotAccepted()
     {
         var (state, grant) = Begin(Created());
-        var stored = MediaItemLifecycle.MarkStored(state, new CompleteUpload(grant.Lease, 3, null, SinglePut: true), 3, "\"abc\"", T0);
+        state = Open(state, grant.Lease);
+        var part = new UploadedPart(grant.PartNumber, 10, "\"0123456789abcdef0123456789abcdef\"");
+        state = MediaItemLifecycle.RecordPart(state, new RecordPart(grant.Lease, part, false, true), Max, T0);
+        var ours = MultipartETag.Compute([part.ETag]);
 
-        Assert.Equal("\"s3-abc\"", MediaItemLifecycle.ContentETag(stored));
+        Assert.Equal(CompletionCheck.Assembled, MediaItemLifecycle.CheckAssembled(state, 10, $"\"{ours}\""));
+        Assert.Equal(CompletionCheck.Wrong, MediaItemLifecycle.CheckAssembled(state, 10, "\"ffffffffffffffffffffffffffffffff-1\""));
+        // A store whose ETag is not a multipart one (s3rver: the MD5 of the whole object) is judged by the size alone.
+        Assert.Equal(CompletionCheck.Assembled, MediaItemLifecycle.CheckAssembled(state, 10, "\"fedcba98765432100123456789abcdef\""));
     }
 
     [Fact]
-    public void ASinglePutCompletionIsRefusedWhenAMultipartUploadIsOpen()
+    public void ACompletionThatCanNeverSucceedFailsTheItemAndReleasesItsParts()
+    {
+        var (state, grant) = Begin(Created());
+        state = Part(Open(state, grant.Lease), grant.Lease, grant.PartNumber, 10, final: true);
+
+        var failed = MediaItemLifecycle.FailCompletion(state, "lost", T0);
+
+        Assert.Equal(MediaStatus.Failed, failed.Status);
+        Assert.Null(failed.MultipartUploadId);
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.FailCompletion(failed, "again", T0)));
+    }
+
+    [Fact]
+    public void AStagedFinalPartCompletesOnlyOnceCommitted()
+    {
+        var (state, grant) = Begin(Created(length: 10));
+        state = Open(state, grant.Lease);
+        state = MediaItemLifecycle.RecordPart(state, new RecordPart(grant.Lease, new UploadedPart(grant.PartNumber, 10, "\"e\""), false, true, Staged: true), Max, T0);
+
+        Assert.Equal(MediaStatus.Receiving, state.Status);
+        Assert.Equal(0, state.Offset);
+        var committed = MediaItemLifecycle.Commit(state, grant.Lease, T0);
+        Assert.Equal(MediaStatus.Completing, committed.Status);
+    }
+
+    [Fact]
+    public void ASinglePutIsStoredOnlyWhenTheStoreHoldsExactlyTheReportedObject()
+    {
+        var (state, grant) = Begin(Created(length: 3));
+
+        Assert.StartsWith($"media/{Id}/put/", grant.PutKey);
+        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkSinglePutStored(state, Id, Put(grant, 3), null, null, T0));
+        Assert.Throws<MediaException>(() => MediaItemLifecycle.MarkSinglePutStored(state, Id, Put(grant, 3), 3, "\"other\"", T0));
+        var stored = StoredByPut(state, grant, 3);
+
+        Assert.Equal(MediaStatus.Stored, stored.Status);
+        Assert.Equal(grant.PutKey, stored.StorageKey);
+        Assert.Equal("\"s3-p\"", MediaItemLifecycle.ContentETag(stored));
+    }
+
+    [Fact]
+    public void ASupersededSinglePutWriterCannotReplaceTheStoredContent()
+    {
+        var (state, older) = Begin(Created(length: 3));
+        var (taken, newer) = Begin(state);
+        var stored = StoredByPut(taken, newer, 3, Sha);
+
+        Assert.NotEqual(older.PutKey, newer.PutKey);
+        Assert.Equal(MediaErrorCode.StaleWriter, CodeOf(() => MediaItemLifecycle.CheckSinglePut(taken, Id, Put(older, 3), T0)));
+        Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.CheckSinglePut(stored, Id, Put(older, 3), T0)));
+        Assert.Equal(MediaErrorCode.Inconsistent,
+            CodeOf(() => MediaItemLifecycle.CheckSinglePut(taken, Id, Put(newer, 3) with { Key = "media/1/original" }, T0)));
+    }
+
+    [Fact]
+    public void ASinglePutIsRefusedWhenAMultipartUploadIsOpen()
     {
         var (state, grant) = Begin(Created());
 
-        Assert.Equal(MediaErrorCode.Inconsistent,
-            CodeOf(() => MediaItemLifecycle.CheckCompletion(Open(state, grant.Lease), new CompleteUpload(grant.Lease, 0, Sha, SinglePut: true), T0)));
+        Assert.Equal(MediaErrorCode.Inconsistent, CodeOf(() => MediaItemLifecycle.CheckSinglePut(Open(state, grant.Lease), Id, Put(grant, 0), T0)));
     }
 
     [Theory]
@@ -249,18 +327,76 @@ public sealed class MediaItemLifecycleTests
     {
         var (state, grant) = Begin(Created());
 
-        Assert.Throws<MediaException>(() => MediaItemLifecycle.CheckCompletion(state, new CompleteUpload(grant.Lease, 0, sha, SinglePut: true), T0));
+        Assert.Throws<MediaException>(() => MediaItemLifecycle.CheckSinglePut(state, Id, Put(grant, 0, sha), T0));
     }
 
     [Fact]
     public void AStoredItemCannotBeFailedAppendedToOrTerminated()
     {
         var (state, grant) = Begin(Created());
-        var stored = MediaItemLifecycle.MarkStored(state, new CompleteUpload(grant.Lease, 0, Sha, SinglePut: true), 0, null, T0);
+        var stored = StoredByPut(state, grant, 0, Sha);
 
         Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.Fail(stored, grant.Lease, "late", T0)));
         Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => Begin(stored)));
         Assert.Equal(MediaErrorCode.InvalidState, CodeOf(() => MediaItemLifecycle.Terminate(stored, T0)));
+    }
+
+    [Fact]
+    public void AnAppendThatOnlyGrowsTheTailSpendsNoPartNumber()
+    {
+        var state = Created();
+        for (var i = 0; i < 12_000; i++)
+        {
+            var (next, grant) = Begin(state, offset: i, parts: 0);
+            Assert.Equal(0, grant.PartNumber);
+            state = MediaItemLifecycle.RecordTail(next, new RecordTail(grant.Lease, $"t{i}", i + 1), Max, T0);
+        }
+
+        Assert.Equal(12_000, state.Offset);
+        Assert.Equal(0, state.ReservedPartNumber);
+    }
+
+    [Fact]
+    public void ATakeoverNeedsNoWriteUntilThePartNumberCeilingRises()
+    {
+        var (state, first, durable) = MediaItemLifecycle.BeginAppend(Created(), Id, new BeginAppend(0, null, Parts: 1), Max, 11, T0);
+        Assert.True(durable, "The first numbers raise the ceiling.");
+        Assert.Equal(MediaItemLifecycle.PartNumberBlock, state.PartNumberCeiling);
+
+        var (next, second, again) = MediaItemLifecycle.BeginAppend(state, Id, new BeginAppend(0, null, Parts: 1), Max, 12, T0);
+        Assert.False(again, "A takeover within the ceiling stays in memory.");
+        Assert.Equal(first.PartNumber + 1, second.PartNumber);
+
+        // A new activation starts above every number the last one may have handed out.
+        var reactivated = MediaItemLifecycle.Reactivated(state with { ReservedPartNumber = 1 });
+        Assert.Equal(MediaItemLifecycle.PartNumberBlock, reactivated.ReservedPartNumber);
+        Assert.True(MediaItemLifecycle.BeginAppend(reactivated, Id, new BeginAppend(0, null, Parts: 1), Max, 13, T0).Grant.PartNumber > next.ReservedPartNumber);
+    }
+
+    [Fact]
+    public void ADeclaredLengthOrDroppedStagedBytesMakeTheGrantDurable()
+    {
+        var (_, _, declared) = MediaItemLifecycle.BeginAppend(Created(), Id, new BeginAppend(0, 10), Max, 5, T0);
+        Assert.True(declared);
+
+        var (state, grant) = Begin(Created(), parts: 0);
+        state = MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t1", 100, Staged: true), Max, T0);
+        var (_, _, dropped) = MediaItemLifecycle.BeginAppend(state, Id, new BeginAppend(0, null), Max, 99, T0);
+        Assert.True(dropped);
+    }
+
+    [Fact]
+    public void AOneShotUploadExpiresAfterItsIdleTimeSinceTheLastProgress()
+    {
+        var created = MediaItemLifecycle.Create(MediaItemState.Empty, Id,
+            new CreateMediaItem(null, "x/y", null, Expires: TimeSpan.FromMinutes(5), SlidingExpiry: true), Max, T0);
+        var (state, grant) = Begin(created, parts: 0);
+        var later = T0.AddMinutes(4);
+        state = MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t", 10), Max, later);
+
+        Assert.Equal(later.AddMinutes(5), state.ExpiresAt);
+        Assert.Same(state, MediaItemLifecycle.Expire(state, T0.AddMinutes(6)));
+        Assert.Equal(MediaStatus.Expired, MediaItemLifecycle.Expire(state, later.AddMinutes(5)).Status);
     }
 
     [Fact]
@@ -282,7 +418,7 @@ public sealed class MediaItemLifecycleTests
     {
         var state = Created(expires: TimeSpan.FromHours(1));
 
-        Assert.Equal(MediaErrorCode.Gone, CodeOf(() => MediaItemLifecycle.BeginAppend(state, new BeginAppend(0, null), Max, T0.AddHours(1))));
+        Assert.Equal(MediaErrorCode.Gone, CodeOf(() => MediaItemLifecycle.BeginAppend(state, Id, new BeginAppend(0, null), Max, 5, T0.AddHours(1))));
         Assert.Same(state, MediaItemLifecycle.Expire(state, T0.AddMinutes(59)));
         Assert.Equal(MediaStatus.Expired, MediaItemLifecycle.Expire(state, T0.AddHours(1)).Status);
     }
@@ -300,8 +436,8 @@ public sealed class MediaItemLifecycleTests
             new CreateMediaItem(null, "x/y", 3, null, null, ConcatKind.Final, [1, 2]), Max, T0);
 
         Assert.Equal(MediaErrorCode.NotWritable, CodeOf(() => Begin(final)));
-        var (assembling, grant) = MediaItemLifecycle.BeginAppend(final, new BeginAppend(0, null, Assembly: true), Max, T0);
-        var stored = MediaItemLifecycle.MarkStored(assembling, new CompleteUpload(grant.Lease, 3, null, SinglePut: true), 3, null, T0);
+        var (assembling, grant, _) = MediaItemLifecycle.BeginAppend(final, Id, new BeginAppend(0, null, Assembly: true), Max, 5, T0);
+        var stored = StoredByPut(assembling, grant, 3);
         Assert.Equal(MediaErrorCode.NotWritable, CodeOf(() => Begin(stored, offset: 3)));
     }
 

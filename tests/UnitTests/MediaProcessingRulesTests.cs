@@ -15,8 +15,8 @@ public sealed class MediaProcessingRulesTests
     private static MediaItemState Stored(ConcatKind concat = ConcatKind.None)
     {
         var created = MediaItemLifecycle.Create(MediaItemState.Empty, Id, new CreateMediaItem("a.png", "image/jpeg", 3, null, null, concat), Max, T0);
-        var (writing, grant) = MediaItemLifecycle.BeginAppend(created, new BeginAppend(0, null), Max, T0);
-        return MediaItemLifecycle.MarkStored(writing, new CompleteUpload(grant.Lease, 3, null, SinglePut: true), 3, "\"e\"", T0);
+        var (writing, grant, _) = MediaItemLifecycle.BeginAppend(created, Id, new BeginAppend(0, null), Max, 7, T0);
+        return MediaItemLifecycle.MarkSinglePutStored(writing, Id, new RecordSinglePut(grant.Lease, grant.PutKey, 3, "\"e\"", null), 3, "\"e\"", T0);
     }
 
     private static ProcessingReport Report(int attempt, ProcessingOutcome outcome, string? reason = null) =>
