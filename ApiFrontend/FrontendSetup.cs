@@ -79,7 +79,7 @@ public static class FrontendSetup
             options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
             options.AddPolicy(AdminEndpoints.Policy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
         });
-        builder.Services.AddMediaHealthChecks();
+        builder.Services.AddMediaHealthChecks(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
         builder.Services.AddOpenApi(options => options.AddMediaExamples().AddMediaSecurity());

@@ -46,6 +46,7 @@ public static class DataPlaneServiceCollectionExtensions
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             BufferSize = options.WriteBufferBytes,
+            HttpClientFactory = new S3HttpClients(options.ConnectTimeout),
         };
         if (string.IsNullOrEmpty(options.ServiceUrl))
         {
@@ -60,5 +61,16 @@ public static class DataPlaneServiceCollectionExtensions
         return string.IsNullOrEmpty(options.AccessKey)
             ? new AmazonS3Client(config)
             : new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
+    }
+
+    // The SDK's HTTP client, with a connect timeout: a store that does not accept connections fails an attempt in
+    // S3:ConnectTimeout rather than in the operating system's minutes. The pipeline's timeouts bound the rest.
+    private sealed class S3HttpClients(TimeSpan connectTimeout) : HttpClientFactory
+    {
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig) =>
+            new(new SocketsHttpHandler { ConnectTimeout = connectTimeout, PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+            {
+                Timeout = clientConfig.Timeout ?? Timeout.InfiniteTimeSpan,
+            };
     }
 }

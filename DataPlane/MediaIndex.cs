@@ -160,7 +160,7 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
         RunAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand("""
-                SELECT coalesce(sum(CASE WHEN status = 'stored' THEN size
+                SELECT coalesce(sum(CASE WHEN status IN ('stored', 'completing') THEN size
                                          WHEN status = 'receiving' THEN greatest(size, coalesce(declared_length, 0))
                                          ELSE 0 END), 0)::bigint,
                        count(*) FILTER (WHERE status = 'receiving')::int

@@ -53,7 +53,7 @@ public sealed partial class MediaObjectStore(
 
     // Presigned part requests go through a client of their own: the SDK cannot send an unsigned payload over plain
     // HTTP, nor a body it does not hold yet. Timeouts are the pipeline's (and, for streamed parts, the store's own).
-    private readonly HttpClient _parts = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+    private readonly HttpClient _parts = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), ConnectTimeout = options.Value.ConnectTimeout })
     {
         Timeout = Timeout.InfiniteTimeSpan,
         MaxResponseContentBufferSize = 1024 * 1024,
@@ -307,9 +307,11 @@ public sealed partial class MediaObjectStore(
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 
-    /// <summary>Assembles the object from its parts. Retried: completing the same parts again yields the same object.</summary>
+    /// <summary>Assembles the object from its parts, once per call: its owner settles a failed assembly by what the store
+    /// then holds (an earlier attempt may have succeeded, and repeating it answers NoSuchUpload or an error) and tries
+    /// again later, rather than have the pipeline repeat it blindly.</summary>
     public Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<PartETag> parts, CancellationToken cancellationToken) =>
-        RunAsync("complete-multipart", idempotent: true, _options.CompleteTimeout, async ct =>
+        RunAsync("complete-multipart", idempotent: false, _options.CompleteTimeout, async ct =>
         {
             await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
@@ -436,16 +438,18 @@ public sealed partial class MediaObjectStore(
                 ByteRange = new ByteRange(from, to),
             }, ct);
             var expected = to - from + 1;
+            // A store that stops sending mid-body fails the read after S3:AttemptTimeout instead of holding the request.
+            var body = new IdleTimeoutStream(response.ResponseStream, _options.AttemptTimeout);
             if (response.ContentLength == expected)
             {
-                return new ObjectRead(response.ResponseStream, expected);
+                return new ObjectRead(body, expected);
             }
 
             if (response.ContentLength > to)
             {
                 // The server ignored the range and sent the object from its start (s3rver does so for
                 // bytes=0-0, even with a 206): cut the range out of it here.
-                return new ObjectRead(new SliceReadStream(response.ResponseStream, from, expected), expected);
+                return new ObjectRead(new SliceReadStream(body, from, expected), expected);
             }
 
             response.Dispose();
@@ -469,7 +473,9 @@ public sealed partial class MediaObjectStore(
         context.Properties.Set(Resilience.Idempotent, idempotent);
         if (attemptTimeout is { } timeout)
         {
+            // A call with a time of its own (an assembly, a download to a file, a streamed part) is bounded per attempt only.
             context.Properties.Set(Resilience.AttemptTimeout, timeout);
+            context.Properties.Set(Resilience.TotalTimeout, Timeout.InfiniteTimeSpan);
         }
 
         try

@@ -64,13 +64,30 @@ public sealed class S3Options : IValidatableObject
     [Range(4096, 16 * 1024 * 1024)]
     public int WriteBufferBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Time allowed for one attempt of one S3 call (one part, one head). Default 60 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>Time allowed to open a connection to S3; a store that refuses or does not answer connections fails the
+    /// attempt after this long. Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Time allowed for assembling a multipart upload, which some servers do by copying every byte. Default 10 min.</summary>
+    /// <summary>
+    /// Time allowed for one attempt of one S3 call until S3 answers (a head, a tail, a whole small object, the first byte
+    /// of a download). For a part streamed while it arrives, each write to S3 and the wait for its answer must finish
+    /// within this time, while the wait for the client does not count; for a download, each read of the body must (an
+    /// idle timeout). A hung S3 is noticed after this long. Default 4 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>Time allowed for one S3 call with all its retries (calls on a request's path): past it, the request is
+    /// answered 503 with Retry-After instead of waiting on. Calls that take long by nature (assembling an object,
+    /// processing's downloads and renditions) use <see cref="CompleteTimeout"/> instead. Default 6 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>Time allowed for assembling a multipart upload (some servers copy every byte), and for processing's
+    /// downloads and rendition uploads; an assembly that runs out is settled or repeated by the item's grain. Default 2 min.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "06:00:00")]
-    public TimeSpan CompleteTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan CompleteTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Retries of an idempotent S3 call after a transient failure (exponential backoff with jitter). Default 3.</summary>
     [Range(0, 10)]

@@ -13,13 +13,20 @@ public static class HealthEndpoints
 {
     private const string Ready = "ready";
 
-    /// <summary>Registers the readiness checks.</summary>
-    public static IServiceCollection AddMediaHealthChecks(this IServiceCollection services)
+    /// <summary>Registers the readiness checks. They run side by side, each within <c>Health:CheckTimeout</c> (default
+    /// 1.5 s), so that <c>/health/ready</c> answers within about that time whatever hangs behind it.</summary>
+    public static IServiceCollection AddMediaHealthChecks(this IServiceCollection services, IConfiguration configuration)
     {
+        var timeout = configuration.GetValue("Health:CheckTimeout", TimeSpan.FromSeconds(1.5));
+        if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromMinutes(1))
+        {
+            throw new InvalidOperationException("Health:CheckTimeout must be over zero and at most 1 minute.");
+        }
+
         services.AddHealthChecks()
-            .AddCheck<ClusterHealthCheck>("cluster", tags: [Ready])
-            .AddCheck<PostgresHealthCheck>("postgres", tags: [Ready])
-            .AddCheck<S3HealthCheck>("s3", tags: [Ready]);
+            .AddCheck<ClusterHealthCheck>("cluster", failureStatus: null, tags: [Ready], timeout: timeout)
+            .AddCheck<PostgresHealthCheck>("postgres", failureStatus: null, tags: [Ready], timeout: timeout)
+            .AddCheck<S3HealthCheck>("s3", failureStatus: null, tags: [Ready], timeout: timeout);
         return services;
     }
 
@@ -53,7 +60,7 @@ internal sealed class ClusterHealthCheck(IClusterClient cluster) : IHealthCheck
     {
         try
         {
-            var hosts = await cluster.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            var hosts = await cluster.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(cancellationToken);
             return hosts.Count > 0
                 ? HealthCheckResult.Healthy($"{hosts.Count} active silo(s)")
                 : HealthCheckResult.Unhealthy("No active silo.");
