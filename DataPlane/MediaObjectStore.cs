@@ -310,8 +310,11 @@ public sealed partial class MediaObjectStore(
     /// <summary>Assembles the object from its parts, once per call: its owner settles a failed assembly by what the store
     /// then holds (an earlier attempt may have succeeded, and repeating it answers NoSuchUpload or an error) and tries
     /// again later, rather than have the pipeline repeat it blindly.</summary>
-    public Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<PartETag> parts, CancellationToken cancellationToken) =>
-        RunAsync("complete-multipart", idempotent: false, _options.CompleteTimeout, async ct =>
+    /// <remarks>The call may take <see cref="S3Options.AttemptTimeout"/> plus <see cref="S3Options.CompleteTimePerGiB"/>
+    /// for each GiB of <paramref name="size"/>, at most <see cref="S3Options.CompleteTimeout"/>: a store that stopped
+    /// answering holds the item's grain no longer than its size warrants.</remarks>
+    public Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<PartETag> parts, long size, CancellationToken cancellationToken) =>
+        RunAsync("complete-multipart", idempotent: false, CompletionTime(size), async ct =>
         {
             await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
@@ -321,6 +324,12 @@ public sealed partial class MediaObjectStore(
                 PartETags = [.. parts.Select(p => new Amazon.S3.Model.PartETag(p.PartNumber, p.ETag))],
             }, ct);
         }, cancellationToken);
+
+    private TimeSpan CompletionTime(long size)
+    {
+        var time = _options.AttemptTimeout + (_options.CompleteTimePerGiB * (size / (double)(1L << 30)));
+        return time < _options.CompleteTimeout ? time : _options.CompleteTimeout;
+    }
 
     /// <summary>Releases the parts of an unfinished multipart upload. Best effort: some servers (s3rver)
     /// do not implement it, and an upload that cannot be aborted is left to the bucket's lifecycle rules.</summary>

@@ -89,6 +89,11 @@ public sealed class S3Options : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "06:00:00")]
     public TimeSpan CompleteTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How much longer than <see cref="AttemptTimeout"/> an assembly may take per GiB of the object (servers that
+    /// copy the parts need time in proportion; AWS answers at once and keeps the connection busy). Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan CompleteTimePerGiB { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Retries of an idempotent S3 call after a transient failure (exponential backoff with jitter). Default 3.</summary>
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 3;

@@ -28,10 +28,11 @@ public sealed class UploadOptions
 
     /// <summary>
     /// How long a request that ended an upload waits for its assembly in S3 (and a HEAD for an assembly in progress)
-    /// before it answers 503 with Retry-After; the assembly goes on and the item becomes stored by itself. Default 30 s.
+    /// before it answers 503 with Retry-After (a HEAD: 423 Locked); the assembly goes on and the item becomes stored by
+    /// itself. Also bounds the wait when the item's silo dies in the middle of it. Default 10 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:15:00")]
-    public TimeSpan CompletionWait { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CompletionWait { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>When the durable reminder first looks at a completing item (it fires only if the item is still completing
     /// then: its silo died, or S3 failed). Default 10 s.</summary>

@@ -173,9 +173,9 @@ public sealed partial class UploadGrain(
         }
 
         var next = MediaItemLifecycle.Create(Current, Id, request, MaxSize, time.GetUtcNow(), CallerContext.Owner);
-        await PersistAsync(next);
         if (next.ExpiresAt is { } expiresAt)
         {
+            // Registered before the write that creates the item: an unfinished upload always has what expires it.
             // Reminders fire at least a minute apart; the first firing is at the expiry.
             await StoreAsync(async () =>
             {
@@ -184,6 +184,7 @@ public sealed partial class UploadGrain(
             }, database: true);
         }
 
+        await PersistAsync(next);
         LogCreated(logger, Id, request.FileName);
         return new CreateMediaItemResult(true, next.ExpiresAt);
     }
@@ -373,7 +374,7 @@ public sealed partial class UploadGrain(
         Exception? failure = null;
         try
         {
-            await store.CompleteMultipartAsync(plan.StorageKey, plan.UploadId, [.. plan.Parts.Select(p => new PartETag(p.PartNumber, p.ETag))], CancellationToken.None);
+            await store.CompleteMultipartAsync(plan.StorageKey, plan.UploadId, [.. plan.Parts.Select(p => new PartETag(p.PartNumber, p.ETag))], plan.Size, CancellationToken.None);
         }
         catch (Exception ex) when (ex is ObjectStoreUnavailableException or Amazon.S3.AmazonS3Exception)
         {
@@ -679,6 +680,12 @@ public sealed partial class UploadGrain(
             }
             else if (Current.Exists)
             {
+                if (Current.Status is MediaStatus.Failed or MediaStatus.Expired or MediaStatus.Terminated)
+                {
+                    // An upload that ended unfinished keeps no object: its release is retried with the index until done.
+                    await DeleteObjectsAsync(Current);
+                }
+
                 await index.UpsertAsync(_serviceId, MediaIndexing.Entry(Current, Id), CancellationToken.None);
             }
 

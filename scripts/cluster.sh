@@ -9,7 +9,9 @@
 #   scripts/cluster.sh list                                what this script started that still runs
 #   scripts/cluster.sh remove NAME                         SIGTERM and wait: a silo drains and leaves the cluster
 #   scripts/cluster.sh kill NAME                           SIGKILL: the cluster declares the silo dead by itself
-#   scripts/cluster.sh up N M                              PostgreSQL, S3, N silos and M frontends in the background
+#   scripts/cluster.sh lb [PORT]                           nginx on http://127.0.0.1:PORT (default 5070), round robin over
+#                                                          the frontends this script runs; kept in step as they come and go
+#   scripts/cluster.sh up N M                              PostgreSQL, S3, N silos, M frontends and the load balancer
 #   scripts/cluster.sh down                                stops what this script started, then PostgreSQL and S3
 #
 # Processes run detached, with a log and a pid file each in $MEDIA_ENV_DIR/cluster (default .data/run/cluster).
@@ -45,6 +47,31 @@ launch() {
 
 alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
 
+LB_DIR=$DIR/lb
+frontend_ports() {
+  local f
+  for f in "$DIR"/frontend-*.ports; do [ -e "$f" ] && alive "$(basename "$f" .ports)" && cat "$f"; done
+}
+lb_running() { [ -f "$LB_DIR/port" ] && [ -f "$LB_DIR/nginx.pid" ] && kill -0 "$(cat "$LB_DIR/nginx.pid")" 2>/dev/null; }
+# (Re)writes the load balancer's upstreams from the frontends that run now; a balancer with none would answer 502 only.
+lb_sync() {
+  lb_running || return 0
+  local ports; ports=$(frontend_ports | tr '\n' ' ')
+  [ -n "${ports// /}" ] || { log "load balancer keeps its last frontends (none runs now)"; return 0; }
+  # shellcheck disable=SC2086
+  scripts/lb.sh reload "$LB_DIR" "$(cat "$LB_DIR/port")" $ports
+}
+lb_start() {
+  local port=${1:-5070} ports
+  mkdir -p "$LB_DIR"
+  ports=$(frontend_ports | tr '\n' ' ')
+  [ -n "${ports// /}" ] || { log "no frontend runs: add one first (scripts/cluster.sh add-frontend)"; return 1; }
+  echo "$port" >"$LB_DIR/port"
+  # shellcheck disable=SC2086
+  scripts/lb.sh start "$LB_DIR" "$port" $ports
+  log "load balancer at http://127.0.0.1:$port"
+}
+
 add_silo() {
   built
   eval "$(scripts/env.sh env)"
@@ -73,7 +100,7 @@ add_frontend() {
   launch "$name" ApiFrontend/bin/Release/net10.0 dotnet ApiFrontend.dll --urls "http://127.0.0.1:$port" \
     --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key"
   for _ in $(seq 1 120); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && { log "$name up at http://127.0.0.1:$port (pid $(cat "$DIR/$name.pid"))"; echo "$name"; return; }
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && { log "$name up at http://127.0.0.1:$port (pid $(cat "$DIR/$name.pid"))"; lb_sync; echo "$name"; return; }
     alive "$name" || break
     sleep 0.5
   done
@@ -91,6 +118,7 @@ stop_one() {
   kill -0 "$pid" 2>/dev/null && { log "$name (pid $pid) still runs after 45 s"; return 1; }
   rm -f "$DIR/$name.pid" "$DIR/$name.ports"
   log "$name stopped ($signal)"
+  case "$name" in frontend-*) lb_sync ;; esac
 }
 
 list() {
@@ -109,7 +137,8 @@ list() {
 case "${1:-}" in
   add-silo) add_silo "${2:-}" "${3:-}" >/dev/null ;;
   add-frontend) add_frontend "${2:-}" >/dev/null ;;
-  list) list ;;
+  list) list; lb_running && echo "lb http://127.0.0.1:$(cat "$LB_DIR/port") pid $(cat "$LB_DIR/nginx.pid")" ;;
+  lb) lb_start "${2:-}" ;;
   remove) stop_one "${2:?name}" TERM ;;
   kill) stop_one "${2:?name}" KILL ;;
   up)
@@ -117,13 +146,16 @@ case "${1:-}" in
     built
     for _ in $(seq 1 "${2:-2}"); do add_silo >/dev/null; done
     for _ in $(seq 1 "${3:-1}"); do add_frontend >/dev/null; done
+    [ "${3:-1}" -gt 0 ] && lb_start "${LB_PORT:-5070}"
     list
     ;;
   down)
+    scripts/lb.sh stop "$LB_DIR" 2>/dev/null || true
+    rm -f "$LB_DIR/port"
     for pidfile in "$DIR"/frontend-*.pid "$DIR"/silo-*.pid; do
       [ -e "$pidfile" ] && stop_one "$(basename "$pidfile" .pid)" TERM
     done
     scripts/env.sh stop
     ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's local environment: PostgreSQL 15 and s3rver on 127.0.0.1, in a folder of the project.
-# Usage: scripts/env.sh deps | start | fresh | stop | status | migrate | env | psql
+# Usage: scripts/env.sh deps | start | fresh | stop | status | migrate | env | psql | pg-kill | pg-start | s3-pause | s3-resume
+#   pg-kill / pg-start: stop PostgreSQL at once (as a crash would: -m immediate) and start it again on the same port.
+#   s3-pause / s3-resume: make s3rver hang (SIGSTOP: connections are accepted, nothing is answered) and go on again.
 #   fresh: like start, but drops the database and the stored objects first (what ./test.sh uses).
 # Settings come from the environment (defaults are for ./run.sh; ./test.sh uses its own folder and ports):
 #   MEDIA_ENV_DIR   data folder (default .data/run)      PG_PORT  PostgreSQL port (default 55432)
@@ -43,10 +45,18 @@ deps() {
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # nginx: the round-robin entry point in front of the frontends (scripts/lb.sh, scripts/cluster.sh, the fault suite).
+  command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (apt)"
+    # Packages must not start services of their own (nginx would listen on every address at port 80).
+    local guard=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null && as_root chmod 755 /usr/sbin/policy-rc.d && guard=1
+    fi
     if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
         && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+      [ -n "$guard" ] && as_root rm -f /usr/sbin/policy-rc.d
       # ffmpeg is needed by media processing only; without PostgreSQL or Node nothing can run.
       if [ -x "$PG_BIN/initdb" ] && command -v node >/dev/null && command -v npm >/dev/null && command -v curl >/dev/null; then
         log "warning: could not install ${missing[*]}; continuing without it"
@@ -55,6 +65,7 @@ deps() {
         exit 1
       fi
     fi
+    [ -n "$guard" ] && as_root rm -f /usr/sbin/policy-rc.d
   fi
   if [ ! -x "$ROOT/tools/s3/node_modules/.bin/s3rver" ]; then
     log "installing s3rver (npm ci, pinned by tools/s3/package-lock.json)"
@@ -107,6 +118,7 @@ reset_data() {
   if s3_running; then
     local pid i
     pid=$(cat "$S3_PID")
+    kill -CONT "$pid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$S3_PID"
@@ -156,6 +168,7 @@ stop_all() {
   if s3_running; then
     local pid i
     pid=$(cat "$S3_PID")
+    kill -CONT "$pid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
     # Wait for the port to be free, so that an immediate restart can bind it.
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -188,5 +201,9 @@ case "${1:-}" in
   status) pg_running && echo "postgres: running" || echo "postgres: stopped"; s3_running && echo "s3rver: running" || echo "s3rver: stopped" ;;
   env) print_env ;;
   psql) shift; psql_db -d "$PG_DB" "$@" ;;
-  *) echo "usage: $0 deps|start|fresh|stop|status|migrate|env|psql" >&2; exit 2 ;;
+  pg-kill) as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate -w stop >/dev/null; log "PostgreSQL killed (immediate stop)" ;;
+  pg-start) as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 60 start >/dev/null; log "PostgreSQL started on 127.0.0.1:$PG_PORT" ;;
+  s3-pause) kill -STOP "$(cat "$S3_PID")"; log "s3rver paused (hung)" ;;
+  s3-resume) kill -CONT "$(cat "$S3_PID")"; log "s3rver resumed" ;;
+  *) echo "usage: $0 deps|start|fresh|stop|status|migrate|env|psql|pg-kill|pg-start|s3-pause|s3-resume" >&2; exit 2 ;;
 esac

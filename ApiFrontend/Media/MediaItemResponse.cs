@@ -7,7 +7,7 @@ namespace MediaService.ApiFrontend.Media;
 /// <param name="FileName">The original file name, if the client gave one.</param>
 /// <param name="ContentType">The media type the client declared (a hint; <c>processing.facts.detectedType</c> is what the bytes are).</param>
 /// <param name="Size">Bytes stored (or received so far while receiving).</param>
-/// <param name="Status">The upload: receiving, stored, failed, expired or terminated.</param>
+/// <param name="Status">The upload: receiving, completing (every byte stored, being assembled), stored, failed, expired or terminated.</param>
 /// <param name="CreatedAt">When the item was created.</param>
 /// <param name="UpdatedAt">When the item last changed.</param>
 /// <param name="Sha256">Hex SHA-256 of the content, once stored.</param>

@@ -82,15 +82,16 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
             return null;
         }
 
+        // An assembly cut off midway goes on from the final upload's durable offset.
         var total = contents.Sum(c => c!.Size);
-        var grant = await grain.BeginAppendAsync(new BeginAppend(0, total, Assembly: true, Parts: writer.PartsToReserve(total)));
-        await using var body = new PartialsStream(store, contents!);
+        var grant = await grain.BeginAppendAsync(new BeginAppend(final.Offset, total, Assembly: true, Parts: writer.PartsToReserve(total - final.Offset)));
+        await using var body = new PartialsStream(store, contents!, grant.Offset);
         var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length, endOfBodyEndsContent: true, cancellationToken);
         return outcome.Stored;
     }
 
     /// <summary>The partial uploads' objects read one after another, as one stream.</summary>
-    private sealed class PartialsStream(MediaObjectStore store, IReadOnlyList<StoredContent> parts) : Stream
+    private sealed class PartialsStream(MediaObjectStore store, IReadOnlyList<StoredContent> parts, long skip) : Stream
     {
         private int _index = -1;
         private ObjectRead? _current;
@@ -123,10 +124,14 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
                 }
 
                 var part = parts[_index];
-                if (part.Size > 0)
+                if (skip >= part.Size)
                 {
-                    _current = await store.OpenReadAsync(part.StorageKey, 0, part.Size - 1, cancellationToken);
+                    skip -= part.Size;
+                    continue;
                 }
+
+                _current = await store.OpenReadAsync(part.StorageKey, skip, part.Size - 1, cancellationToken);
+                skip = 0;
             }
         }
 

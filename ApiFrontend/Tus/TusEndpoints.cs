@@ -287,7 +287,15 @@ public static partial class TusEndpoints
         var headers = context.Response.Headers;
         if (view.Concat == ConcatKind.Final && view.Status == MediaStatus.Receiving)
         {
-            view = await concatenation.TryAssembleAsync(id, grain, view, cancellationToken) ?? view;
+            try
+            {
+                view = await concatenation.TryAssembleAsync(id, grain, view, cancellationToken) ?? await grain.GetMetadataAsync() ?? view;
+            }
+            catch (MediaException ex) when (ex.Code is MediaErrorCode.StaleWriter or MediaErrorCode.OffsetMismatch or MediaErrorCode.InvalidState)
+            {
+                // Another request assembles it right now: this HEAD answers what is durable.
+                view = await grain.GetMetadataAsync() ?? view;
+            }
         }
 
         if (TusConcatenation.HeaderOf(view) is { } concatValue)

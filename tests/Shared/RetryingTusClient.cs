@@ -11,16 +11,28 @@ public sealed class UploadFailedException(string message, Exception? inner = nul
 /// Uploads as tus-js-client (and Uppy) do with <c>retryDelays: [0, 1000, 3000, 5000]</c>: on a network error, a 5xx,
 /// 409 or 423, wait the next delay, ask the offset with HEAD and go on from there; the delays start over once an
 /// upload makes progress. Any other 4xx fails the upload at once, as it does in tus-js-client. Used by the scale
-/// tests and by <c>bench/scale-bench.sh</c>.
+/// tests, the fault suite and <c>bench/scale-bench.sh</c>.
 /// </summary>
-public sealed class RetryingTusClient(HttpClient http, int chunkSize)
+/// <param name="http">The client, with its base address and key.</param>
+/// <param name="chunkSize">Bytes per PATCH (the file's length: the whole file in one PATCH).</param>
+/// <param name="delays">The retry delays (tus-js-client's <c>retryDelays</c>); the default is tus-js-client's.</param>
+/// <param name="content">Makes the body of a PATCH of <c>count</c> bytes from <c>offset</c> (the last argument: whether it
+/// carries the file's last byte), for a caller that watches the bytes go out; plain bytes by default.</param>
+/// <param name="createHeaders">Headers of the creation request beyond <c>Upload-Length</c> (for example <c>Upload-Concat: partial</c>).</param>
+public sealed class RetryingTusClient(
+    HttpClient http, int chunkSize, TimeSpan[]? delays = null, Func<byte[], int, int, bool, HttpContent>? content = null,
+    IReadOnlyDictionary<string, string>? createHeaders = null)
 {
-    private static readonly TimeSpan[] Delays = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5)];
+    private static readonly TimeSpan[] DefaultDelays = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5)];
+    private readonly TimeSpan[] _delays = delays ?? DefaultDelays;
 
     private int _retries;
 
     /// <summary>Retries this client made (each one a failed request that the server's state let it resume from).</summary>
     public int Retries => Volatile.Read(ref _retries);
+
+    /// <summary>The upload's URL once it was created (also when the upload then failed).</summary>
+    public string? Url { get; private set; }
 
     /// <summary>Uploads <paramref name="body"/> to <c>/files/</c> and returns its upload URL (a path).</summary>
     public async Task<string> UploadAsync(byte[] body, CancellationToken cancellationToken = default)
@@ -37,9 +49,14 @@ public sealed class RetryingTusClient(HttpClient http, int chunkSize)
                 {
                     using var create = Request(HttpMethod.Post, "/files/");
                     create.Headers.Add("Upload-Length", body.Length.ToString(CultureInfo.InvariantCulture));
+                    foreach (var (name, value) in createHeaders ?? new Dictionary<string, string>())
+                    {
+                        create.Headers.Add(name, value);
+                    }
+
                     using var created = await http.SendAsync(create, cancellationToken);
                     Check(created, HttpStatusCode.Created, "POST");
-                    url = created.Headers.Location!.AbsolutePath;
+                    url = Url = created.Headers.Location!.AbsolutePath;
                 }
                 else if (resume)
                 {
@@ -53,7 +70,8 @@ public sealed class RetryingTusClient(HttpClient http, int chunkSize)
                 {
                     using var patch = Request(HttpMethod.Patch, url);
                     patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
-                    patch.Content = new ByteArrayContent(body, (int)offset, (int)Math.Min(chunkSize, body.Length - offset));
+                    var count = (int)Math.Min(chunkSize, body.Length - offset);
+                    patch.Content = content?.Invoke(body, (int)offset, count, offset + count == body.Length) ?? new ByteArrayContent(body, (int)offset, count);
                     patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
                     using var patched = await http.SendAsync(patch, cancellationToken);
                     Check(patched, HttpStatusCode.NoContent, "PATCH");
@@ -65,13 +83,13 @@ public sealed class RetryingTusClient(HttpClient http, int chunkSize)
             }
             catch (Exception ex) when (Retryable(ex) && !cancellationToken.IsCancellationRequested)
             {
-                if (attempt == Delays.Length)
+                if (attempt == _delays.Length)
                 {
-                    throw new UploadFailedException($"Upload {url ?? "(not created)"} failed after {Delays.Length} retries at offset {offset}: {ex.Message}", ex);
+                    throw new UploadFailedException($"Upload {url ?? "(not created)"} failed after {_delays.Length} retries at offset {offset}: {ex.Message}", ex);
                 }
 
                 Interlocked.Increment(ref _retries);
-                await Task.Delay(Delays[attempt++], cancellationToken);
+                await Task.Delay(_delays[attempt++], cancellationToken);
                 resume = true;
             }
         }
