@@ -478,18 +478,25 @@ public sealed partial class MediaObjectStore(
 
     private async Task<T> RunAsync<T>(string operation, bool idempotent, TimeSpan? attemptTimeout, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
-        var context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
+        // One call with all its retries gets S3:TotalTimeout, so that a hung store is answered 503 in seconds. A call with
+        // a time of its own (an assembly, a download to a file, a streamed part) is bounded per attempt only.
+        using var budget = attemptTimeout is null ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+        budget?.CancelAfter(_options.TotalTimeout);
+        var context = ResilienceContextPool.Shared.Get(operation, budget?.Token ?? cancellationToken);
         context.Properties.Set(Resilience.Idempotent, idempotent);
         if (attemptTimeout is { } timeout)
         {
-            // A call with a time of its own (an assembly, a download to a file, a streamed part) is bounded per attempt only.
             context.Properties.Set(Resilience.AttemptTimeout, timeout);
-            context.Properties.Set(Resilience.TotalTimeout, Timeout.InfiniteTimeSpan);
         }
 
         try
         {
             return await _pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, call);
+        }
+        catch (OperationCanceledException ex) when (budget?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        {
+            LogUnavailable(logger, operation, nameof(TimeoutException), $"no answer within {_options.TotalTimeout} with retries");
+            throw new ObjectStoreUnavailableException($"The object store did not answer ({operation}).", _options.BreakerBreakDuration, ex);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Resilience.IsUnavailable(ex))
         {

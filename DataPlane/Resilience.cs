@@ -49,12 +49,6 @@ public static class Resilience
         services.AddResiliencePipeline(S3, (builder, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<S3Options>>().Value;
-            // Outermost: one call with all its retries gets S3:TotalTimeout, so that a hung store is answered 503 in seconds.
-            builder.AddTimeout(new TimeoutStrategyOptions
-            {
-                TimeoutGenerator = args => ValueTask.FromResult(
-                    args.Context.Properties.TryGetValue(TotalTimeout, out var t) ? t : options.TotalTimeout),
-            });
             AddRetryAndBreaker(builder, options.MaxRetries, options.RetryBaseDelay, IsTransientS3, new CircuitBreakerStrategyOptions
             {
                 FailureRatio = options.BreakerFailureRatio,
@@ -105,9 +99,6 @@ public static class Resilience
         breaker.ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && isTransient(ex));
         builder.AddCircuitBreaker(breaker);
     }
-
-    /// <summary>Overrides the time one call may take with all its retries (infinite for calls that take long by nature).</summary>
-    public static readonly ResiliencePropertyKey<TimeSpan> TotalTimeout = new("media.total-timeout");
 
     /// <summary>Overrides the per-attempt timeout for one call (for example, assembling a large object).</summary>
     public static readonly ResiliencePropertyKey<TimeSpan> AttemptTimeout = new("media.attempt-timeout");

@@ -5,15 +5,12 @@ namespace MediaService.DataPlane;
 /// store answers a ranged GET with the whole object (servers may ignore Range; s3rver does for <c>bytes=0-0</c>):
 /// the caller still gets exactly the bytes it asked for.
 /// </summary>
-public sealed class SliceReadStream(Stream inner, long offset, long length) : Stream
+public sealed class SliceReadStream(Stream inner, long offset, long length) : ForwardReadStream
 {
     private long _toSkip = offset;
     private readonly long _length = length;
     private long _remaining = length;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => _length;
     public override long Position { get => _length - _remaining; set => throw new NotSupportedException(); }
 
@@ -45,21 +42,6 @@ public sealed class SliceReadStream(Stream inner, long offset, long length) : St
         _remaining -= read;
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

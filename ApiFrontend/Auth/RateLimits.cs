@@ -306,7 +306,7 @@ public static class RateLimitMiddleware
 }
 
 /// <summary>A request body read no faster than its owner's upload bandwidth allows (the client is slowed by TCP).</summary>
-public sealed class ThrottledBody(Stream inner, ClusterRateLimiter limiter, string owner) : Stream
+public sealed class ThrottledBody(Stream inner, ClusterRateLimiter limiter, string owner) : MediaService.DataPlane.ForwardReadStream
 {
     private const int MaxRead = 64 * 1024;
 
@@ -327,40 +327,4 @@ public sealed class ThrottledBody(Stream inner, ClusterRateLimiter limiter, stri
 
         return read;
     }
-
-    /// <inheritdoc />
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-    /// <inheritdoc />
-    public override bool CanRead => true;
-
-    /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
-    public override bool CanWrite => false;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    /// <inheritdoc />
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -41,6 +41,25 @@ public sealed class CompletionTests : IAsyncLifetime
         await _silosS3.DisposeAsync();
     }
 
+    // A PATCH of the whole body whose first 6 MiB go out before the silos lose S3 (so its multipart upload is open).
+    private async Task<HttpResponseMessage> PatchCuttingSilosOffS3Async(string url, byte[] body)
+    {
+        var (gated, patch) = GatedPatch(url, body, 6 * Mib);
+        await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+        _silosS3.Cut();
+        gated.Open();
+        return await patch;
+    }
+
+    private (GatedStream Gate, Task<HttpResponseMessage> Patch) GatedPatch(string url, byte[] body, int gateAt)
+    {
+        var gated = new GatedStream(body, gateAt);
+        var content = new StreamContent(gated);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
+        content.Headers.ContentLength = body.Length;
+        return (gated, Tus.PatchAsync(_http, url, 0, content));
+    }
+
     [Fact]
     public async Task AHeadDuringAnUnfinishedAssemblyNeverSaysCompleteAndTheItemFinishesByItself()
     {
@@ -49,15 +68,7 @@ public sealed class CompletionTests : IAsyncLifetime
         var id = Tus.IdOf(url);
 
         // S3 goes away for the silos while the frontend is still streaming parts: the parts land, the assembly cannot.
-        var gated = new GatedStream(body, gateAt: 6 * Mib);
-        var content = new StreamContent(gated);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
-        content.Headers.ContentLength = body.Length;
-        var patch = Tus.PatchAsync(_http, url, 0, content);
-        await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
-        _silosS3.Cut();
-        gated.Open();
-        using (var answer = await patch)
+        using (var answer = await PatchCuttingSilosOffS3Async(url, body))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
             Assert.NotNull(answer.Headers.RetryAfter);
@@ -93,15 +104,7 @@ public sealed class CompletionTests : IAsyncLifetime
         var body = Payloads.Random(7 * Mib, seed: 1302);
         var url = await Tus.CreateUrlAsync(_http, body.Length);
         var id = Tus.IdOf(url);
-        var gated = new GatedStream(body, gateAt: 6 * Mib);
-        var content = new StreamContent(gated);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
-        content.Headers.ContentLength = body.Length;
-        var patch = Tus.PatchAsync(_http, url, 0, content);
-        await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
-        _silosS3.Cut();
-        gated.Open();
-        (await patch).Dispose();
+        (await PatchCuttingSilosOffS3Async(url, body)).Dispose();
         _silosS3.Restore();
 
         // Nobody asks: the completion reminder (Uploads:CompletionReminderDue, 10 s) finishes it.
@@ -121,11 +124,7 @@ public sealed class CompletionTests : IAsyncLifetime
         var id = Tus.IdOf(url);
 
         // Writer A sends most of its bytes and stalls; writer B takes over and sends everything.
-        var gated = new GatedStream(older, gateAt: 3 * Mib);
-        var content = new StreamContent(gated);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
-        content.Headers.ContentLength = older.Length;
-        var writerA = Tus.PatchAsync(_http, url, 0, content);
+        var (gated, writerA) = GatedPatch(url, older, 3 * Mib);
         await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
         using (var writerB = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(newer)))
         {
