@@ -10,7 +10,9 @@
 # (a'), (b) and (c) are timed by their client from the upload's start, with the file already in memory, so that the
 # start-up of node or dotnet (about 0.1 s) is not counted; (a) is timed around its curl processes.
 # Prints MiB/s, the ratio of (b) to (a), the peak memory (VmHWM, reset before each run) of frontend and silo, and the
-# CPU seconds frontend, silo and s3rver spent on each run. A few uploads warm the service up first.
+# CPU seconds frontend, silo and s3rver spent on each run, and the grain state writes one 8 MiB PATCH costs (rows written
+# to OrleansStorage, from PostgreSQL's statistics, over the chunked upload of round 1). A few uploads warm the service up
+# first.
 # Starts its own PostgreSQL, s3rver, silo and frontend in .data/bench; stops them after.
 #   SIZE_MIB (default 256), ROUNDS (default 2), BENCH_API_PORT (default 5090)
 set -euo pipefail
@@ -30,6 +32,11 @@ dotnet build bench/MediaBench -c Release --nologo -v quiet -clp:ErrorsOnly
 TOOL=(dotnet bench/MediaBench/bin/Release/net10.0/MediaBench.dll)
 
 mibps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1048576 / t }'; }
+
+# Rows written to the grain state table so far (PostgreSQL's statistics lag up to 10 s behind an idle connection).
+state_writes() {
+  scripts/env.sh psql -tAc "SELECT coalesce(sum(n_tup_upd + n_tup_ins), 0) FROM pg_stat_user_tables WHERE relname = 'orleansstorage'"
+}
 
 # (a): create, parts 4 at a time, complete. Parts are cut with dd and sent with curl (s3rver accepts anonymous requests).
 direct_mpu() {
@@ -90,7 +97,9 @@ for round in $(seq 1 "$ROUNDS"); do
 
   for run in whole:'{}' chunks8:'{"chunkSize":8388608}'; do
     name=${run%%:*}; options=${run#*:}
+    if [ "$round" = 1 ] && [ "$name" = chunks8 ]; then sleep 11; w0=$(state_writes); fi
     settle; reset_peaks; c0=$(cpu_now); read -r id t < <(tus_upload "$options"); c=$(cpu_since "$c0")
+    if [ "$round" = 1 ] && [ "$name" = chunks8 ]; then sleep 11; writes=$(( $(state_writes) - w0 )); fi
     printf '%-6s %-22s %9.2f %9s %14s %11s %20s\n' "$round" "b: tus $name" "$t" "$(mibps "$BYTES" "$t")" "$(peak "$FRONTEND_PID")" "$(peak "$SILO_PID")" "$c"
     check "http://127.0.0.1:$API_PORT/media/$id/content"
     total[$name]=$(awk -v a="${total[$name]:-0}" -v b="$t" 'BEGIN { print a + b }')
@@ -110,3 +119,5 @@ echo "(a1) direct multipart, one part at a time:    $(mean "${total[a1]}" "$BYTE
 echo "(b) tus-js-client, whole file:                $(mean "${total[whole]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }'), to (a') $(awk -v a="${total[sdk]}" -v b="${total[whole]}" 'BEGIN { printf "%.2f", a / b }')"
 echo "(b) tus-js-client, 8 MiB chunks:              $(mean "${total[chunks8]}" "$BYTES") MiB/s, ratio to (a) $(awk -v a="${total[a]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }'), to (a') $(awk -v a="${total[sdk]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }'), to (a1) $(awk -v a="${total[a1]}" -v b="${total[chunks8]}" 'BEGIN { printf "%.2f", a / b }')"
 echo "(c) 64 x 1 MiB, 16 at a time:                 $(mean "${total[c]}" $((64 * 1024 * 1024))) MiB/s"
+patches=$(( (BYTES + PART - 1) / PART ))
+echo "grain state writes of the chunked upload (round 1): $writes = creation + $patches PATCHes of 8 MiB + stored + processing's report: $(awk -v w="$writes" -v p="$patches" 'BEGIN { printf "%.2f", (w - 3) / p }') per PATCH"

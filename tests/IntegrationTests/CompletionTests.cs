@@ -41,11 +41,14 @@ public sealed class CompletionTests : IAsyncLifetime
         await _silosS3.DisposeAsync();
     }
 
-    // A PATCH of the whole body whose first 6 MiB go out before the silos lose S3 (so its multipart upload is open).
+    // A PATCH of the whole body whose first part is recorded (so its multipart upload is open) before the silos lose S3.
     private async Task<HttpResponseMessage> PatchCuttingSilosOffS3Async(string url, byte[] body)
     {
         var (gated, patch) = GatedPatch(url, body, 6 * Mib);
         await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+        var grain = _cluster.Client.GetGrain<Grains.Interfaces.IUploadGrain>(Tus.IdOf(url));
+        await Eventually.HoldsAsync(async () => (await grain.GetMetadataAsync())!.Offset, offset => offset >= TestEnvironment.PartSize,
+            TimeSpan.FromSeconds(30), "the first part recorded");
         _silosS3.Cut();
         gated.Open();
         return await patch;
