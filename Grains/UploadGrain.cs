@@ -715,12 +715,21 @@ public sealed partial class UploadGrain(
         }
     }
 
+    // Best effort: a reminder left behind (the database did not answer) finds nothing to do when it fires and forgets
+    // itself then.
     private async Task ForgetReminderAsync(string name)
     {
-        var reminder = await this.GetReminder(name);
-        if (reminder is not null)
+        try
         {
-            await this.UnregisterReminder(reminder);
+            var reminder = await this.GetReminder(name);
+            if (reminder is not null)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+        catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
+        {
+            LogDatabaseUnavailable(logger, Id, ex.GetType().Name, ex.Message);
         }
     }
 
@@ -783,7 +792,11 @@ public sealed partial class UploadGrain(
         var indexed = MediaIndexing.Changes(Current, next);
         if (indexed)
         {
-            await this.RegisterOrUpdateReminder(IndexReminder, _metadata.IndexRetryPeriod, _metadata.IndexRetryPeriod);
+            await StoreAsync(async () =>
+            {
+                await this.RegisterOrUpdateReminder(IndexReminder, _metadata.IndexRetryPeriod, _metadata.IndexRetryPeriod);
+                return true;
+            }, database: true);
         }
 
         await WriteAsync(next);

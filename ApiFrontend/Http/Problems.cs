@@ -50,8 +50,19 @@ public static class Problems
         Create(MetadataInvalid, StatusCodes.Status400BadRequest, "Invalid metadata",
             $"{errors.Count} field(s) break the rules: {string.Join(", ", errors.Keys)}.", new Dictionary<string, object?> { ["errors"] = errors });
 
-    /// <summary>The HTTP face of a grain's refusal.</summary>
-    public static ProblemHttpResult From(MediaException exception) => exception.Code switch
+    /// <summary>The HTTP face of a grain's refusal (with <paramref name="context"/>, a refusal for unavailability also sets
+    /// <c>Retry-After</c>).</summary>
+    public static ProblemHttpResult From(MediaException exception, HttpContext? context = null)
+    {
+        if (context is not null)
+        {
+            WriteRetryAfter(context, exception);
+        }
+
+        return FromCode(exception);
+    }
+
+    private static ProblemHttpResult FromCode(MediaException exception) => exception.Code switch
     {
         MediaErrorCode.NotFound => Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", exception.Message),
         MediaErrorCode.LimitExceeded => Create(UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", exception.Message),

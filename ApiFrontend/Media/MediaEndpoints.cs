@@ -95,8 +95,7 @@ public static partial class MediaEndpoints
                 case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                     return TooLarge(limits.MaxUploadBytes);
                 case MediaException refused:
-                    Problems.WriteRetryAfter(context, refused);
-                    return Problems.From(refused);
+                    return Problems.From(refused, context);
                 case BeyondLengthException:
                     return Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Body longer than declared",
                         "The body is longer than its Content-Length; the item was not stored.", mediaId);

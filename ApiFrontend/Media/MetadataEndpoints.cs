@@ -101,7 +101,7 @@ public static class MetadataEndpoints
             }
             catch (MediaException ex)
             {
-                return ex.Code == MediaErrorCode.NotFound ? Problems.NotFound(id) : Problems.From(ex);
+                return ex.Code == MediaErrorCode.NotFound ? Problems.NotFound(id) : Problems.From(ex, context);
             }
         }
     }
@@ -126,7 +126,7 @@ public static class MetadataEndpoints
         }
         catch (MediaException ex)
         {
-            return ex.Code == MediaErrorCode.NotFound ? Problems.NotFound(id) : Problems.From(ex);
+            return ex.Code == MediaErrorCode.NotFound ? Problems.NotFound(id) : Problems.From(ex, context);
         }
     }
 

@@ -184,24 +184,32 @@ public sealed class FaultStack : IAsyncDisposable
     /// <summary>PostgreSQL stopped at once (as a crash would), for <paramref name="outage"/>, then started again.</summary>
     public async Task PostgresDownAsync(TimeSpan outage)
     {
-        await ScriptAsync("scripts/env.sh", "pg-kill");
+        await PostgresStopAsync();
         await Task.Delay(outage);
-        await ScriptAsync("scripts/env.sh", "pg-start");
+        await PostgresStartAsync();
     }
+
+    public Task PostgresStopAsync() => ScriptAsync("scripts/env.sh", "pg-kill");
+
+    public Task PostgresStartAsync() => ScriptAsync("scripts/env.sh", "pg-start");
 
     /// <summary>S3 hung (s3rver stopped with SIGSTOP: connections are accepted, nothing is answered) for <paramref name="outage"/>.</summary>
     public async Task S3HungAsync(TimeSpan outage)
     {
-        await ScriptAsync("scripts/env.sh", "s3-pause");
+        await S3PauseAsync();
         try
         {
             await Task.Delay(outage);
         }
         finally
         {
-            await ScriptAsync("scripts/env.sh", "s3-resume");
+            await S3ResumeAsync();
         }
     }
+
+    public Task S3PauseAsync() => ScriptAsync("scripts/env.sh", "s3-pause");
+
+    public Task S3ResumeAsync() => ScriptAsync("scripts/env.sh", "s3-resume");
 
     /// <summary>S3 refusing connections (open ones reset) for <paramref name="outage"/>.</summary>
     public async Task S3RefusingAsync(TimeSpan outage)
