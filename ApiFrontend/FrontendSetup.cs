@@ -37,6 +37,10 @@ public static class FrontendSetup
                 options.ConnectionString = connectionString;
             });
             client.Configure<ClusterOptions>(configuration.GetSection("Orleans"));
+            // A call to a silo that died unannounced is answered (503 cluster-unavailable, then retried by the client)
+            // after this, not after Orleans' 30 s; calls that may take long (an assembly) carry their own timeout.
+            client.Configure<ClientMessagingOptions>(options => options.ResponseTimeout = TimeSpan.FromSeconds(10));
+            client.Configure<ClientMessagingOptions>(configuration.GetSection("Orleans:Messaging"));
             client.AddActivityPropagation();
 
             // The frontend may start before any silo: keep trying rather than exit.
