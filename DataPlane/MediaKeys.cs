@@ -14,10 +14,13 @@ public static class MediaKeys
     public static string PutPrefix(long id) => $"media/{id}/put/";
 
     /// <summary>A fresh key under <see cref="PutPrefix"/> for one writer's lease.</summary>
-    public static string Put(long id, long lease) => $"{PutPrefix(id)}{lease:x}-{Guid.NewGuid():N}";
+    public static string Put(long id, long lease) => $"{LeasePrefix(PutPrefix(id), lease)}{Guid.NewGuid():N}";
 
     /// <summary>A fresh tail object key for one writer's lease.</summary>
-    public static string Tail(long id, long lease) => $"{TailPrefix(id)}{lease:x}-{Guid.NewGuid():N}";
+    public static string Tail(long id, long lease) => $"{LeasePrefix(TailPrefix(id), lease)}{Guid.NewGuid():N}";
+
+    /// <summary>Where the keys of one writer's lease under <paramref name="prefix"/> begin.</summary>
+    public static string LeasePrefix(string prefix, long lease) => $"{prefix}{lease:x}-";
 
     /// <summary>The prefix of every rendition of an item, of any processing attempt.</summary>
     public static string RenditionsPrefix(long id) => $"media/{id}/renditions/";

@@ -56,6 +56,9 @@ public sealed partial class UploadGrain(
     // state can be ahead of it while a write is in flight, and by leases and part numbers that stay in memory.
     private MediaItemState? _durable;
 
+    // When a completion that could not finish may be tried again by a caller of FinishCompletionAsync.
+    private DateTimeOffset _nextCompletionAttempt;
+
     // Whether this activation counts in the silo's unfinished uploads (media.uploads.active, GET /admin/cluster).
     private bool _countedActive;
 
@@ -247,6 +250,11 @@ public sealed partial class UploadGrain(
         MediaItemState next;
         try
         {
+            if (!request.TailKey.StartsWith(MediaKeys.LeasePrefix(MediaKeys.TailPrefix(Id), request.Lease), StringComparison.Ordinal))
+            {
+                throw new MediaException(MediaErrorCode.Inconsistent, "A tail goes under its writer's own key.");
+            }
+
             next = MediaItemLifecycle.RecordTail(Current, request, MaxSize, time.GetUtcNow());
         }
         catch (MediaException)
@@ -313,7 +321,8 @@ public sealed partial class UploadGrain(
             return null;
         }
 
-        if (Current.Status == MediaStatus.Completing)
+        // Calls queued behind an attempt that just failed (HEADs polling while S3 hangs) do not each try again at once.
+        if (Current.Status == MediaStatus.Completing && time.GetUtcNow() >= _nextCompletionAttempt)
         {
             try
             {
@@ -322,6 +331,7 @@ public sealed partial class UploadGrain(
             catch (MediaException ex) when (ex.Code == MediaErrorCode.Unavailable)
             {
                 // Still completing: the view says so, and the reminder tries again.
+                _nextCompletionAttempt = time.GetUtcNow() + TimeSpan.FromSeconds(2);
             }
         }
 
@@ -382,7 +392,7 @@ public sealed partial class UploadGrain(
         }
 
         var head = await StoreAsync(() => store.HeadAfterWriteAsync(plan.StorageKey, plan.Size, CancellationToken.None));
-        var check = MediaItemLifecycle.CheckAssembled(Current, head?.Size, head?.ETag);
+        var check = MediaItemLifecycle.CheckAssembled(Current, head?.Size, failure is null ? null : head?.ETag);
         if (check == CompletionCheck.Assembled)
         {
             if (failure is not null)
@@ -390,15 +400,19 @@ public sealed partial class UploadGrain(
                 LogCompletionSettled(logger, Id, failure.Message);
             }
 
-            await MarkStoredAsync(MediaItemLifecycle.MarkAssembled(Current, head?.Size, head?.ETag, time.GetUtcNow()));
+            await MarkStoredAsync(MediaItemLifecycle.MarkAssembled(Current, head?.Size, head?.ETag, time.GetUtcNow(), answered: failure is null));
             return;
         }
 
-        if (failure is Amazon.S3.AmazonS3Exception { ErrorCode: "NoSuchUpload" } && check == CompletionCheck.Missing)
+        // NoSuchUpload with no object, or another refusal of the request itself (InvalidPart, AccessDenied, ...): nothing
+        // will ever make this assembly succeed. Server errors, throttling and silence are tried again.
+        if (failure is Amazon.S3.AmazonS3Exception { StatusCode: >= System.Net.HttpStatusCode.BadRequest and < System.Net.HttpStatusCode.InternalServerError } refused
+            && refused.StatusCode != System.Net.HttpStatusCode.TooManyRequests && refused.StatusCode != System.Net.HttpStatusCode.RequestTimeout
+            && check != CompletionCheck.Assembled && (refused.ErrorCode != "NoSuchUpload" || check == CompletionCheck.Missing))
         {
             // The store has neither the parts nor an object of them: nothing can finish this upload.
             var before = Current;
-            await PersistAsync(MediaItemLifecycle.FailCompletion(Current, "The object store lost the upload's parts before they were assembled.", time.GetUtcNow()));
+            await PersistAsync(MediaItemLifecycle.FailCompletion(Current, $"The object store refused to assemble the upload ({refused.ErrorCode}).", time.GetUtcNow()));
             LogFailed(logger, Id, Current.FailureReason ?? "");
             await ReleaseBytesAsync(before);
             await ForgetReminderAsync(CompletionReminder);
@@ -442,7 +456,7 @@ public sealed partial class UploadGrain(
             await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
             await store.DeletePrefixAsync(MediaKeys.PutPrefix(Id), CancellationToken.None, except: Current.StorageKey);
         }
-        catch (ObjectStoreUnavailableException)
+        catch (Exception ex) when (ex is ObjectStoreUnavailableException or Amazon.Runtime.AmazonServiceException)
         {
             LogReleaseDeferred(logger, Id);
         }
@@ -466,16 +480,7 @@ public sealed partial class UploadGrain(
             new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
-    private static long NewLease()
-    {
-        long lease;
-        do
-        {
-            lease = Random.Shared.NextInt64(1, long.MaxValue);
-        }
-        while (lease == 0);
-        return lease;
-    }
+    private static long NewLease() => Random.Shared.NextInt64(1, long.MaxValue);
 
     // Persists when the change must be durable before it is answered; otherwise keeps it in memory until the next write.
     private async Task KeepAsync(MediaItemState next, bool durable)
@@ -486,7 +491,10 @@ public sealed partial class UploadGrain(
         }
         else
         {
+            // The takeover lives in this activation until the next write: it is not collected while idle meanwhile (a
+            // slow client's part may take long to arrive).
             state.State = next;
+            this.DelayDeactivation(uploadOptions.Value.MinRateGracePeriod + TimeSpan.FromHours(2));
         }
     }
 
@@ -626,7 +634,18 @@ public sealed partial class UploadGrain(
     public async Task<MediaItemView?> GetMetadataFromStorageAsync()
     {
         RequireOwner();
-        await state.ReadStateAsync();
+        try
+        {
+            await state.ReadStateAsync();
+        }
+        catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
+        {
+            throw MediaException.Unavailable("The database did not answer. Retry later.", _postgresRetryAfter);
+        }
+
+        // What was only in memory (a takeover, part numbers handed out) is gone, as after a crash: start above the ceiling.
+        state.State = MediaItemLifecycle.Reactivated(state.State);
+        _durable = Current;
         return await GetMetadataAsync();
     }
 
@@ -635,17 +654,14 @@ public sealed partial class UploadGrain(
             ? new StoredContent(key, stored.Size, MediaProcessingRules.ServedType(stored), etag, storedAt, stored.FileName)
             : null);
 
-    // The item is already failed, terminated or expired when its bytes are released: a crash in between
-    // leaves garbage in S3, never an item that claims bytes that are gone. Release is best effort.
+    // The item is already failed, terminated or expired when its bytes are released: a crash in between leaves its
+    // objects for the index reminder, which deletes them with the index row (retried until done; see SyncIndexAsync).
+    // What only the state before knew, the open multipart upload, is aborted here, best effort.
     private async Task ReleaseBytesAsync(MediaItemState before)
     {
-        try
+        if (before is { StorageKey: { } key, MultipartUploadId: { } uploadId })
         {
-            await DeleteObjectsAsync(before);
-        }
-        catch (ObjectStoreUnavailableException)
-        {
-            LogReleaseDeferred(logger, Id);
+            await store.TryAbortMultipartAsync(key, uploadId, CancellationToken.None);
         }
     }
 
@@ -709,7 +725,7 @@ public sealed partial class UploadGrain(
         {
             await store.DeleteAsync(key, CancellationToken.None);
         }
-        catch (ObjectStoreUnavailableException)
+        catch (Exception ex) when (ex is ObjectStoreUnavailableException or Amazon.Runtime.AmazonServiceException)
         {
             LogReleaseDeferred(logger, Id);
         }
@@ -849,6 +865,12 @@ public sealed partial class UploadGrain(
         catch (ObjectStoreUnavailableException ex)
         {
             throw MediaException.Unavailable("The object store did not answer. Retry later.", ex.RetryAfter);
+        }
+        catch (Amazon.Runtime.AmazonServiceException ex)
+        {
+            // A refusal of the store (its exceptions cannot cross a grain call): unavailable, as far as the client can tell.
+            LogCompletionDeferred(logger, Id, ex.ErrorCode ?? ex.GetType().Name, ex.Message);
+            throw MediaException.Unavailable("The object store refused the request. Retry later.", uploadOptions.Value.CompletionReminderDue);
         }
         catch (Exception ex) when (database && Resilience.IsPostgresUnavailable(ex))
         {

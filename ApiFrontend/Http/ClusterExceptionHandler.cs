@@ -31,7 +31,7 @@ internal sealed partial class ClusterExceptionHandler(ILogger<ClusterExceptionHa
             return true;
         }
 
-        if (exception is not (OrleansException or TimeoutException))
+        if (!Unreachable(exception))
         {
             return false;
         }
@@ -41,6 +41,20 @@ internal sealed partial class ClusterExceptionHandler(ILogger<ClusterExceptionHa
         await Problems.Create(Problems.ClusterUnavailable, StatusCodes.Status503ServiceUnavailable, "Cluster unavailable",
             "The cluster could not handle the request just now; repeat it in a moment.").ExecuteAsync(context);
         return true;
+    }
+
+    // A grain call the cluster could not deliver or answer in time, possibly wrapped (an upload that failed on it).
+    private static bool Unreachable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is OrleansException or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>When <paramref name="exception"/> says the database or the object store did not answer: when to retry.</summary>

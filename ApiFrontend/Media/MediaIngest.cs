@@ -55,7 +55,9 @@ public sealed partial class MediaIngest(
             LogUploadFailed(logger, id, ex.GetType().Name, ex.Message);
             if (lease is { } held)
             {
-                await AbandonQuietlyAsync(id, grain, held, ex);
+                // Not on the request's path: the client hears at once that nothing was stored (with S3 hung, the grain's
+                // clean-up would hold the answer), and the grain ends the item by itself either way (its idle expiry).
+                _ = AbandonQuietlyAsync(id, grain, held, ex);
             }
 
             throw new IngestFailedException(id, ex);

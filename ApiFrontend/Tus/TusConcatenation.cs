@@ -54,7 +54,7 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
         var views = await Task.WhenAll(ids.Select(id => cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync()));
         for (var i = 0; i < views.Length; i++)
         {
-            if (views[i] is not { Concat: ConcatKind.Partial, Status: MediaStatus.Receiving or MediaStatus.Stored })
+            if (views[i] is not { Concat: ConcatKind.Partial, Status: MediaStatus.Receiving or MediaStatus.Completing or MediaStatus.Stored })
             {
                 return ([], $"/files/{ids[i]} is not an unfinished or finished partial upload.");
             }
@@ -86,7 +86,7 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
         var total = contents.Sum(c => c!.Size);
         var grant = await grain.BeginAppendAsync(new BeginAppend(final.Offset, total, Assembly: true, Parts: writer.PartsToReserve(total - final.Offset)));
         await using var body = new PartialsStream(store, contents!, grant.Offset);
-        var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length, endOfBodyEndsContent: true, cancellationToken);
+        var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length - grant.Offset, endOfBodyEndsContent: true, cancellationToken);
         return outcome.Stored;
     }
 

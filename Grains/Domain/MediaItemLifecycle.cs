@@ -123,6 +123,13 @@ public static class MediaItemLifecycle
     public static MediaItemState Reactivated(MediaItemState state)
     {
         var ceiling = Math.Max(state.PartNumberCeiling, state.ReservedPartNumber);
+        if (state.Staged is { } staged)
+        {
+            // What is staged checks part numbers against its own copy: it starts above the ceiling too.
+            ceiling = Math.Max(ceiling, Math.Max(staged.PartNumberCeiling, staged.ReservedPartNumber));
+            state = state with { Staged = staged with { ReservedPartNumber = ceiling, PartNumberCeiling = ceiling } };
+        }
+
         return ceiling == state.ReservedPartNumber && ceiling == state.PartNumberCeiling
             ? state
             : state with { ReservedPartNumber = ceiling, PartNumberCeiling = ceiling };
@@ -211,7 +218,15 @@ public static class MediaItemLifecycle
     public static MediaItemState Commit(MediaItemState state, long lease, DateTimeOffset now)
     {
         RequireWriter(state, lease, now);
-        return state.Staged is { } staged ? staged with { Staged = null, UpdatedAt = now } : state;
+        return state.Staged is { } staged
+            ? staged with
+            {
+                Staged = null,
+                UpdatedAt = now,
+                ReservedPartNumber = Math.Max(staged.ReservedPartNumber, state.ReservedPartNumber),
+                PartNumberCeiling = Math.Max(staged.PartNumberCeiling, state.PartNumberCeiling),
+            }
+            : state;
     }
 
     /// <summary>
@@ -357,10 +372,12 @@ public static class MediaItemLifecycle
         return MultipartETag.Matches(objectETag, [.. plan.Parts.Select(p => p.ETag)]) == false ? CompletionCheck.Wrong : CompletionCheck.Assembled;
     }
 
-    /// <summary>Marks a completing item stored once <see cref="CheckAssembled"/> accepted what the store holds.</summary>
-    public static MediaItemState MarkAssembled(MediaItemState state, long? storedSize, string? objectETag, DateTimeOffset now)
+    /// <summary>Marks a completing item stored once <see cref="CheckAssembled"/> accepted what the store holds. When the
+    /// store answered the assembly itself (<paramref name="answered"/>), its size alone is checked: the ETag may be of
+    /// another kind than AWS's.</summary>
+    public static MediaItemState MarkAssembled(MediaItemState state, long? storedSize, string? objectETag, DateTimeOffset now, bool answered = false)
     {
-        if (CheckAssembled(state, storedSize, objectETag) != CompletionCheck.Assembled)
+        if (CheckAssembled(state, storedSize, answered ? null : objectETag) != CompletionCheck.Assembled)
         {
             throw new MediaException(MediaErrorCode.Inconsistent,
                 storedSize is null ? "The object is not in the store." : $"The store holds {storedSize} bytes ({objectETag}), not the {state.Size} recorded.");
@@ -378,9 +395,9 @@ public static class MediaItemLifecycle
             throw new MediaException(MediaErrorCode.Inconsistent, "A multipart upload is open: the content is finished through it.");
         }
 
-        if (!put.Key.StartsWith(MediaKeys.PutPrefix(id), StringComparison.Ordinal) || put.Key.Contains("..", StringComparison.Ordinal))
+        if (!put.Key.StartsWith(MediaKeys.LeasePrefix(MediaKeys.PutPrefix(id), put.Lease), StringComparison.Ordinal) || put.Key.Contains("..", StringComparison.Ordinal))
         {
-            throw new MediaException(MediaErrorCode.Inconsistent, "The object is not under this item's put prefix.");
+            throw new MediaException(MediaErrorCode.Inconsistent, "The object is not under this writer's own put key.");
         }
 
         // One object of everything: it must carry at least the tail, and match a declared length.

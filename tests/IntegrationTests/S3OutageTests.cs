@@ -51,9 +51,12 @@ public sealed class S3OutageTests(MediaServiceFixture service) : IAsyncLifetime
         Assert.Equal("storage-unavailable", problem.GetProperty("code").GetString());
         var id = problem.GetProperty("mediaId").GetInt64();
 
-        // Read through the healthy frontend: the item exists, is failed, and its content cannot be read.
-        var metadata = await service.Http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
-        Assert.Equal("failed", metadata.GetProperty("status").GetString());
+        // Read through the healthy frontend: the item exists, is failed (the answer does not wait for that), and its
+        // content cannot be read.
+        var status = await Eventually.HoldsAsync(
+            async () => (await service.Http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata")).GetProperty("status").GetString(),
+            s => s == "failed", TimeSpan.FromSeconds(30), "the item failed");
+        Assert.Equal("failed", status);
         using var contentResponse = await service.Http.GetAsync($"/media/{id}/content");
         Assert.Equal(HttpStatusCode.Conflict, contentResponse.StatusCode);
         Assert.Equal("media-not-stored", (await contentResponse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());

@@ -374,6 +374,20 @@ public sealed class MediaItemLifecycleTests
     }
 
     [Fact]
+    public void AReactivatedItemStartsAboveTheCeilingAlsoForWhatIsStaged()
+    {
+        var (state, grant) = Begin(Created(), parts: 0);
+        state = MediaItemLifecycle.RecordTail(state, new RecordTail(grant.Lease, "t1", 100, Staged: true), Max, T0);
+        state = state with { PartNumberCeiling = 32, ReservedPartNumber = 3, Staged = state.Staged! with { PartNumberCeiling = 16, ReservedPartNumber = 2 } };
+
+        var reactivated = MediaItemLifecycle.Reactivated(state);
+
+        Assert.Equal(32, reactivated.ReservedPartNumber);
+        Assert.Equal(32, reactivated.Staged!.ReservedPartNumber);
+        Assert.Equal(32, MediaItemLifecycle.Commit(reactivated, grant.Lease, T0).ReservedPartNumber);
+    }
+
+    [Fact]
     public void ADeclaredLengthOrDroppedStagedBytesMakeTheGrantDurable()
     {
         var (_, _, declared) = MediaItemLifecycle.BeginAppend(Created(), Id, new BeginAppend(0, 10), Max, 5, T0);
