@@ -27,9 +27,10 @@ public sealed class UploadOptions
     public TimeSpan MinRateGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How long a request that ended an upload waits for its assembly in S3 (and a HEAD for an assembly in progress)
-    /// before it answers 503 with Retry-After (a HEAD: 423 Locked); the assembly goes on and the item becomes stored by
-    /// itself. Also bounds the wait when the item's silo dies in the middle of it. Default 10 s.
+    /// How long a request waits for the item's grain to record what the request wrote (for the request that ends an
+    /// upload, also for its assembly in S3; for a HEAD of a completing upload, for the assembly in progress) before it
+    /// answers 503 with Retry-After (a HEAD: 423 Locked); the assembly goes on and the item becomes stored by itself.
+    /// Also bounds the wait when the item's silo dies in the middle of a call. Default 10 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:15:00")]
     public TimeSpan CompletionWait { get; set; } = TimeSpan.FromSeconds(10);

@@ -428,22 +428,20 @@ public sealed partial class UploadWriter(
             _progress = await WaitForCompletionAsync(grain.RecordPartAsync(new RecordPart(grant.Lease, part, consumesTail, final, staged, digest)), final);
         }
 
-        // A report that ends the content waits for the grain's assembly in S3, for as long as Uploads:CompletionWait; the
-        // assembly goes on without this request, and the item becomes stored by itself.
+        // A report waits for the grain for as long as Uploads:CompletionWait (these calls may take long, so they are not
+        // bounded by Orleans' response timeout): one that ends the content, for its assembly in S3, which goes on without
+        // this request (the item becomes stored by itself); any other, so that a silo that died does not hold the request.
         private async Task<AppendProgress> WaitForCompletionAsync(Task<AppendProgress> report, bool completes)
         {
-            if (!completes)
-            {
-                return await report;
-            }
-
             try
             {
                 return await report.WaitAsync(writer._completionWait);
             }
             catch (TimeoutException)
             {
-                throw MediaException.Unavailable("Every byte is stored; the upload is still being assembled. Ask again shortly.", TimeSpan.FromSeconds(2));
+                throw MediaException.Unavailable(completes
+                    ? "Every byte is stored; the upload is still being assembled. Ask again shortly."
+                    : "The upload's grain did not answer in time; the upload keeps its last reported offset. Retry.", TimeSpan.FromSeconds(2));
             }
         }
 

@@ -11,8 +11,10 @@ namespace MediaService.ApiFrontend.Tus;
 /// partials under 5 MiB could not be parts anyway). A final declared before its partials finished
 /// (concatenation-unfinished) is assembled by the first request that finds them all finished.
 /// </summary>
-public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore store, UploadWriter writer)
+public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore store, UploadWriter writer, Microsoft.Extensions.Options.IOptions<UploadOptions> uploads)
 {
+    private readonly TimeSpan _completionWait = uploads.Value.CompletionWait;
+
     /// <summary>Parses <c>final;URL URL ...</c> into the partial uploads' ids; false when malformed or not ours.</summary>
     public static bool TryParseFinal(string header, out ImmutableArray<long> ids)
     {
@@ -68,7 +70,7 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
     {
         if (final.Status == MediaStatus.Completing)
         {
-            final = await grain.FinishCompletionAsync() ?? final;
+            final = await TusEndpoints.FinishCompletionAsync(grain, _completionWait) ?? final;
         }
 
         if (final.Status != MediaStatus.Receiving)
