@@ -57,12 +57,7 @@ public sealed class OutageTests
         }
 
         // Back by itself.
-        var again = await Eventually.HoldsAsync(async () =>
-        {
-            using var answer = await http.PostAsync("/media/upload", Payloads.OctetStream([4, 5, 6]));
-            return answer.StatusCode;
-        }, s => s == HttpStatusCode.Created, TimeSpan.FromSeconds(60), "an upload once PostgreSQL is back");
-        Assert.Equal(HttpStatusCode.Created, again);
+        await UploadsAgainAsync(http, "an upload once PostgreSQL is back");
     }
 
     [Fact]
@@ -108,11 +103,16 @@ public sealed class OutageTests
             await stack.S3ResumeAsync();
         }
 
+        await UploadsAgainAsync(http, "an upload once S3 is back");
+    }
+
+    private static async Task UploadsAgainAsync(HttpClient http, string what)
+    {
         var again = await Eventually.HoldsAsync(async () =>
         {
             using var answer = await http.PostAsync("/media/upload", Payloads.OctetStream([4, 5, 6]));
             return answer.StatusCode;
-        }, s => s == HttpStatusCode.Created, TimeSpan.FromSeconds(60), "an upload once S3 is back");
+        }, s => s == HttpStatusCode.Created, TimeSpan.FromSeconds(60), what);
         Assert.Equal(HttpStatusCode.Created, again);
     }
 
