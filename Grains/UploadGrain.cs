@@ -51,6 +51,7 @@ public sealed partial class UploadGrain(
     private int? _runningAttempt;
     private IGrainTimer? _processingTimer;
     private IGrainTimer? _completionTimer;
+    private IGrainTimer? _sweepTimer;
 
     // The state as PostgreSQL holds it, for the reads that interleave with a long call (an assembly in S3): the current
     // state can be ahead of it while a write is in flight, and by leases and part numbers that stay in memory.
@@ -442,9 +443,15 @@ public sealed partial class UploadGrain(
         await PersistAsync(stored);
         LogStored(logger, Id, Current.Size);
         Dispatch();
-        await SweepLeftoversAsync(before);
         await ForgetReminderAsync(ExpiryReminder);
         await ForgetReminderAsync(CompletionReminder);
+
+        // The sweep (a few S3 calls) runs in a turn of its own after this answer: a slow store must not make the writer
+        // that completed the item hear a timeout for an item that is stored.
+        _sweepTimer?.Dispose();
+        _sweepTimer = this.RegisterGrainTimer(
+            (leftovers, _) => SweepLeftoversAsync(leftovers), before,
+            new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
     // Tails and whole-content objects of writers that were superseded or died, once the item no longer needs any.
