@@ -75,6 +75,12 @@ public sealed class AvProcessor(ProcessingOptions options, FfmpegSandbox sandbox
             throw new MediaRejectedException($"The video is {width}x{height}; the limit is {options.MaxVideoPixels} pixels per frame.", facts);
         }
 
+        if (video is not null && EstimatedFrames(analysis, video) is { } frames && frames * width * height > options.MaxVideoFramePixels)
+        {
+            throw new MediaRejectedException(
+                $"The video has about {frames:0} frames of {width}x{height}: {frames * width * height:0} pixels in all; the limit is {options.MaxVideoFramePixels}.", facts);
+        }
+
         if (!options.AllowedTypeSet().Contains(facts.DetectedType!))
         {
             throw new MediaRejectedException($"{facts.DetectedType} is not an accepted type.", facts);
@@ -170,6 +176,14 @@ public sealed class AvProcessor(ProcessingOptions options, FfmpegSandbox sandbox
         var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(options.FfmpegTimeout);
         return limit;
+    }
+
+    // Frames as the probe tells them: the stream's duration (else the file's) times its average frame rate.
+    private static double? EstimatedFrames(IMediaAnalysis analysis, VideoStream video)
+    {
+        var seconds = video.Duration > TimeSpan.Zero ? video.Duration.TotalSeconds : analysis.Duration.TotalSeconds;
+        var rate = video.AverageFrameRate;
+        return seconds > 0 && double.IsFinite(rate) && rate > 0 ? seconds * rate : null;
     }
 
     private static (int Width, int Height) Displayed(VideoStream video)

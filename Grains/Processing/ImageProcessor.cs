@@ -4,6 +4,7 @@ using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.Metadata;
 using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -11,17 +12,22 @@ using SixLabors.ImageSharp.Processing;
 namespace MediaService.Grains.Processing;
 
 /// <summary>
-/// Validates an image with ImageSharp and makes its renditions: identify (headers only) and check the size limits
-/// before decoding; decode under an allocation cap; auto-orient; keep only safe EXIF facts (never GPS); strip EXIF,
-/// XMP and IPTC from the image and every frame; write <c>thumb</c> (fits 256 px) and <c>display</c> (fits 1280 px)
-/// as WebP and JPEG, still images of the first frame.
+/// Validates an image with ImageSharp and makes its renditions within a budget checked before decoding: the frames
+/// are counted from the file's structure (<see cref="ImageFrames"/>) and the size read from its header, and frames,
+/// pixels, frames × pixels and the memory decoding needs are checked against the limits. Then only the first frame
+/// is decoded, under the job's memory budget (<see cref="JobMemoryBudget"/>) and time limit; it is scaled down to
+/// the largest rendition at once, auto-oriented, stripped of EXIF, XMP and IPTC (never GPS kept); <c>thumb</c> (fits
+/// 256 px) and <c>display</c> (fits 1280 px) are written as WebP and JPEG. Animated images within the budget get still
+/// renditions of their first frame; past it they are rejected with the reason.
 /// </summary>
 public sealed class ImageProcessor(ProcessingOptions options)
 {
-    // One configuration (and so one buffer pool) for every job of the silo: decoding allocates under a cap, the pool
-    // keeps a bounded amount between jobs, and one thread per job (the silo's slots are the parallelism, and the
-    // grains keep the other cores).
-    private readonly Configuration _configuration = new(
+    // One template configuration and one buffer pool for every job of the silo: each job allocates through a budget
+    // of its own over the pool, the pool keeps a bounded amount between jobs, and one thread per job (the silo's slots
+    // are the parallelism, and the grains keep the other cores).
+    private static readonly MemoryAllocator Pool = MemoryAllocator.Create(new MemoryAllocatorOptions { MaximumPoolSizeMegabytes = 64 });
+
+    private readonly Configuration _template = new(
         new SixLabors.ImageSharp.Formats.Jpeg.JpegConfigurationModule(),
         new SixLabors.ImageSharp.Formats.Png.PngConfigurationModule(),
         new SixLabors.ImageSharp.Formats.Gif.GifConfigurationModule(),
@@ -29,11 +35,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         new SixLabors.ImageSharp.Formats.Bmp.BmpConfigurationModule(),
         new SixLabors.ImageSharp.Formats.Tiff.TiffConfigurationModule())
     {
-        MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
-        {
-            AllocationLimitMegabytes = options.ImageMemoryMegabytes,
-            MaximumPoolSizeMegabytes = 64,
-        }),
+        MemoryAllocator = Pool,
         MaxDegreeOfParallelism = 1,
     };
 
@@ -43,18 +45,40 @@ public sealed class ImageProcessor(ProcessingOptions options)
     private static readonly JpegEncoder Jpeg = new() { Quality = 82 };
     private static readonly WebpEncoder Webp = new() { Quality = 80, FileFormat = WebpFileFormatType.Lossy };
 
+    /// <summary>The memory budget of one job, in bytes.</summary>
+    public long BudgetBytes => options.ImageMemoryMegabytes * 1024L * 1024;
+
     /// <summary>Processes the image at <paramref name="path"/>, writing renditions into <paramref name="outputDirectory"/>.</summary>
-    public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps? steps = null)
+    public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps? steps = null) =>
+        Process(path, sniffed, outputDirectory, new JobMemoryBudget(Pool, BudgetBytes), cancellationToken, steps);
+
+    /// <summary>Processes the image at <paramref name="path"/> under the given memory budget.</summary>
+    public ProcessedMedia Process(
+        string path, SniffedType sniffed, string outputDirectory, JobMemoryBudget budget, CancellationToken cancellationToken, ProcessingSteps? steps = null)
     {
         steps ??= new ProcessingSteps();
-        var configuration = _configuration;
+        var configuration = budget.Configure(_template);
         var facts = new MediaFacts { Kind = MediaKind.Image, DetectedType = sniffed.MediaType, Format = sniffed.Format };
 
         IImageInfo? info;
         IImageFormat? format;
+        ImageFrames.Count frames;
         try
         {
             using var identify = steps.Step("identify");
+            frames = ImageFrames.Read(path, sniffed.Format, options.MaxImageFrames);
+            if (frames.Frames > options.MaxImageFrames)
+            {
+                throw new MediaRejectedException(
+                    $"The image has more than {options.MaxImageFrames} frames; the limit is {options.MaxImageFrames}.", facts with { FrameCount = (int)frames.Frames });
+            }
+
+            facts = facts with { FrameCount = (int)frames.Frames };
+            if (frames.Animated && sniffed.Format == "webp")
+            {
+                throw new MediaRejectedException("Animated WebP images are not accepted (the decoder reads still WebP only).", facts);
+            }
+
             info = Image.Identify(configuration, path, out format);
         }
         catch (Exception ex) when (IsDecodeError(ex))
@@ -68,7 +92,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         }
 
         facts = facts with { Width = info.Width, Height = info.Height };
-        CheckLimits(info.Width, info.Height, facts);
+        CheckLimits(info.Width, info.Height, frames, sniffed, facts);
         if (sniffed.Format == "jpeg" && !JpegStructure.HasEndOfImage(path))
         {
             throw new MediaRejectedException("The JPEG is truncated: its image data has no end-of-image marker.", facts);
@@ -76,25 +100,34 @@ public sealed class ImageProcessor(ProcessingOptions options)
 
         cancellationToken.ThrowIfCancellationRequested();
         Image<Rgba32> image;
-        try
+        using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            using var decode = steps.Step("decode");
-            image = Image.Load<Rgba32>(configuration, path);
-        }
-        catch (Exception ex) when (ex is InvalidMemoryOperationException || ex.InnerException is InvalidMemoryOperationException)
-        {
-            throw new MediaRejectedException(
-                $"Decoding the image needs more memory than the {options.ImageMemoryMegabytes} MiB limit allows.", facts, ex);
-        }
-        catch (Exception ex) when (IsDecodeError(ex))
-        {
-            throw new MediaRejectedException($"The image is corrupt: {ex.Message}", facts, ex);
+            limit.CancelAfter(options.ImageTimeout);
+            try
+            {
+                using var decode = steps.Step("decode");
+                using var file = File.OpenRead(path);
+                image = FirstFrameDecoder(configuration, format).Decode<Rgba32>(configuration, file, limit.Token);
+            }
+            catch (Exception ex) when (ex is InvalidMemoryOperationException || ex.InnerException is InvalidMemoryOperationException)
+            {
+                throw new MediaRejectedException(
+                    $"Decoding the image needs more memory than its budget of {options.ImageMemoryMegabytes} MiB allows.", facts, ex);
+            }
+            catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new MediaRejectedException($"Decoding the image took longer than the {options.ImageTimeout} limit.", facts);
+            }
+            catch (Exception ex) when (IsDecodeError(ex))
+            {
+                throw new MediaRejectedException($"The image is corrupt: {ex.Message}", facts, ex);
+            }
         }
 
         using (image)
         {
-            facts = facts with { FrameCount = image.Frames.Count };
-            if (image.Metadata.ExifProfile is { } exif)
+            var exif = image.Metadata.ExifProfile;
+            if (exif is not null)
             {
                 facts = facts with
                 {
@@ -104,13 +137,24 @@ public sealed class ImageProcessor(ProcessingOptions options)
                 };
             }
 
+            // The size as displayed: EXIF orientations 5 to 8 turn the picture a quarter.
+            var turned = exif?.GetValue(ExifTag.Orientation)?.Value is >= 5 and <= 8;
+            facts = facts with { Width = turned ? image.Height : image.Width, Height = turned ? image.Width : image.Height };
             using (steps.Step("orient"))
             {
+                // Scaled down to the largest rendition first, so that orienting and every rendition work on that
+                // size and the full-size frame is released at once.
+                var largest = Sizes.Max(size => size.Box);
+                var (width, height) = Fit(image.Width, image.Height, largest, largest);
+                if (width != image.Width || height != image.Height)
+                {
+                    image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(width, height), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Lanczos3 }));
+                }
+
                 image.Mutate(x => x.AutoOrient());
                 StripMetadata(image);
             }
 
-            facts = facts with { Width = image.Width, Height = image.Height };
             while (image.Frames.Count > 1)
             {
                 image.Frames.RemoveFrame(1);
@@ -121,6 +165,14 @@ public sealed class ImageProcessor(ProcessingOptions options)
             return new ProcessedMedia(facts, WriteRenditions(image, outputDirectory, Sizes, webp: true));
         }
     }
+
+    // The decoder of the format, set to decode the first frame only where the format has several.
+    private static IImageDecoder FirstFrameDecoder(Configuration configuration, IImageFormat format) => format switch
+    {
+        SixLabors.ImageSharp.Formats.Gif.GifFormat => new SixLabors.ImageSharp.Formats.Gif.GifDecoder { DecodingMode = FrameDecodingMode.First },
+        SixLabors.ImageSharp.Formats.Tiff.TiffFormat => new SixLabors.ImageSharp.Formats.Tiff.TiffDecoder { DecodingMode = FrameDecodingMode.First },
+        _ => configuration.ImageFormatsManager.FindDecoder(format),
+    };
 
     /// <summary>Writes an image, already oriented and stripped, at each size as JPEG (and WebP) into a folder.</summary>
     public static IReadOnlyList<RenditionFile> WriteRenditions(Image<Rgba32> image, string outputDirectory, IEnumerable<(string Name, int Box)> sizes, bool webp)
@@ -176,7 +228,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         }
     }
 
-    private void CheckLimits(int width, int height, MediaFacts facts)
+    private void CheckLimits(int width, int height, ImageFrames.Count frames, SniffedType sniffed, MediaFacts facts)
     {
         if (width > options.MaxImageWidth || height > options.MaxImageHeight)
         {
@@ -184,10 +236,25 @@ public sealed class ImageProcessor(ProcessingOptions options)
                 $"The image is {width}x{height} pixels; the limit is {options.MaxImageWidth}x{options.MaxImageHeight}.", facts);
         }
 
-        if ((long)width * height > options.MaxImagePixels)
+        var pixels = (long)width * height;
+        if (pixels > options.MaxImagePixels)
         {
             throw new MediaRejectedException(
-                $"The image has {(long)width * height} pixels per frame; the limit is {options.MaxImagePixels}.", facts);
+                $"The image has {pixels} pixels per frame; the limit is {options.MaxImagePixels}.", facts);
+        }
+
+        if (frames.Frames * pixels > options.MaxAnimationPixels)
+        {
+            throw new MediaRejectedException(
+                $"The image has {frames.Frames} frames of {width}x{height}: {frames.Frames * pixels} pixels in all; the limit is {options.MaxAnimationPixels}.", facts);
+        }
+
+        // The first frame, four bytes a pixel, is the least decoding holds; the budget must leave room for it.
+        var needed = pixels * 4;
+        if (needed > BudgetBytes)
+        {
+            throw new MediaRejectedException(
+                $"Decoding the image needs at least {needed / (1024 * 1024)} MiB, more than its budget of {options.ImageMemoryMegabytes} MiB.", facts);
         }
     }
 

@@ -47,8 +47,13 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         _grains = grains;
         _store = store;
         _logger = logger;
-        _workRoot = Directory.CreateDirectory(Path.Combine(
-            _options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "media-processing"), $"{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
+        var parent = _options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "media-processing");
+        foreach (var removed in RemoveDeadWorkFolders(parent, IsRunning))
+        {
+            LogWorkFolderRemoved(_logger, removed);
+        }
+
+        _workRoot = Directory.CreateDirectory(Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
         Sandbox = new FfmpegSandbox(_options, _workRoot);
         _images = new ImageProcessor(_options);
         _av = new AvProcessor(_options, Sandbox);
@@ -275,6 +280,51 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         }
     }
 
+    /// <summary>
+    /// Removes the work folders (named <c>{process id}-{guid}</c>) that processes no longer running left under
+    /// <paramref name="parent"/>: a killed silo never cleans up its copies. Folders of running processes, and anything
+    /// not named so, are left alone. Returns the folders removed.
+    /// </summary>
+    public static IReadOnlyList<string> RemoveDeadWorkFolders(string parent, Func<int, bool> isRunning)
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(parent))
+        {
+            return removed;
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(parent))
+        {
+            var name = Path.GetFileName(folder);
+            var dash = name.IndexOf('-');
+            if (dash > 0 && int.TryParse(name.AsSpan(0, dash), out var pid) && Guid.TryParseExact(name[(dash + 1)..], "N", out _)
+                && pid != Environment.ProcessId && !isRunning(pid))
+            {
+                TryDelete(folder);
+                removed.Add(folder);
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     private static void TryDelete(string folder)
     {
         try
@@ -310,4 +360,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
 
     [LoggerMessage(EventId = 2207, Level = LogLevel.Warning, Message = "Audio and video processing is unavailable on this silo: {Missing} not found")]
     private static partial void LogNoFfmpeg(ILogger logger, string missing);
+
+    [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Removed the work folder {Folder} of a process no longer running")]
+    private static partial void LogWorkFolderRemoved(ILogger logger, string folder);
 }

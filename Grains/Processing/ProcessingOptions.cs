@@ -68,14 +68,35 @@ public sealed class ProcessingOptions
     [Range(1, long.MaxValue)]
     public long MaxImagePixels { get; set; } = 64_000_000;
 
-    /// <summary>Largest single allocation while decoding an image, in MiB (ImageSharp's allocation limit: the pixel
-    /// buffer of a frame, 4 bytes per pixel). Default 256, enough for <see cref="MaxImagePixels"/>.</summary>
+    /// <summary>The memory budget of one image job, in MiB: every buffer ImageSharp holds for the job (decoder buffers,
+    /// the decoded first frame, resize and encode buffers) counts, and the job is rejected when it would pass the budget
+    /// (and before decoding, when the first frame alone, 4 bytes a pixel, would). A silo's image memory is at most
+    /// <see cref="Slots"/> × this. Default 512, enough for a <see cref="MaxImagePixels"/> photo.</summary>
     [Range(1, 64 * 1024)]
-    public int ImageMemoryMegabytes { get; set; } = 256;
+    public int ImageMemoryMegabytes { get; set; } = 512;
+
+    /// <summary>Most frames an image may have (counted from its structure, before decoding). Default 10,000.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxImageFrames { get; set; } = 10_000;
+
+    /// <summary>Most pixels of an animated image, frames × pixels per frame, checked before decoding. Animated images
+    /// within it get still renditions of their first frame (the only one decoded); past it they are rejected.
+    /// Default 500 million (500 frames of 1000x1000).</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxAnimationPixels { get; set; } = 500_000_000;
+
+    /// <summary>Longest time decoding one image may take; it is then rejected. Default 2 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ImageTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Most pixels per video frame accepted (8K by default: 7680 × 4320).</summary>
     [Range(1, long.MaxValue)]
     public long MaxVideoPixels { get; set; } = 7680L * 4320;
+
+    /// <summary>Most pixels a video may decode to, frames (duration × frame rate, from the probe) × pixels per frame,
+    /// checked before ffmpeg decodes anything. Default 2 × 10^12 (about two hours of 4K at 30 frames a second).</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxVideoFramePixels { get; set; } = 2_000_000_000_000;
 
     /// <summary>Media types accepted, as found in the bytes, comma separated. Default: JPEG, PNG, GIF, WebP, BMP, TIFF;
     /// MP4, MOV, WebM, MKV; MP3, M4A, AAC, WAV, FLAC, Ogg and WebM audio.</summary>

@@ -11,6 +11,7 @@ using SixLabors.ImageSharp.Processing;
 // Usage:
 //   MediaBench photos <dir> <count>        12-megapixel JPEGs (4000x3000, EXIF with GPS)
 //   MediaBench hostile <dir>               the hostile corpus of the processing tests
+//   MediaBench bombs <dir>                 decompression bombs: multi-frame GIF, TIFF, APNG and WebP, a huge AVIF header
 //   MediaBench resize <dir> <parallelism>  ImageSharp alone: decode, orient, thumb and display as WebP and JPEG; prints seconds
 //   MediaBench load <urls-file> <concurrency> <seconds>
 //                                          GETs the URLs round-robin (after a 2 s warm-up); prints requests/s, p50, p99, errors
@@ -69,6 +70,14 @@ switch (command)
         var playlist = Encoding.ASCII.GetBytes(MediaCorpus.HlsPlaylist("http://127.0.0.1:9/segment.ts"));
         File.WriteAllBytes(Path.Combine(folder, "playlist.mp4"), playlist);
         File.WriteAllBytes(Path.Combine(folder, "boxed-playlist.mp4"), [0, 0, 0, 0x18, .. "ftypisom"u8, 0, 0, 2, 0, .. "isomiso2"u8, .. playlist]);
+        break;
+
+    case "bombs":
+        File.WriteAllBytes(Path.Combine(folder, "gif-6000x6000x30.gif"), MediaCorpus.GifBomb(6000, 6000, 30));
+        File.WriteAllBytes(Path.Combine(folder, "tiff-6000x6000x30.tif"), MediaCorpus.TiffBomb(6000, 6000, 30));
+        File.WriteAllBytes(Path.Combine(folder, "apng-6000x6000x30.png"), MediaCorpus.ApngBomb(6000, 6000, 30));
+        File.WriteAllBytes(Path.Combine(folder, "webp-6000x6000x30.webp"), MediaCorpus.WebpBomb(6000, 6000, 30));
+        File.WriteAllBytes(Path.Combine(folder, "avif-100000x100000.avif"), MediaCorpus.AvifHeader(100_000, 100_000));
         break;
 
     case "resize":

@@ -42,6 +42,44 @@ public sealed class HostileMediaTests(MediaServiceFixture fixture)
     public Task ASmallFileThatDecodesToHundredsOfMegabytesIsRejectedByTheMemoryCap() =>
         AssertRejectedAsync(MediaCorpus.BlackPng(9000, 9000), "bomb.png", "image/png", "128 MiB");
 
+    // The bomb corpus: each ends in its documented status, from the file's structure and header, before decoding.
+    [Theory]
+    [InlineData("gif")]
+    [InlineData("tiff")]
+    [InlineData("apng")]
+    public Task AMultiFrameBombIsRejectedByFramesTimesPixels(string format) => format switch
+    {
+        "gif" => AssertRejectedAsync(MediaCorpus.GifBomb(6000, 6000, 30), "bomb.gif", "image/gif", "30 frames of 6000x6000", "limit"),
+        "tiff" => AssertRejectedAsync(MediaCorpus.TiffBomb(6000, 6000, 30), "bomb.tif", "image/tiff", "30 frames of 6000x6000", "limit"),
+        _ => AssertRejectedAsync(MediaCorpus.ApngBomb(6000, 6000, 30), "bomb.png", "image/png", "30 frames of 6000x6000", "limit"),
+    };
+
+    [Fact]
+    public Task AnAnimatedWebpBombIsRejectedAsAnAnimatedWebp() =>
+        AssertRejectedAsync(MediaCorpus.WebpBomb(6000, 6000, 30), "bomb.webp", "image/webp", "Animated WebP");
+
+    [Fact]
+    public Task AnAvifHeaderClaiming100000By100000IsRejected() =>
+        AssertRejectedAsync(MediaCorpus.AvifHeader(100_000, 100_000), "huge.avif", "image/avif", "image/avif");
+
+    [Fact]
+    public async Task AnAnimationWithinTheBudgetGetsStillsOfItsFirstFrame()
+    {
+        var processing = await ProcessAsync(MediaCorpus.GifBomb(2000, 2000, 30), "long.gif", "image/gif");
+
+        Assert.Equal("ready", processing.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AVideoOfTenThousandTinyFramesIsProcessed()
+    {
+        var video = await MediaFiles.FfmpegAsync("-f lavfi -i testsrc=size=16x16:rate=100 -frames:v 10000 -c:v libx264 -preset ultrafast", "tiny.mp4");
+
+        var processing = await ProcessAsync(video, "tiny.mp4", "video/mp4");
+
+        Assert.True(processing.GetProperty("status").GetString() == "ready", processing.ToString());
+    }
+
     [Fact]
     public Task ATruncatedJpegIsRejected() =>
         AssertRejectedAsync(MediaCorpus.Truncated(MediaCorpus.JpegWithGps(800, 600), 0.7), "cut.jpg", "image/jpeg", "truncated");

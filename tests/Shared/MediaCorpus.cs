@@ -98,6 +98,205 @@ public static class MediaCorpus
         return output.ToArray();
     }
 
+    /// <summary>
+    /// A GIF bomb: a logical screen of <paramref name="width"/>x<paramref name="height"/> and <paramref name="frames"/>
+    /// frames, each a single pixel. A few hundred bytes, but a decoder that keeps every frame as a full canvas holds
+    /// frames × width × height pixels. Built by hand.
+    /// </summary>
+    public static byte[] GifBomb(int width, int height, int frames)
+    {
+        using var output = new MemoryStream();
+        output.Write("GIF89a"u8);
+        Span<byte> word = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(word, (ushort)width);
+        output.Write(word);
+        BinaryPrimitives.WriteUInt16LittleEndian(word, (ushort)height);
+        output.Write(word);
+        output.Write([0x81, 0, 0]); // a global colour table of 4 entries, background 0, no aspect ratio
+        output.Write([0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255]);
+        output.Write([0x21, 0xFF, 11, .. "NETSCAPE2.0"u8, 3, 1, 0, 0, 0]); // loop forever
+        for (var i = 0; i < frames; i++)
+        {
+            output.Write([0x21, 0xF9, 4, 0x04, 10, 0, 0, 0]); // graphic control: keep the frame, 0.1 s
+            output.Write([0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0]); // one pixel at (0, 0)
+            output.Write([2, 2, 0x44, 0x01, 0]); // LZW: clear, index 0, end (3-bit codes)
+        }
+
+        output.WriteByte(0x3B);
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// A multi-page TIFF bomb: <paramref name="pages"/> bilevel pages of <paramref name="width"/>x<paramref name="height"/>,
+    /// every page pointing at the same deflated strip of zeros. Built by hand.
+    /// </summary>
+    public static byte[] TiffBomb(int width, int height, int pages)
+    {
+        byte[] strip;
+        using (var compressed = new MemoryStream())
+        {
+            using (var zlib = new ZLibStream(compressed, CompressionLevel.SmallestSize, leaveOpen: true))
+            {
+                var row = new byte[(width + 7) / 8];
+                for (var y = 0; y < height; y++)
+                {
+                    zlib.Write(row);
+                }
+            }
+
+            strip = compressed.ToArray();
+        }
+
+        using var output = new MemoryStream();
+        using var writer = new BinaryWriter(output);
+        writer.Write("II"u8);
+        writer.Write((ushort)42);
+        writer.Write(8u); // the first IFD follows the header; the strip comes after the last IFD
+        const int entries = 9;
+        var ifdSize = 2 + (entries * 12) + 4;
+        var stripOffset = 8 + (pages * ifdSize);
+        for (var page = 0; page < pages; page++)
+        {
+            writer.Write((ushort)entries);
+            void Entry(ushort tag, ushort type, uint value)
+            {
+                writer.Write(tag);
+                writer.Write(type);
+                writer.Write(1u);
+                writer.Write(value);
+            }
+
+            Entry(256, 4, (uint)width); // ImageWidth
+            Entry(257, 4, (uint)height); // ImageLength
+            Entry(258, 3, 1); // BitsPerSample
+            Entry(259, 3, 8); // Compression: Deflate
+            Entry(262, 3, 1); // PhotometricInterpretation: black is zero
+            Entry(273, 4, (uint)stripOffset); // StripOffsets
+            Entry(277, 3, 1); // SamplesPerPixel
+            Entry(278, 4, (uint)height); // RowsPerStrip
+            Entry(279, 4, (uint)strip.Length); // StripByteCounts
+            writer.Write(page == pages - 1 ? 0u : (uint)(8 + ((page + 1) * ifdSize)));
+        }
+
+        writer.Write(strip);
+        writer.Flush();
+        return output.ToArray();
+    }
+
+    /// <summary>An APNG bomb: a black <paramref name="width"/>x<paramref name="height"/> PNG declaring
+    /// <paramref name="frames"/> animation frames, each a copy of the first. Built by hand.</summary>
+    public static byte[] ApngBomb(int width, int height, int frames)
+    {
+        var still = BlackPng(width, height);
+        // The still's chunks: signature (8), IHDR (25), IDAT (12 + data), IEND (12).
+        var idatLength = BinaryPrimitives.ReadInt32BigEndian(still.AsSpan(33));
+        var data = still.AsSpan(41, idatLength).ToArray();
+        using var output = new MemoryStream();
+        output.Write(still.AsSpan(0, 33));
+        var actl = new byte[8];
+        BinaryPrimitives.WriteInt32BigEndian(actl, frames);
+        Chunk(output, "acTL", actl);
+        var sequence = 0;
+        byte[] Fctl()
+        {
+            var fctl = new byte[26];
+            BinaryPrimitives.WriteInt32BigEndian(fctl, sequence++);
+            BinaryPrimitives.WriteInt32BigEndian(fctl.AsSpan(4), width);
+            BinaryPrimitives.WriteInt32BigEndian(fctl.AsSpan(8), height);
+            BinaryPrimitives.WriteUInt16BigEndian(fctl.AsSpan(20), 1);
+            BinaryPrimitives.WriteUInt16BigEndian(fctl.AsSpan(22), 10);
+            return fctl;
+        }
+
+        Chunk(output, "fcTL", Fctl());
+        Chunk(output, "IDAT", data);
+        for (var i = 1; i < frames; i++)
+        {
+            Chunk(output, "fcTL", Fctl());
+            var fdat = new byte[4 + data.Length];
+            BinaryPrimitives.WriteInt32BigEndian(fdat, sequence++);
+            data.CopyTo(fdat, 4);
+            Chunk(output, "fdAT", fdat);
+        }
+
+        Chunk(output, "IEND", []);
+        return output.ToArray();
+    }
+
+    /// <summary>An animated WebP bomb: a canvas of <paramref name="width"/>x<paramref name="height"/> and
+    /// <paramref name="frames"/> frames of one pixel each (lossless, made by ImageSharp). Built by hand.</summary>
+    public static byte[] WebpBomb(int width, int height, int frames)
+    {
+        // The VP8L chunk of a 1x1 lossless WebP: RIFF header (12), then the chunk.
+        var one = Image(1, 1, new SixLabors.ImageSharp.Formats.Webp.WebpEncoder { FileFormat = SixLabors.ImageSharp.Formats.Webp.WebpFileFormatType.Lossless });
+        var vp8l = one.AsSpan(12).ToArray();
+        using var body = new MemoryStream();
+        void RiffChunk(string type, ReadOnlySpan<byte> data)
+        {
+            body.Write(Encoding.ASCII.GetBytes(type));
+            Span<byte> size = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(size, data.Length);
+            body.Write(size);
+            body.Write(data);
+            if (data.Length % 2 == 1)
+            {
+                body.WriteByte(0);
+            }
+        }
+
+        static void Write24(Span<byte> target, int value)
+        {
+            target[0] = (byte)value;
+            target[1] = (byte)(value >> 8);
+            target[2] = (byte)(value >> 16);
+        }
+
+        var vp8x = new byte[10];
+        vp8x[0] = 0x02 | 0x10; // animation, alpha
+        Write24(vp8x.AsSpan(4), width - 1);
+        Write24(vp8x.AsSpan(7), height - 1);
+        RiffChunk("VP8X", vp8x);
+        RiffChunk("ANIM", [0, 0, 0, 0, 0, 0]);
+        for (var i = 0; i < frames; i++)
+        {
+            var anmf = new byte[16 + vp8l.Length];
+            Write24(anmf.AsSpan(12), 100); // duration, ms
+            vp8l.CopyTo(anmf, 16);
+            RiffChunk("ANMF", anmf);
+        }
+
+        var riff = new byte[12];
+        "RIFF"u8.CopyTo(riff);
+        BinaryPrimitives.WriteInt32LittleEndian(riff.AsSpan(4), 4 + (int)body.Length);
+        "WEBP"u8.CopyTo(riff.AsSpan(8));
+        return [.. riff, .. body.ToArray()];
+    }
+
+    /// <summary>The header of an AVIF still claiming <paramref name="width"/>x<paramref name="height"/> pixels (an
+    /// <c>ispe</c> property) with a few bytes of image data. Built by hand.</summary>
+    public static byte[] AvifHeader(int width, int height)
+    {
+        static byte[] Box(string type, params byte[][] content)
+        {
+            var body = content.SelectMany(c => c).ToArray();
+            var box = new byte[8 + body.Length];
+            BinaryPrimitives.WriteInt32BigEndian(box, box.Length);
+            Encoding.ASCII.GetBytes(type).CopyTo(box, 4);
+            body.CopyTo(box, 8);
+            return box;
+        }
+
+        var ispe = new byte[12];
+        BinaryPrimitives.WriteInt32BigEndian(ispe.AsSpan(4), width);
+        BinaryPrimitives.WriteInt32BigEndian(ispe.AsSpan(8), height);
+        var meta = Box("meta", [0, 0, 0, 0],
+            Box("hdlr", [0, 0, 0, 0, 0, 0, 0, 0], "pict"u8.ToArray(), new byte[13]),
+            Box("pitm", [0, 0, 0, 0, 0, 1]),
+            Box("iinf", [0, 0, 0, 0, 0, 1], Box("infe", [2, 0, 0, 0, 0, 1, 0, 0], "av01"u8.ToArray(), [0])),
+            Box("iprp", Box("ipco", Box("ispe", ispe)), Box("ipma", [0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0x81])));
+        return [.. Box("ftyp", "avif"u8.ToArray(), [0, 0, 0, 0], "avifmif1miaf"u8.ToArray()), .. meta, .. Box("mdat", new byte[64])];
+    }
+
     /// <summary>The first <paramref name="fraction"/> of a file.</summary>
     public static byte[] Truncated(byte[] file, double fraction) => file[..(int)(file.Length * fraction)];
 
