@@ -58,6 +58,7 @@ public static class FrontendSetup
         builder.Services.AddSingleton<MediaIngest>();
         builder.Services.AddSingleton<TusConcatenation>();
         builder.Services.AddOptions<TusOptions>().Bind(configuration.GetSection(TusOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<HttpEdgeOptions>().Bind(configuration.GetSection(HttpEdgeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<CorsSettings>().Bind(configuration.GetSection(CorsSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
         {
@@ -69,12 +70,15 @@ public static class FrontendSetup
         }));
         builder.Services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ServiceSecrets>();
+        builder.Services.AddSingleton<MediaIdIssuer>();
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<ShareLinks>();
         builder.Services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Quotas>();
         builder.Services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ClusterRateLimiter>();
+        builder.Services.AddSingleton<AddressThrottle>();
         builder.Services.AddHostedService<KeyBootstrap>();
         builder.Services.AddMediaAuthentication(configuration);
         builder.Services.AddAuthorization(options =>
@@ -101,14 +105,21 @@ public static class FrontendSetup
             return next(context);
         });
         app.UseExceptionHandler();
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HttpEdgeOptions>>().Value.Forwarding() is { } forwarding)
+        {
+            // Only from the configured proxies: anyone else's X-Forwarded-* is ignored.
+            app.UseForwardedHeaders(forwarding);
+        }
 
         // The method override must run before routing picks an endpoint by method.
         app.UseTusMethodOverride();
         app.UseRouting();
         app.UseCors();
+        app.UseAddressThrottle();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseOwnerPropagation();
+        app.UseIssuedMediaIds();
         app.UseMediaIdLogScope();
         app.UseClusterRateLimits();
         app.UseStatusCodePages();
@@ -126,6 +137,33 @@ public static class FrontendSetup
         app.MapTus();
         return app;
     }
+
+    /// <summary>
+    /// Requests about one item (<c>/media/{id}</c>, <c>/files/{id}</c>) whose id this service never issued (its check
+    /// bits do not match, <see cref="MediaIds"/>) are answered 404 here, before any grain is activated or any state is
+    /// read: a scan of made-up ids costs the cluster nothing.
+    /// </summary>
+    public static IApplicationBuilder UseIssuedMediaIds(this IApplicationBuilder app) => app.Use(static async (context, next) =>
+    {
+        var path = context.Request.Path;
+        var tus = path.StartsWithSegments("/files");
+        if ((tus || path.StartsWithSegments("/media")) && context.GetRouteValue("id") is string text
+            && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            && !await context.RequestServices.GetRequiredService<MediaIdIssuer>().IsIssuedAsync(id))
+        {
+            if (tus)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                context.Response.Headers["Tus-Resumable"] = TusEndpoints.Version;
+                return;
+            }
+
+            await Problems.NotFound(id).ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    });
 
     /// <summary>
     /// Requests about one item (<c>/media/{id}</c>, <c>/files/{id}</c>) log under a <c>MediaId</c> scope and tag their

@@ -69,7 +69,8 @@ public sealed record SearchCursor(SearchSort Sort, long CreatedAtTicks, float Ra
     public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(
         string.Create(CultureInfo.InvariantCulture, $"{(Sort == SearchSort.Created ? 'c' : 'r')}|{CreatedAtTicks}|{BitConverter.SingleToInt32Bits(Rank)}|{MediaId}")));
 
-    /// <summary>Reads a token made by <see cref="Encode"/>; null when it is not one.</summary>
+    /// <summary>Reads a token made by <see cref="Encode"/>; null when it is not one (a forged one included: its time
+    /// must be a time and its rank a number).</summary>
     public static SearchCursor? Decode(string? token)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 200)
@@ -84,6 +85,7 @@ public sealed record SearchCursor(SearchSort Sort, long CreatedAtTicks, float Ra
                 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
                 && int.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var rank)
                 && long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                && ticks <= DateTimeOffset.MaxValue.UtcTicks && float.IsFinite(BitConverter.Int32BitsToSingle(rank))
                 ? new SearchCursor(parts[0] == "c" ? SearchSort.Created : SearchSort.Relevance, ticks, BitConverter.Int32BitsToSingle(rank), id)
                 : null;
         }

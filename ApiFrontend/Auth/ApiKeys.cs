@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using MediaService.DataPlane;
+using MediaService.DataPlane.Telemetry;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
@@ -16,18 +17,49 @@ public sealed record KeyIdentity(long Id, string Owner, bool IsAdmin);
 /// <summary>A key as an admin lists it: never its secret.</summary>
 public sealed record KeyListing(long Id, string Owner, bool IsAdmin, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
+/// <summary>What a bootstrap key turned out to be.</summary>
+public enum KeyStanding
+{
+    /// <summary>Not a key of this service's form (or signed under another service's secret).</summary>
+    NotAKey,
+
+    /// <summary>Known and active.</summary>
+    Active,
+
+    /// <summary>Known and revoked.</summary>
+    Revoked,
+
+    /// <summary>Well formed but not in the database.</summary>
+    Absent,
+}
+
 /// <summary>
-/// API keys in PostgreSQL (table <c>api_keys</c>, migration 005). A key is <c>mk_</c> and 43 characters of base64url
-/// (256 random bits); only its SHA-256 is stored. Lookups are cached for <see cref="AuthOptions.KeyCacheTtl"/>, which
-/// bounds how long a revoked key keeps working on a frontend.
+/// API keys in PostgreSQL (table <c>api_keys</c>, migration 005). A key is <c>mk_</c>, 43 characters of base64url (256
+/// random bits) and 22 more that sign them (128 bits of an HMAC-SHA256 under the service's <c>api-keys</c> secret,
+/// <see cref="ServiceSecrets"/>); only its SHA-256 is stored. A presented key whose shape or signature is wrong is
+/// refused without touching the database, so made-up keys cost a hash and never a query. Lookups of signed keys are
+/// cached for <see cref="AuthOptions.KeyCacheTtl"/>, which bounds how long a revoked key keeps working on a frontend;
+/// only signed keys enter the cache, so a flood of made-up ones cannot evict the real ones.
 /// </summary>
 public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster,
-    IOptions<AuthOptions> options, TimeProvider time)
+    IOptions<AuthOptions> options, ServiceSecrets secrets, MediaMetrics metrics, TimeProvider time)
 {
     /// <summary>What an owner name may be.</summary>
     public const string OwnerPattern = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$";
 
+    /// <summary>The name of the secret that signs keys.</summary>
+    public const string SecretName = "api-keys";
+
+    /// <summary>Most keys cached per frontend.</summary>
+    public const int CacheCapacity = 100_000;
+
     private const string Prefix = "mk_";
+    private const int RandomChars = 43;
+    private const int SignatureChars = 22;
+
+    /// <summary>The length of a key.</summary>
+    public const int KeyLength = 3 + RandomChars + SignatureChars;
+
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
     private readonly ConcurrentDictionary<string, (KeyIdentity? Identity, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly string _service = cluster.Value.ServiceId;
@@ -35,19 +67,70 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
     /// <summary>Makes a key for an owner; the key itself is returned only here.</summary>
     public async Task<(KeyIdentity Identity, string Key)> CreateAsync(string owner, bool isAdmin, CancellationToken cancellationToken)
     {
-        var key = Prefix + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var random = System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var key = Prefix + random + Signature(await secrets.GetAsync(SecretName), random);
         return (await InsertAsync(key, owner, isAdmin, cancellationToken), key);
     }
 
-    /// <summary>Makes a given key known (bootstrap files), unless it already is.</summary>
-    public async Task<KeyIdentity> EnsureAsync(string key, string owner, bool isAdmin, CancellationToken cancellationToken) =>
-        await FindUncachedAsync(key, cancellationToken) ?? await InsertAsync(key, owner, isAdmin, cancellationToken);
+    /// <summary>Whether <paramref name="key"/> is signed by this service (no database work beyond reading the secret
+    /// once per process).</summary>
+    public async ValueTask<bool> IsSignedAsync(string key)
+    {
+        if (key.Length != KeyLength || !key.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
 
-    /// <summary>Who a presented key belongs to, or null when it is unknown or revoked.</summary>
+        var secret = secrets.Peek(SecretName) ?? await secrets.GetAsync(SecretName);
+        var random = key.AsSpan(Prefix.Length, RandomChars);
+        return CryptographicOperations.FixedTimeEquals(
+            Encoding.ASCII.GetBytes(Signature(secret, random.ToString())), Encoding.ASCII.GetBytes(key[(Prefix.Length + RandomChars)..]));
+    }
+
+    /// <summary>What a key of a bootstrap file is to this service.</summary>
+    public async Task<KeyStanding> StandingAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!await IsSignedAsync(key))
+        {
+            return KeyStanding.NotAKey;
+        }
+
+        return await RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand(
+                "SELECT revoked_at IS NOT NULL FROM api_keys WHERE key_hash = @hash AND service_id = @service");
+            command.Parameters.AddWithValue("hash", Hash(key));
+            command.Parameters.AddWithValue("service", _service);
+            return await command.ExecuteScalarAsync(ct) switch
+            {
+                bool revoked => revoked ? KeyStanding.Revoked : KeyStanding.Active,
+                _ => KeyStanding.Absent,
+            };
+        }, cancellationToken);
+    }
+
+    /// <summary>Records a signed key (a bootstrap file's) that the database does not hold yet; another frontend
+    /// recording it at the same time is no error.</summary>
+    public Task AddAsync(string key, string owner, bool isAdmin, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand("""
+                INSERT INTO api_keys (service_id, owner, key_hash, is_admin) VALUES (@service, @owner, @hash, @admin)
+                ON CONFLICT DO NOTHING
+                """);
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("hash", Hash(key));
+            command.Parameters.AddWithValue("admin", isAdmin);
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+
+    /// <summary>Who a presented key belongs to, or null when it is malformed, unsigned, unknown or revoked.</summary>
     public async Task<KeyIdentity?> FindAsync(string key, CancellationToken cancellationToken)
     {
-        if (!key.StartsWith(Prefix, StringComparison.Ordinal) || key.Length > 100)
+        if (!await IsSignedAsync(key))
         {
+            metrics.AuthenticationFailed(key.StartsWith(Prefix, StringComparison.Ordinal) && key.Length == KeyLength ? "signature" : "malformed");
             return null;
         }
 
@@ -55,29 +138,54 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
         var hash = Convert.ToHexString(Hash(key));
         if (_cache.TryGetValue(hash, out var cached) && cached.Until > now)
         {
-            return cached.Identity;
+            return Counted(cached.Identity);
         }
 
         KeyIdentity? identity;
         try
         {
+            metrics.KeyLookedUp();
             identity = await FindUncachedAsync(key, cancellationToken);
         }
         catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex)
             && _cache.TryGetValue(hash, out var stale) && stale.Until - options.Value.KeyCacheTtl + options.Value.KeyStaleIfError > now)
         {
             // The database does not answer: what was read about this key a short while ago still holds (stale-if-error).
-            return stale.Identity;
+            return Counted(stale.Identity);
         }
 
-        if (_cache.Count > 100_000)
+        if (_cache.Count >= CacheCapacity)
         {
-            _cache.Clear();
+            // Only expired entries go; when every entry is live, this key is simply not cached.
+            foreach (var entry in _cache)
+            {
+                if (entry.Value.Until <= now)
+                {
+                    _cache.TryRemove(entry);
+                }
+            }
         }
 
-        _cache[hash] = (identity, now + options.Value.KeyCacheTtl);
+        if (_cache.Count < CacheCapacity || _cache.ContainsKey(hash))
+        {
+            _cache[hash] = (identity, now + options.Value.KeyCacheTtl);
+        }
+
+        return Counted(identity);
+    }
+
+    private KeyIdentity? Counted(KeyIdentity? identity)
+    {
+        if (identity is null)
+        {
+            metrics.AuthenticationFailed("unknown");
+        }
+
         return identity;
     }
+
+    private static string Signature(byte[] secret, string random) =>
+        System.Buffers.Text.Base64Url.EncodeToString(HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes("api-key:" + random)).AsSpan(0, 16));
 
     /// <summary>Revokes a key; false when no active key has that id.</summary>
     public Task<bool> RevokeAsync(long id, CancellationToken cancellationToken) =>

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace MediaService.ApiFrontend.Auth;
 
 /// <summary>Authentication of callers. Section <c>Auth</c>.</summary>
-public sealed class AuthOptions
+public sealed class AuthOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Auth";
@@ -41,6 +41,31 @@ public sealed class AuthOptions
     /// <summary>The owner of the bootstrap user key. Default <c>dev</c>.</summary>
     [Required, RegularExpression(ApiKeys.OwnerPattern)]
     public string BootstrapUserOwner { get; set; } = "dev";
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Jwt.Enabled && string.IsNullOrWhiteSpace(Jwt.Audience))
+        {
+            yield return new ValidationResult("Auth:Jwt:Audience is required when Auth:Jwt:Issuer is set: a token made for another service must not open this one.",
+                [nameof(Jwt)]);
+        }
+
+        if (Jwt.Enabled && Jwt.SigningKeys.Length == 0)
+        {
+            yield return new ValidationResult("Auth:Jwt:SigningKeys needs at least one key when Auth:Jwt:Issuer is set.", [nameof(Jwt)]);
+        }
+
+        if (Jwt.Enabled && !System.Text.RegularExpressions.Regex.IsMatch(Jwt.OwnerNamespace, "^[a-z][a-z0-9-]{0,15}$"))
+        {
+            yield return new ValidationResult("Auth:Jwt:OwnerNamespace: 1 to 16 lower-case letters, digits or dashes, starting with a letter.", [nameof(Jwt)]);
+        }
+
+        if (Jwt.AdminClaimType is { Length: > 0 } && string.IsNullOrEmpty(Jwt.AdminClaimValue))
+        {
+            yield return new ValidationResult("Auth:Jwt:AdminClaimValue is required with Auth:Jwt:AdminClaimType.", [nameof(Jwt)]);
+        }
+    }
 }
 
 /// <summary>JWT bearer tokens (section <c>Auth:Jwt</c>): off unless an issuer is set.</summary>
@@ -49,7 +74,7 @@ public sealed class JwtSettings
     /// <summary>The issuer tokens must name (<c>iss</c>). Unset: JWTs are not accepted.</summary>
     public string? Issuer { get; set; }
 
-    /// <summary>The audience tokens must name (<c>aud</c>).</summary>
+    /// <summary>The audience tokens must name (<c>aud</c>); required with <see cref="Issuer"/>.</summary>
     public string? Audience { get; set; }
 
     /// <summary>Keys that may sign tokens: a PEM public key (RSA or EC), or a base64 secret (HMAC) of at least 32 bytes.</summary>
@@ -57,6 +82,17 @@ public sealed class JwtSettings
 
     /// <summary>The claim that names the owner. Default <c>sub</c>.</summary>
     public string OwnerClaim { get; set; } = "sub";
+
+    /// <summary>The namespace of token owners: a token's owner is <c>{namespace}:{owner claim}</c>, apart from every API
+    /// key's owner (whose names hold no colon). Choose a new one when the issuer changes. Default <c>jwt</c>.</summary>
+    public string OwnerNamespace { get; set; } = "jwt";
+
+    /// <summary>A claim that makes a token's caller an admin when it holds <see cref="AdminClaimValue"/> (for example
+    /// <c>roles</c> and <c>media-admin</c>). Unset (the default): only admin API keys are admins.</summary>
+    public string? AdminClaimType { get; set; }
+
+    /// <summary>The value of <see cref="AdminClaimType"/> that makes an admin.</summary>
+    public string? AdminClaimValue { get; set; }
 
     /// <summary>Clock skew allowed on expiry. Default 1 min.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(1);

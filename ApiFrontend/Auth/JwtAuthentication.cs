@@ -38,7 +38,7 @@ public static partial class BearerAuthentication
                 options.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = jwt.Issuer,
-                    ValidateAudience = jwt.Audience is not null,
+                    ValidateAudience = true,
                     ValidAudience = jwt.Audience,
                     IssuerSigningKeys = [.. jwt.SigningKeys.Select(Key)],
                     ClockSkew = jwt.ClockSkew,
@@ -48,14 +48,21 @@ public static partial class BearerAuthentication
                 {
                     OnTokenValidated = context =>
                     {
-                        var owner = context.Principal?.FindFirst(jwt.OwnerClaim)?.Value;
-                        if (owner is null || !OwnerRegex().IsMatch(owner))
+                        var principal = Principal(context.Principal!, jwt, out var error);
+                        if (principal is null)
                         {
-                            context.Fail($"The token has no valid '{jwt.OwnerClaim}' claim to name its owner.");
-                            return Task.CompletedTask;
+                            context.Fail(error!);
+                        }
+                        else
+                        {
+                            context.Principal = principal;
                         }
 
-                        context.Principal!.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, owner)]));
+                        return Task.CompletedTask;
+                    },
+                    OnAuthenticationFailed = context =>
+                    {
+                        context.HttpContext.RequestServices.GetRequiredService<MediaService.DataPlane.Telemetry.MediaMetrics>().AuthenticationFailed("jwt");
                         return Task.CompletedTask;
                     },
                 };
@@ -64,6 +71,38 @@ public static partial class BearerAuthentication
 
         return services;
     }
+
+    /// <summary>
+    /// The caller a validated token names: its owner is <c>{namespace}:{owner claim}</c> (so that no token can act as
+    /// an API key's owner, whose names hold no colon); the claims the service sets itself (<c>media:*</c> and the name
+    /// identifier) are dropped from the token before any are added, so that a token cannot pick an API key's rate-limit
+    /// bucket or mark itself admin. It is admin only through <see cref="JwtSettings.AdminClaimType"/>. Null (with the
+    /// reason) when the owner claim is missing or not a valid name.
+    /// </summary>
+    public static System.Security.Claims.ClaimsPrincipal? Principal(System.Security.Claims.ClaimsPrincipal token, JwtSettings jwt, out string? error)
+    {
+        var subject = token.FindFirst(jwt.OwnerClaim)?.Value;
+        if (subject is null || !OwnerRegex().IsMatch(subject))
+        {
+            error = $"The token has no valid '{jwt.OwnerClaim}' claim to name its owner.";
+            return null;
+        }
+
+        var admin = jwt.AdminClaimType is { Length: > 0 } type
+            && token.Claims.Any(c => c.Type == type && c.Value == jwt.AdminClaimValue);
+        List<Claim> claims = [.. token.Claims.Where(c => !IsReserved(c.Type))];
+        claims.Add(new Claim(ClaimTypes.NameIdentifier, $"{jwt.OwnerNamespace}:{subject}"));
+        if (admin)
+        {
+            claims.Add(new Claim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
+        }
+
+        error = null;
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, JwtScheme, ClaimTypes.NameIdentifier, ClaimTypes.Role));
+    }
+
+    private static bool IsReserved(string type) =>
+        type.StartsWith("media:", StringComparison.OrdinalIgnoreCase) || type == ClaimTypes.NameIdentifier;
 
     private static SecurityKey Key(string text)
     {

@@ -66,6 +66,19 @@ public sealed class RateLimitOptions
     /// over it is slowed down (the frontend reads its body more slowly), never failed.</summary>
     public RateRule UploadKib { get; set; } = new() { PerSecond = 100 * 1024, Burst = 16 * 1024 };
 
+    /// <summary>Failed authentications (401s) per client address, counted by each frontend before any credential is
+    /// looked up; past it the address gets 429 unless it presents a signed key. Default 2/s, burst 30.</summary>
+    public RateRule FailedAuthPerAddress { get; set; } = new() { PerSecond = 2, Burst = 30 };
+
+    /// <summary>Requests without a key to routes that need none (health, OpenAPI, share links, tus capabilities) per
+    /// client address, per frontend. Default 50/s, burst 200.</summary>
+    public RateRule AnonymousPerAddress { get; set; } = new() { PerSecond = 50, Burst = 200 };
+
+    /// <summary>Most client addresses a frontend tracks for the per-address limits (full buckets are forgotten first).
+    /// Default 100,000.</summary>
+    [Range(100, 10_000_000)]
+    public int MaxTrackedAddresses { get; set; } = 100_000;
+
     /// <summary>How many seconds' worth of tokens a frontend takes from the cluster's bucket at once (at least one
     /// token). Smaller is more exact across frontends; larger makes fewer grain calls. Default 0.05 s.</summary>
     [Range(0.0, 10.0)]

@@ -16,17 +16,17 @@ namespace MediaService.ApiFrontend.Auth;
 /// <summary>
 /// Signed, expiring links to an item's content and renditions, usable without a key (so that a browser can show a
 /// rendition). A link is the item's URL with <c>expires</c> (Unix seconds) and <c>sig</c>, an HMAC-SHA256 of the id and
-/// the expiry under a secret all frontends of the service share (made once, kept in PostgreSQL).
+/// the expiry under a secret all frontends of the service share (<see cref="ServiceSecrets"/>, <c>share-links</c>).
 /// </summary>
-public sealed class ShareLinks(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster, TimeProvider time)
+public sealed class ShareLinks(ServiceSecrets secrets, TimeProvider time)
 {
-    private readonly Lazy<Task<byte[]>> _secret = new(() => LoadSecretAsync(dataSource, pipelines, cluster.Value.ServiceId));
+    private Task<byte[]> Secret => secrets.GetAsync("share-links");
 
     /// <summary>The query string that opens item <paramref name="id"/> until <paramref name="expires"/>.</summary>
     public async Task<string> SignAsync(long id, DateTimeOffset expires)
     {
         var seconds = expires.ToUnixTimeSeconds();
-        return $"expires={seconds}&sig={Signature(await _secret.Value, id, seconds)}";
+        return $"expires={seconds}&sig={Signature(await Secret, id, seconds)}";
     }
 
     /// <summary>Whether the request carries a valid, unexpired link to item <paramref name="id"/>: null when it carries
@@ -43,7 +43,7 @@ public sealed class ShareLinks(NpgsqlDataSource dataSource, ResiliencePipelinePr
             return (false, "The link is malformed.");
         }
 
-        var expected = Encoding.ASCII.GetBytes(Signature(await _secret.Value, id, seconds));
+        var expected = Encoding.ASCII.GetBytes(Signature(await Secret, id, seconds));
         if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(sig.ToString())))
         {
             return (false, "The link's signature does not match.");
@@ -55,19 +55,6 @@ public sealed class ShareLinks(NpgsqlDataSource dataSource, ResiliencePipelinePr
     private static string Signature(byte[] secret, long id, long expires) =>
         System.Buffers.Text.Base64Url.EncodeToString(
             HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"media:{id}:{expires}"))));
-
-    private static async Task<byte[]> LoadSecretAsync(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, string service) =>
-        await pipelines.GetPipeline(Resilience.Postgres).RunAsync(idempotent: true, async ct =>
-        {
-            // Whoever comes first makes it; everyone reads the one that won.
-            await using var command = dataSource.CreateCommand("""
-                INSERT INTO service_secrets (service_id, name, value) VALUES (@service, 'share-links', @value) ON CONFLICT DO NOTHING;
-                SELECT value FROM service_secrets WHERE service_id = @service AND name = 'share-links';
-                """);
-            command.Parameters.AddWithValue("service", service);
-            command.Parameters.AddWithValue("value", RandomNumberGenerator.GetBytes(32));
-            return (byte[])(await command.ExecuteScalarAsync(ct))!;
-        }, CancellationToken.None);
 }
 
 /// <summary>Share link routes and the access rule of the routes they open.</summary>
@@ -85,8 +72,10 @@ public static class ShareLinkEndpoints
         long id, HttpContext context, IClusterClient cluster, ShareLinks links, IOptions<AuthOptions> options, TimeProvider time, ShareLinkRequest? request)
     {
         var limits = options.Value;
-        var lifetime = request?.ExpiresInSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : limits.DefaultLinkLifetime;
-        if (lifetime <= TimeSpan.Zero || lifetime > limits.MaxLinkLifetime)
+        // Compared as seconds first: a number past TimeSpan's range is a bad request, not an overflow.
+        var seconds = request?.ExpiresInSeconds;
+        var lifetime = seconds is >= 1 && seconds <= (long)limits.MaxLinkLifetime.TotalSeconds ? TimeSpan.FromSeconds(seconds.Value) : limits.DefaultLinkLifetime;
+        if (seconds is not null && (seconds < 1 || seconds > (long)limits.MaxLinkLifetime.TotalSeconds))
         {
             return Problems.Invalid(new Dictionary<string, string[]>
             {

@@ -9,6 +9,7 @@ namespace MediaService.ApiFrontend.Media;
 /// </summary>
 public sealed partial class MediaIngest(
     IClusterClient cluster,
+    MediaIdIssuer ids,
     UploadWriter writer,
     Microsoft.Extensions.Options.IOptions<UploadOptions> options,
     ILogger<MediaIngest> logger)
@@ -20,7 +21,7 @@ public sealed partial class MediaIngest(
     {
         for (var attempt = 0; attempt < MaxIdAttempts; attempt++)
         {
-            var id = MediaIds.NewId();
+            var id = await ids.NewIdAsync();
             var grain = cluster.GetGrain<IUploadGrain>(id);
             var created = await grain.CreateAsync(request);
             if (created.Created)

@@ -306,6 +306,12 @@ public static class MergePatch
             return (null, errors);
         }
 
+        if (InvalidText(root, "$") is { } invalid)
+        {
+            errors[invalid] = ["Not valid Unicode text: an unpaired surrogate (\\ud800 to \\udfff) is not a character."];
+            return (null, errors);
+        }
+
         var patch = new AnnotationsPatch();
         foreach (var member in root.EnumerateObject())
         {
@@ -369,6 +375,63 @@ public static class MergePatch
         }
 
         return (errors.Count == 0 ? patch : null, errors);
+    }
+
+    // The path of the first member name or string that is not valid UTF-16 (JSON escapes can spell a lone
+    // surrogate, which no string may hold), or null when there is none.
+    private static string? InvalidText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Readable(element) ? null : path;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (InvalidText(item, $"{path}[{i++}]") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = member.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return path;
+                    }
+
+                    if (InvalidText(member.Value, path == "$" ? name : $"{path}.{name}") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool Readable(JsonElement text)
+    {
+        try
+        {
+            _ = text.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static ImmutableArray<string> Strings(string name, JsonElement value, Dictionary<string, string[]> errors)

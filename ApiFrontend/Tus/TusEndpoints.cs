@@ -547,7 +547,9 @@ public static partial class TusEndpoints
             && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
-    private static string LocationOf(HttpRequest request, long id) => $"{request.Scheme}://{request.Host}{request.PathBase}/files/{id}";
+    // Relative, or from Http:PublicBaseUrl: never from the request's Host, which the client chooses.
+    private static string LocationOf(HttpRequest request, long id) =>
+        request.HttpContext.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<HttpEdgeOptions>>().Value.UploadUrl(request, id);
 
     private static void WriteExpires(HttpContext context, DateTimeOffset? expiresAt)
     {

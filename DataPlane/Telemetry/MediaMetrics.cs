@@ -16,6 +16,8 @@ public sealed class MediaMetrics
     private readonly Counter<long> _expired;
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _keyLookups;
+    private readonly Counter<long> _authFailures;
     private readonly Histogram<double> _processingDuration;
     private long _activeUploads;
     private long _activeItems;
@@ -35,9 +37,18 @@ public sealed class MediaMetrics
         _meter.CreateObservableUpDownCounter("media.uploads.active", () => ActiveUploads, "{upload}",
             "Unfinished uploads whose grain is active on this silo.");
         _rateLimited = _meter.CreateCounter<long>("media.requests.rate_limited", "{request}", "Requests refused with 429 by the rate limits.");
+        _keyLookups = _meter.CreateCounter<long>("media.auth.key_lookups", "{lookup}",
+            "API keys looked up in PostgreSQL (only keys whose signature is valid and that are not cached get this far).");
+        _authFailures = _meter.CreateCounter<long>("media.auth.failures", "{request}", "Credentials refused, by reason.");
         _processingDuration = _meter.CreateHistogram<double>("media.processing.duration", "s", "Time of a processing attempt, by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
     }
+
+    /// <summary>An API key was looked up in PostgreSQL.</summary>
+    public void KeyLookedUp() => _keyLookups.Add(1);
+
+    /// <summary>Credentials were refused (<c>malformed</c>, <c>signature</c>, <c>unknown</c>, <c>jwt</c>).</summary>
+    public void AuthenticationFailed(string reason) => _authFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>Unfinished uploads active here (what <c>GET /admin/cluster</c> shows per silo).</summary>
     public long ActiveUploads => Interlocked.Read(ref _activeUploads);

@@ -115,7 +115,7 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
 /// <summary>Ids for tests that address grains directly, drawn like production ids.</summary>
 internal static class MediaServiceTestIds
 {
-    public static long Next() => ApiFrontend.Media.MediaIds.NewId();
+    public static long Next() => ApiFrontend.Media.MediaIds.NewId(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 }
 
 public sealed class ClusterRestartTests

@@ -26,7 +26,7 @@ public sealed class IetfDraftTests(MediaServiceFixture fixture)
         using var response = await _http.SendAsync(request);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("6", Tus.Header(response, "Upload-Draft-Interop-Version"));
-        return response.Headers.Location!.AbsolutePath;
+        return response.Headers.Location!.OriginalString;
     }
 
     private async Task<HttpResponseMessage> AppendAsync(string url, long offset, byte[] bytes, bool complete)
@@ -116,6 +116,6 @@ public sealed class IetfDraftTests(MediaServiceFixture fixture)
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("?1", Tus.Header(response, "Upload-Complete"));
-        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await _http.GetByteArrayAsync($"/media/{Tus.IdOf(response.Headers.Location!.AbsolutePath)}/content")));
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await _http.GetByteArrayAsync($"/media/{Tus.IdOf(response.Headers.Location!.OriginalString)}/content")));
     }
 }

@@ -27,7 +27,7 @@ public sealed class TusConcatenationTests(MediaServiceFixture fixture)
 
         using var final = await CreateFinalAsync(string.Join(' ', urls.Select((u, i) => i == 1 ? new Uri(fixture.Frontend.Address, u).ToString() : u)));
         Assert.Equal(HttpStatusCode.Created, final.StatusCode);
-        var finalUrl = final.Headers.Location!.AbsolutePath;
+        var finalUrl = final.Headers.Location!.OriginalString;
 
         using var head = await Tus.HeadAsync(_http, finalUrl);
         var whole = pieces.SelectMany(p => p).ToArray();
@@ -54,7 +54,7 @@ public sealed class TusConcatenationTests(MediaServiceFixture fixture)
 
         using var final = await CreateFinalAsync($"{firstUrl} {secondUrl}");
         Assert.Equal(HttpStatusCode.Created, final.StatusCode);
-        var finalUrl = final.Headers.Location!.AbsolutePath;
+        var finalUrl = final.Headers.Location!.OriginalString;
         using (var unfinished = await Tus.HeadAsync(_http, finalUrl))
         {
             Assert.Equal(HttpStatusCode.OK, unfinished.StatusCode);
@@ -110,7 +110,7 @@ public sealed class TusConcatenationTests(MediaServiceFixture fixture)
         request.Headers.Add("Upload-Length", length.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var response = await _http.SendAsync(request);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return response.Headers.Location!.AbsolutePath;
+        return response.Headers.Location!.OriginalString;
     }
 
     private Task<HttpResponseMessage> CreateFinalAsync(string urls)

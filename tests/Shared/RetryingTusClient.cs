@@ -56,7 +56,7 @@ public sealed class RetryingTusClient(
 
                     using var created = await http.SendAsync(create, cancellationToken);
                     Check(created, HttpStatusCode.Created, "POST");
-                    url = Url = created.Headers.Location!.AbsolutePath;
+                    url = Url = created.Headers.Location!.OriginalString;
                 }
                 else if (resume)
                 {

@@ -116,7 +116,7 @@ public sealed class FaultClients(HttpClient http)
                 create.Headers.Add("Upload-Concat", $"final;/files/{ids[0]} /files/{ids[1]}");
                 using var response = await http.SendAsync(create);
                 Check(response, HttpStatusCode.Created);
-                final = response.Headers.Location!.AbsolutePath;
+                final = response.Headers.Location!.OriginalString;
                 created.Add(IdOf(final));
             }
 
@@ -145,7 +145,7 @@ public sealed class FaultClients(HttpClient http)
                 create.Headers.Add("Upload-Length", body.Length.ToString(CultureInfo.InvariantCulture));
                 using var response = await http.SendAsync(create);
                 Check(response, HttpStatusCode.Created);
-                url = response.Headers.Location!.AbsolutePath;
+                url = response.Headers.Location!.OriginalString;
                 created.Add(IdOf(url));
             }
             else if (resume)

@@ -45,7 +45,7 @@ public static class Tus
     {
         using var response = await CreateAsync(http, length, metadata);
         response.EnsureSuccessStatusCode();
-        return response.Headers.Location!.AbsolutePath;
+        return response.Headers.Location!.OriginalString;
     }
 
     public static ByteArrayContent Chunk(byte[] bytes, int offset = 0, int? count = null)

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using MediaService.ApiFrontend.Http;
+using MediaService.DataPlane.Telemetry;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+
+namespace MediaService.ApiFrontend.Auth;
+
+/// <summary>
+/// Per client address, in each frontend's memory and ahead of authentication: a bucket of failed authentications
+/// (requests answered 401) and a bucket of anonymous requests (routes that need no key: health, OpenAPI, share links,
+/// tus capabilities). An address whose failures are spent gets 429 at once, before its credentials are read, unless
+/// it presents a key signed by the service (checked with a hash, no database), so that a flood of made-up keys is
+/// refused cheaply while the real keys behind the same address keep working. The number of addresses tracked is
+/// bounded; full buckets are the first forgotten.
+/// </summary>
+public sealed class AddressThrottle(IOptions<RateLimitOptions> options, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<(IPAddress Address, bool Anonymous), Bucket> _buckets = new();
+
+    /// <summary>Addresses tracked now (both kinds of bucket).</summary>
+    public int Tracked => _buckets.Count;
+
+    /// <summary>True when the address may still fail authentication (a token is left), without spending one.</summary>
+    public bool MayFail(IPAddress address, out TimeSpan retryAfter) =>
+        Peek(address, anonymous: false, options.Value.FailedAuthPerAddress, out retryAfter);
+
+    /// <summary>Spends one failure of the address.</summary>
+    public void Failed(IPAddress address) => Take(address, anonymous: false, options.Value.FailedAuthPerAddress, out _);
+
+    /// <summary>Spends one anonymous request of the address; false (with the wait) when none is left.</summary>
+    public bool Anonymous(IPAddress address, out TimeSpan retryAfter) =>
+        Take(address, anonymous: true, options.Value.AnonymousPerAddress, out retryAfter);
+
+    private bool Peek(IPAddress address, bool anonymous, RateRule rule, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (!_buckets.TryGetValue((address, anonymous), out var bucket))
+        {
+            return true;
+        }
+
+        lock (bucket)
+        {
+            var tokens = bucket.Refill(rule, time.GetUtcNow());
+            if (tokens >= 1)
+            {
+                return true;
+            }
+
+            retryAfter = TimeSpan.FromSeconds((1 - tokens) / rule.PerSecond);
+            return false;
+        }
+    }
+
+    private bool Take(IPAddress address, bool anonymous, RateRule rule, out TimeSpan retryAfter)
+    {
+        var now = time.GetUtcNow();
+        var key = (address, anonymous);
+        if (!_buckets.TryGetValue(key, out var bucket))
+        {
+            if (_buckets.Count >= options.Value.MaxTrackedAddresses)
+            {
+                Forget(now);
+            }
+
+            bucket = _buckets.GetOrAdd(key, _ => new Bucket(rule.Burst, now));
+        }
+
+        lock (bucket)
+        {
+            var tokens = bucket.Refill(rule, now);
+            if (tokens >= 1)
+            {
+                bucket.Tokens = tokens - 1;
+                retryAfter = TimeSpan.Zero;
+                return true;
+            }
+
+            retryAfter = TimeSpan.FromSeconds((1 - tokens) / rule.PerSecond);
+            return false;
+        }
+    }
+
+    // Buckets that have refilled completely hold nothing worth keeping.
+    private void Forget(DateTimeOffset now)
+    {
+        var settings = options.Value;
+        foreach (var (key, bucket) in _buckets)
+        {
+            var rule = key.Anonymous ? settings.AnonymousPerAddress : settings.FailedAuthPerAddress;
+            lock (bucket)
+            {
+                if (bucket.Refill(rule, now) >= rule.Burst)
+                {
+                    _buckets.TryRemove(key, out _);
+                }
+            }
+        }
+    }
+
+    private sealed class Bucket(double tokens, DateTimeOffset at)
+    {
+        public double Tokens { get; set; } = tokens;
+
+        public DateTimeOffset At { get; private set; } = at;
+
+        public double Refill(RateRule rule, DateTimeOffset now)
+        {
+            Tokens = Math.Min(rule.Burst, Tokens + (Math.Max(0, (now - At).TotalSeconds) * rule.PerSecond));
+            At = now;
+            return Tokens;
+        }
+    }
+}
+
+/// <summary>The middleware of <see cref="AddressThrottle"/>: after routing, before authentication.</summary>
+public static class AddressThrottleMiddleware
+{
+    /// <summary>Applies the per-address limits.</summary>
+    public static IApplicationBuilder UseAddressThrottle(this IApplicationBuilder app) => app.Use(static async (context, next) =>
+    {
+        var settings = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        if (!settings.Enabled || context.Connection.RemoteIpAddress is not { } address || HttpMethods.IsOptions(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+
+        var throttle = context.RequestServices.GetRequiredService<AddressThrottle>();
+        var header = context.Request.Headers.Authorization.ToString();
+        var anonymousRoute = context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null;
+        if (header.Length == 0 && anonymousRoute)
+        {
+            if (!throttle.Anonymous(address, out var wait))
+            {
+                await RefuseAsync(context, "anonymous", wait, $"Requests without a key from one address are limited to {settings.AnonymousPerAddress.PerSecond}/s "
+                    + $"(bursts of {settings.AnonymousPerAddress.Burst}).");
+                return;
+            }
+        }
+        else if (!throttle.MayFail(address, out var wait) && !await PresentsSignedKeyAsync(context, header))
+        {
+            await RefuseAsync(context, "failed-auth", wait, "Too many failed authentications from this address: "
+                + $"{settings.FailedAuthPerAddress.PerSecond}/s are allowed (bursts of {settings.FailedAuthPerAddress.Burst}).");
+            return;
+        }
+
+        await next(context);
+        if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
+        {
+            throttle.Failed(address);
+        }
+    });
+
+    private static async Task<bool> PresentsSignedKeyAsync(HttpContext context, string header) =>
+        header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+        && await context.RequestServices.GetRequiredService<ApiKeys>().IsSignedAsync(header["Bearer ".Length..].Trim());
+
+    private static async Task RefuseAsync(HttpContext context, string what, TimeSpan wait, string detail)
+    {
+        context.RequestServices.GetRequiredService<MediaMetrics>().RateLimited(what);
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        await Problems.Create("rate-limited", StatusCodes.Status429TooManyRequests, "Too many requests", detail).ExecuteAsync(context);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using MediaService.DataPlane;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Polly.Registry;
+
+namespace MediaService.ApiFrontend.Auth;
+
+/// <summary>
+/// The service's own secrets (table <c>service_secrets</c>, migration 006), each 32 random bytes made once by whichever
+/// frontend asks first and shared by all of them: <c>share-links</c> signs links, <c>api-keys</c> signs API keys,
+/// <c>media-ids</c> signs media ids. A secret read is kept for the life of the process; a failed read is not (the next
+/// caller reads again), so one database hiccup never poisons a frontend until its restart.
+/// </summary>
+public sealed class ServiceSecrets(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster)
+{
+    private readonly ConcurrentDictionary<string, Task<byte[]>> _secrets = new(StringComparer.Ordinal);
+
+    /// <summary>The secret called <paramref name="name"/>.</summary>
+    public Task<byte[]> GetAsync(string name)
+    {
+        while (true)
+        {
+            var loading = _secrets.GetOrAdd(name, LoadAsync);
+            if (!loading.IsFaulted && !loading.IsCanceled)
+            {
+                return loading;
+            }
+
+            // A failed read is dropped (by whoever sees it first) and read again.
+            if (!_secrets.TryRemove(new KeyValuePair<string, Task<byte[]>>(name, loading)))
+            {
+                continue;
+            }
+
+            return loading;
+        }
+    }
+
+    /// <summary>The secret if it was read already, without waiting; null before that.</summary>
+    public byte[]? Peek(string name) => _secrets.TryGetValue(name, out var loading) && loading.IsCompletedSuccessfully ? loading.Result : null;
+
+    private Task<byte[]> LoadAsync(string name) =>
+        pipelines.GetPipeline(Resilience.Postgres).RunAsync(idempotent: true, async ct =>
+        {
+            // Whoever comes first makes it; everyone reads the one that won.
+            await using var command = dataSource.CreateCommand("""
+                INSERT INTO service_secrets (service_id, name, value) VALUES (@service, @name, @value) ON CONFLICT DO NOTHING;
+                SELECT value FROM service_secrets WHERE service_id = @service AND name = @name;
+                """);
+            command.Parameters.AddWithValue("service", cluster.Value.ServiceId);
+            command.Parameters.AddWithValue("name", name);
+            command.Parameters.AddWithValue("value", RandomNumberGenerator.GetBytes(32));
+            return (byte[])(await command.ExecuteScalarAsync(ct))!;
+        }, CancellationToken.None);
+}
