@@ -147,7 +147,9 @@ public static class FrontendSetup
     {
         var path = context.Request.Path;
         var tus = path.StartsWithSegments("/files");
-        if ((tus || path.StartsWithSegments("/media")) && context.GetRouteValue("id") is string text
+        // A request without a key or a share link is the route's to refuse (401), whatever its id.
+        var caller = context.User.Identity?.IsAuthenticated == true || context.Request.Query.ContainsKey("sig");
+        if (caller && (tus || path.StartsWithSegments("/media")) && context.GetRouteValue("id") is string text
             && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
             && !await context.RequestServices.GetRequiredService<MediaIdIssuer>().IsIssuedAsync(id))
         {

@@ -10,8 +10,8 @@ namespace MediaService.ApiFrontend.Auth;
 
 /// <summary>
 /// Per client address, in each frontend's memory and ahead of authentication: a bucket of failed authentications
-/// (requests answered 401) and a bucket of anonymous requests (routes that need no key: health, OpenAPI, share links,
-/// tus capabilities). An address whose failures are spent gets 429 at once, before its credentials are read, unless
+/// (requests answered 401) and a bucket of anonymous requests (routes that need no key: OpenAPI, share links; health
+/// probes and metric scrapes are not counted). An address whose failures are spent gets 429 at once, before its credentials are read, unless
 /// it presents a key signed by the service (checked with a hash, no database), so that a flood of made-up keys is
 /// refused cheaply while the real keys behind the same address keep working. The number of addresses tracked is
 /// bounded; full buckets are the first forgotten.
@@ -131,6 +131,14 @@ public static class AddressThrottleMiddleware
 
         var throttle = context.RequestServices.GetRequiredService<AddressThrottle>();
         var header = context.Request.Headers.Authorization.ToString();
+        // Probes and scrapes (health, metrics) come from a few addresses, often: they are not counted.
+        var path = context.Request.Path;
+        if (path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics"))
+        {
+            await next(context);
+            return;
+        }
+
         var anonymousRoute = context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null;
         if (header.Length == 0 && anonymousRoute)
         {

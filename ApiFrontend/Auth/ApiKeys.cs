@@ -37,7 +37,8 @@ public enum KeyStanding
 /// API keys in PostgreSQL (table <c>api_keys</c>, migration 005). A key is <c>mk_</c>, 43 characters of base64url (256
 /// random bits) and 22 more that sign them (128 bits of an HMAC-SHA256 under the service's <c>api-keys</c> secret,
 /// <see cref="ServiceSecrets"/>); only its SHA-256 is stored. A presented key whose shape or signature is wrong is
-/// refused without touching the database, so made-up keys cost a hash and never a query. Lookups of signed keys are
+/// refused without touching the database, so made-up keys cost a hash and never a query (a bootstrap file's key without
+/// a signature is trusted by name, <see cref="Trust"/>). Lookups of signed keys are
 /// cached for <see cref="AuthOptions.KeyCacheTtl"/>, which bounds how long a revoked key keeps working on a frontend;
 /// only signed keys enter the cache, so a flood of made-up ones cannot evict the real ones.
 /// </summary>
@@ -62,6 +63,7 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
 
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
     private readonly ConcurrentDictionary<string, (KeyIdentity? Identity, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _trusted = new(StringComparer.Ordinal);
     private readonly string _service = cluster.Value.ServiceId;
 
     /// <summary>Makes a key for an owner; the key itself is returned only here.</summary>
@@ -72,13 +74,13 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
         return (await InsertAsync(key, owner, isAdmin, cancellationToken), key);
     }
 
-    /// <summary>Whether <paramref name="key"/> is signed by this service (no database work beyond reading the secret
-    /// once per process).</summary>
+    /// <summary>Whether <paramref name="key"/> is signed by this service, or is a bootstrap file's key this frontend was
+    /// told to trust (<see cref="Trust"/>): no database work beyond reading the secret once per process.</summary>
     public async ValueTask<bool> IsSignedAsync(string key)
     {
         if (key.Length != KeyLength || !key.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            return false;
+            return !_trusted.IsEmpty && key.Length <= 200 && _trusted.ContainsKey(Convert.ToHexString(Hash(key)));
         }
 
         var secret = secrets.Peek(SecretName) ?? await secrets.GetAsync(SecretName);
@@ -87,10 +89,14 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
             Encoding.ASCII.GetBytes(Signature(secret, random.ToString())), Encoding.ASCII.GetBytes(key[(Prefix.Length + RandomChars)..]));
     }
 
-    /// <summary>What a key of a bootstrap file is to this service.</summary>
+    /// <summary>Lets a key that carries no signature (a bootstrap file's, made by an operator or an older version) be
+    /// looked up like a signed one on this frontend.</summary>
+    public void Trust(string key) => _trusted[Convert.ToHexString(Hash(key))] = 0;
+
+    /// <summary>What a key of a bootstrap file is to this service (read from the database, signed or not).</summary>
     public async Task<KeyStanding> StandingAsync(string key, CancellationToken cancellationToken)
     {
-        if (!await IsSignedAsync(key))
+        if (!key.StartsWith(Prefix, StringComparison.Ordinal) || key.Length is < 20 or > 200)
         {
             return KeyStanding.NotAKey;
         }
@@ -109,7 +115,7 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
         }, cancellationToken);
     }
 
-    /// <summary>Records a signed key (a bootstrap file's) that the database does not hold yet; another frontend
+    /// <summary>Records a key (a bootstrap file's) that the database does not hold yet; another frontend
     /// recording it at the same time is no error.</summary>
     public Task AddAsync(string key, string owner, bool isAdmin, CancellationToken cancellationToken) =>
         RunAsync(async ct =>

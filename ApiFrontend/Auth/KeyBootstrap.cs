@@ -5,8 +5,9 @@ namespace MediaService.ApiFrontend.Auth;
 /// <summary>
 /// At start-up, makes the keys named by <see cref="AuthOptions.BootstrapAdminKeyFile"/> and
 /// <see cref="AuthOptions.BootstrapUserKeyFile"/> usable: a missing file gets a new key (written with mode 600, by one
-/// frontend even when several start together); an existing file's key is made known to the service. A revoked one is
-/// left revoked and the start goes on; one that is not a signed key of this service (an older form) is replaced.
+/// frontend even when several start together); an existing file's key (signed by the service or written by an
+/// operator) is made known to the service and trusted by this frontend. A revoked one stays revoked and the start goes
+/// on; a file that holds no key is logged and the start goes on.
 /// </summary>
 public sealed partial class KeyBootstrap(ApiKeys keys, IOptions<AuthOptions> options, ILogger<KeyBootstrap> logger) : IHostedService
 {
@@ -36,29 +37,29 @@ public sealed partial class KeyBootstrap(ApiKeys keys, IOptions<AuthOptions> opt
             switch (await keys.StandingAsync(existing, cancellationToken))
             {
                 case KeyStanding.Active:
+                    keys.Trust(existing);
                     return;
                 case KeyStanding.Absent:
                     await keys.AddAsync(existing, owner, isAdmin, cancellationToken);
+                    keys.Trust(existing);
                     return;
                 case KeyStanding.Revoked:
                     // An operator revoked it on purpose: start without it rather than not at all.
                     LogRevoked(logger, owner, path);
                     return;
                 default:
-                    // An older form of key, or one signed for another service: replaced by a new one.
-                    LogReplaced(logger, owner, path);
-                    await WriteNewAsync(path, owner, isAdmin, overwrite: true, cancellationToken);
+                    LogNotAKey(logger, owner, path);
                     return;
             }
         }
 
-        if (!await WriteNewAsync(path, owner, isAdmin, overwrite: false, cancellationToken))
+        if (!await WriteNewAsync(path, owner, isAdmin, cancellationToken))
         {
             await EnsureAsync(path, owner, isAdmin, cancellationToken); // another frontend wrote it first: use theirs
         }
     }
 
-    private async Task<bool> WriteNewAsync(string path, string owner, bool isAdmin, bool overwrite, CancellationToken cancellationToken)
+    private async Task<bool> WriteNewAsync(string path, string owner, bool isAdmin, CancellationToken cancellationToken)
     {
         var (_, key) = await keys.CreateAsync(owner, isAdmin, cancellationToken);
         var temporary = $"{path}.{Guid.NewGuid():N}";
@@ -71,7 +72,7 @@ public sealed partial class KeyBootstrap(ApiKeys keys, IOptions<AuthOptions> opt
 
         try
         {
-            File.Move(temporary, path, overwrite);
+            File.Move(temporary, path, overwrite: false);
             LogCreated(logger, owner, path);
             return true;
         }
@@ -89,7 +90,7 @@ public sealed partial class KeyBootstrap(ApiKeys keys, IOptions<AuthOptions> opt
         Message = "The bootstrap key for {Owner} in {Path} is revoked; starting without it (delete the file to get a new key)")]
     private static partial void LogRevoked(ILogger logger, string owner, string path);
 
-    [LoggerMessage(EventId = 3303, Level = LogLevel.Warning,
-        Message = "The bootstrap key for {Owner} in {Path} is not a signed key of this service; replacing it with a new one")]
-    private static partial void LogReplaced(ILogger logger, string owner, string path);
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Error,
+        Message = "The bootstrap key file for {Owner} at {Path} holds no key (mk_ and 17 to 197 characters); starting without it")]
+    private static partial void LogNotAKey(ILogger logger, string owner, string path);
 }

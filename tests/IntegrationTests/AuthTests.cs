@@ -198,46 +198,67 @@ public sealed class AuthTests(MediaServiceFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, (await fixture.Http.PostAsJsonAsync($"/media/{id}/links", new { expiresInSeconds = 0 })).StatusCode);
     }
 
-    [Fact]
-    public async Task JwtBearerTokensNameTheirOwnerByAClaimAndBadTokensAre401()
+    private static readonly byte[] JwtSecret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
+    private FrontendFactory JwtFrontend(Dictionary<string, string?>? more = null)
     {
-        var secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
-        await using var frontend = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Auth:Jwt:Issuer"] = "https://issuer.test",
             ["Auth:Jwt:Audience"] = "media",
-            ["Auth:Jwt:SigningKeys:0"] = Convert.ToBase64String(secret),
-        });
-        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
-        string Token(string owner, DateTime? expires = null, byte[]? key = null, string audience = "media") => handler.CreateToken(
-            new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
-            {
-                Issuer = "https://issuer.test",
-                Audience = audience,
-                NotBefore = DateTime.UtcNow.AddMinutes(-10),
-                Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
-                Claims = new Dictionary<string, object> { ["sub"] = owner },
-                SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
-                    new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(key ?? secret), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
-            });
+            ["Auth:Jwt:SigningKeys:0"] = Convert.ToBase64String(JwtSecret),
+        };
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
 
-        using var carla = frontend.CreateHttpClient(Token("jwt-carla"));
+        return new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, settings);
+    }
+
+    private static string Token(string owner, DateTime? expires = null, byte[]? key = null, string audience = "media", Dictionary<string, object>? claims = null)
+    {
+        var all = new Dictionary<string, object>(claims ?? []) { ["sub"] = owner };
+        return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = "https://issuer.test",
+            Audience = audience,
+            NotBefore = DateTime.UtcNow.AddMinutes(-10),
+            Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
+            Claims = all,
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(key ?? JwtSecret), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+        });
+    }
+
+    [Fact]
+    public async Task JwtOwnersLiveInTheirOwnNamespaceAndBadTokensAre401()
+    {
+        await using var frontend = JwtFrontend();
+        using var carla = frontend.CreateHttpClient(Token("carla"));
         var id = await MediaFiles.UploadAsync(carla, Encoding.ASCII.GetBytes("by token"), "t.txt", "text/plain");
         Assert.Equal(HttpStatusCode.OK, (await carla.GetAsync($"/media/{id}/metadata")).StatusCode);
 
-        // The same owner through an API key sees it; another owner's token does not.
-        var (_, carlaKey) = await NewKeyAsync("jwt-carla");
+        // An API key of the owner "carla" is someone else; so is another token's owner.
+        var (_, carlaKey) = await NewKeyAsync("carla");
         using var carlaByKey = frontend.CreateHttpClient(carlaKey);
-        Assert.Equal(HttpStatusCode.OK, (await carlaByKey.GetAsync($"/media/{id}/metadata")).StatusCode);
-        using var dan = frontend.CreateHttpClient(Token("jwt-dan"));
+        Assert.Equal(HttpStatusCode.NotFound, (await carlaByKey.GetAsync($"/media/{id}/metadata")).StatusCode);
+        using var dan = frontend.CreateHttpClient(Token("dan"));
         Assert.Equal(HttpStatusCode.NotFound, (await dan.GetAsync($"/media/{id}/metadata")).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await carla.GetAsync("/admin/keys")).StatusCode);
+
+        // A token whose subject is an API key's owner does not see that owner's items, even naming the identifier claim.
+        var devItem = await MediaFiles.UploadAsync(frontend.CreateHttpClient(), Encoding.ASCII.GetBytes("dev's"), "d.txt", "text/plain");
+        using var posing = frontend.CreateHttpClient(Token("dev", claims: new()
+        {
+            [System.Security.Claims.ClaimTypes.NameIdentifier] = "dev",
+        }));
+        Assert.Equal(HttpStatusCode.NotFound, (await posing.GetAsync($"/media/{devItem}/metadata")).StatusCode);
 
         foreach (var bad in new[]
         {
-            Token("jwt-carla", expires: DateTime.UtcNow.AddMinutes(-5)),
-            Token("jwt-carla", key: System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-            Token("jwt-carla", audience: "someone-else"),
+            Token("carla", expires: DateTime.UtcNow.AddMinutes(-5)),
+            Token("carla", key: System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            Token("carla", audience: "someone-else"),
             Token("not an owner!"),
         })
         {
@@ -246,6 +267,81 @@ public sealed class AuthTests(MediaServiceFixture fixture)
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
             Assert.Equal("Bearer", response.Headers.WwwAuthenticate.First().Scheme);
         }
+    }
+
+    [Fact]
+    public async Task AJwtIsNeverAdminByTheServicesOwnClaimsOnlyByTheDocumentedMapping()
+    {
+        var selfMade = Token("mallory", claims: new() { ["media:admin"] = "true", ["media:key"] = "1", ["roles"] = "media-admin" });
+        await using (var plain = JwtFrontend())
+        {
+            using var client = plain.CreateHttpClient(selfMade);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/admin/keys")).StatusCode);
+        }
+
+        await using var mapped = JwtFrontend(new() { ["Auth:Jwt:AdminClaimType"] = "roles", ["Auth:Jwt:AdminClaimValue"] = "media-admin" });
+        using var admin = mapped.CreateHttpClient(selfMade);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/admin/keys")).StatusCode);
+        using var notAdmin = mapped.CreateHttpClient(Token("mallory", claims: new() { ["roles"] = "viewer" }));
+        Assert.Equal(HttpStatusCode.Forbidden, (await notAdmin.GetAsync("/admin/keys")).StatusCode);
+    }
+
+    [Fact]
+    public void AnIssuerWithoutAnAudienceStopsTheStart()
+    {
+        var failure = Assert.ThrowsAny<Exception>(() => new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, new Dictionary<string, string?>
+        {
+            ["Auth:Jwt:Issuer"] = "https://issuer.test",
+            ["Auth:Jwt:SigningKeys:0"] = Convert.ToBase64String(JwtSecret),
+        }));
+
+        Assert.Contains("Auth:Jwt:Audience is required", failure.ToString());
+    }
+
+    [Fact]
+    public async Task ARevokedBootstrapKeyNeverStopsAStart()
+    {
+        var folder = Directory.CreateTempSubdirectory("bootstrap-").FullName;
+        var owner = $"boot-{Guid.NewGuid():N}";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Auth:BootstrapAdminKeyFile"] = Path.Combine(folder, "admin-api-key"),
+            ["Auth:BootstrapUserKeyFile"] = Path.Combine(folder, "dev-api-key"),
+            ["Auth:BootstrapUserOwner"] = owner,
+        };
+        string userKey;
+        await using (var first = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, settings))
+        {
+            userKey = first.UserKey;
+            using var admin = first.CreateHttpClient(first.AdminKey);
+            var keys = await admin.GetFromJsonAsync<JsonElement>("/admin/keys");
+            var hash = keys.EnumerateArray().First(k => k.GetProperty("owner").GetString() == owner && !k.TryGetProperty("revokedAt", out _));
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/admin/keys/{hash.GetProperty("id").GetInt64()}")).StatusCode);
+        }
+
+        await using var second = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, settings);
+        using var revoked = second.CreateHttpClient(userKey);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await revoked.GetAsync("/media")).StatusCode);
+        using var admin2 = second.CreateHttpClient(second.AdminKey);
+        Assert.Equal(HttpStatusCode.OK, (await admin2.GetAsync("/admin/keys")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnOperatorsUnsignedBootstrapKeyIsHonouredAndOtherUnsignedKeysAreNot()
+    {
+        var folder = Directory.CreateTempSubdirectory("bootstrap-").FullName;
+        var operatorKey = "mk_operator-made-" + Guid.NewGuid().ToString("N");
+        await File.WriteAllTextAsync(Path.Combine(folder, "dev-api-key"), operatorKey + "\n");
+        await using var frontend = new FrontendFactory(fixture.Cluster.Options.ClusterId, fixture.ServiceId, new Dictionary<string, string?>
+        {
+            ["Auth:BootstrapAdminKeyFile"] = Path.Combine(folder, "admin-api-key"),
+            ["Auth:BootstrapUserKeyFile"] = Path.Combine(folder, "dev-api-key"),
+        });
+
+        using var client = frontend.CreateHttpClient(operatorKey);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/media")).StatusCode);
+        using var other = frontend.CreateHttpClient("mk_operator-made-" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await other.GetAsync("/media")).StatusCode);
     }
 
     private static HttpRequestMessage PartialRequest()
