@@ -24,8 +24,10 @@ public sealed class QuotaOptions
 
 /// <summary>
 /// Checks an owner's quotas against their usage in the search index: at creation (the number of unfinished uploads,
-/// and the bytes when the length is known) and when a deferred length is declared. The index is written before a
-/// creation is answered, so only creations racing each other can pass together.
+/// and the bytes when the length is known), when a deferred length is declared, for a concatenation's summed length,
+/// and while bytes of an upload without a length are written (<see cref="RoomAsync"/> caps the body, and
+/// <see cref="QuotaCappedBody"/> stops it at the cap). The index is written before a creation is answered, so only
+/// requests of one owner racing each other can pass together.
 /// </summary>
 public sealed class Quotas(MediaIndex index, IOptions<QuotaOptions> options, IOptions<ClusterOptions> cluster)
 {
@@ -48,6 +50,22 @@ public sealed class Quotas(MediaIndex index, IOptions<QuotaOptions> options, IOp
     public async Task<ProblemHttpResult?> CheckDeclaredLengthAsync(string owner, long length, CancellationToken cancellationToken) =>
         Bytes(await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken), length);
 
+    /// <summary>The bytes <paramref name="owner"/> may still add (stored and announced bytes count as used).</summary>
+    public async Task<long> RoomAsync(string owner, CancellationToken cancellationToken)
+    {
+        var usage = await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken);
+        return Math.Max(0, options.Value.MaxStoredBytes - usage.Bytes);
+    }
+
+    /// <summary>The answer to a body that went past the owner's room.</summary>
+    public ProblemHttpResult Exceeded(long room)
+    {
+        var max = options.Value.MaxStoredBytes;
+        return Problems.Create(Problems.QuotaExceeded, StatusCodes.Status413PayloadTooLarge, "Storage quota exceeded",
+            $"The body goes past your storage quota of {max} bytes: {room} more fitted. What was stored before that point is kept.",
+            new Dictionary<string, object?> { ["roomBytes"] = room, ["maxStoredBytes"] = max });
+    }
+
     private ProblemHttpResult? Bytes(OwnerUsage usage, long length)
     {
         var max = options.Value.MaxStoredBytes;
@@ -56,5 +74,28 @@ public sealed class Quotas(MediaIndex index, IOptions<QuotaOptions> options, IOp
             : Problems.Create(Problems.QuotaExceeded, StatusCodes.Status413PayloadTooLarge, "Storage quota exceeded",
                 $"You use {usage.Bytes} bytes of your {max}; {length} more do not fit.",
                 new Dictionary<string, object?> { ["usedBytes"] = usage.Bytes, ["maxStoredBytes"] = max });
+    }
+}
+
+/// <summary>Thrown when a body goes past the owner's storage room.</summary>
+public sealed class QuotaExceededException(long room) : Exception($"The body goes past the owner's storage room of {room} bytes.")
+{
+    /// <summary>The bytes that fitted.</summary>
+    public long Room { get; } = room;
+}
+
+/// <summary>A request body that may carry at most <paramref name="room"/> bytes: the read that would pass it throws
+/// <see cref="QuotaExceededException"/> (the bytes before it are the writer's to keep).</summary>
+public sealed class QuotaCappedBody(Stream inner, long room) : MediaService.DataPlane.ForwardReadStream
+{
+    private long _read;
+
+    /// <inheritdoc />
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        // One byte past the room is asked for at most, to tell a body that ends there from one that goes on.
+        var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, room - _read + 1)], cancellationToken);
+        _read += read;
+        return _read > room ? throw new QuotaExceededException(room) : read;
     }
 }

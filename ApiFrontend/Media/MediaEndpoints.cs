@@ -78,9 +78,13 @@ public static partial class MediaEndpoints
             return overQuota;
         }
 
+        // A body without a length is capped at the owner's storage room while it is written.
+        var room = request.ContentLength is null ? await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken) : long.MaxValue;
         try
         {
-            var view = await ingest.UploadNewAsync(new CreateMediaItem(fileName, contentType, request.ContentLength), Auth.ThrottledBody.For(context, request.Body), cancellationToken);
+            var body = Auth.ThrottledBody.For(context, request.Body);
+            var view = await ingest.UploadNewAsync(new CreateMediaItem(fileName, contentType, request.ContentLength),
+                room < limits.MaxUploadBytes ? new Auth.QuotaCappedBody(body, room) : body, cancellationToken);
             return TypedResults.Created($"/media/{view.Id}", MediaItemResponse.From(view));
         }
         catch (IngestFailedException failure)
@@ -96,6 +100,8 @@ public static partial class MediaEndpoints
                     return TooLarge(limits.MaxUploadBytes);
                 case MediaException refused:
                     return Problems.From(refused, context);
+                case Auth.QuotaExceededException exceeded:
+                    return quotas.Exceeded(exceeded.Room);
                 case BeyondLengthException:
                     return Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Body longer than declared",
                         "The body is longer than its Content-Length; the item was not stored.", mediaId);

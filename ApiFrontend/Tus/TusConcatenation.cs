@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Collections.Immutable;
 using MediaService.ApiFrontend.Media;
 using MediaService.DataPlane;
@@ -11,7 +12,8 @@ namespace MediaService.ApiFrontend.Tus;
 /// partials under 5 MiB could not be parts anyway). A final declared before its partials finished
 /// (concatenation-unfinished) is assembled by the first request that finds them all finished.
 /// </summary>
-public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore store, UploadWriter writer, Microsoft.Extensions.Options.IOptions<UploadOptions> uploads)
+public sealed class TusConcatenation(
+    IClusterClient cluster, MediaObjectStore store, UploadWriter writer, Auth.Quotas quotas, Microsoft.Extensions.Options.IOptions<UploadOptions> uploads)
 {
     private readonly TimeSpan _completionWait = uploads.Value.CompletionWait;
 
@@ -42,6 +44,9 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
         return ids.Length is > 0 and <= 1000;
     }
 
+    /// <summary>The answer when assembling would pass the owner's storage room.</summary>
+    public ProblemHttpResult QuotaExceeded(long room) => quotas.Exceeded(room);
+
     /// <summary>The <c>Upload-Concat</c> value of an item, or null for an ordinary upload.</summary>
     public static string? HeaderOf(MediaItemView view) => view.Concat switch
     {
@@ -66,7 +71,7 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
     }
 
     /// <summary>Assembles the final upload when all its partials are finished; returns the item when it is stored.</summary>
-    public async Task<MediaItemView?> TryAssembleAsync(long id, IUploadGrain grain, MediaItemView final, CancellationToken cancellationToken)
+    public async Task<MediaItemView?> TryAssembleAsync(long id, IUploadGrain grain, MediaItemView final, HttpContext context, CancellationToken cancellationToken)
     {
         if (final.Status == MediaStatus.Completing)
         {
@@ -87,7 +92,20 @@ public sealed class TusConcatenation(IClusterClient cluster, MediaObjectStore st
         // An assembly cut off midway goes on from the final upload's durable offset.
         var total = contents.Sum(c => c!.Size);
         var grant = await grain.BeginAppendAsync(new BeginAppend(final.Offset, total, Assembly: true, Parts: writer.PartsToReserve(total - final.Offset)));
-        await using var body = new PartialsStream(store, contents!, grant.Offset);
+        await using var partials = new PartialsStream(store, contents!, grant.Offset);
+
+        // The copy is the owner's upload like any other: under their bandwidth limit, and, when the final's length was
+        // not known at its creation, within their storage room.
+        Stream body = Auth.ThrottledBody.For(context, partials);
+        if (final.Length is null)
+        {
+            var room = await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken);
+            if (room < total - grant.Offset)
+            {
+                throw new Auth.QuotaExceededException(room);
+            }
+        }
+
         var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length - grant.Offset, endOfBodyEndsContent: true, cancellationToken);
         return outcome.Stored;
     }

@@ -131,7 +131,7 @@ public static partial class TusEndpoints
                 return Bad("A final upload takes its length from its partial uploads: send no Upload-Length.");
             }
 
-            return await CreateFinalAsync(context, ingest, concatenation, declared with { ConcatParts = partials }, max, cancellationToken);
+            return await CreateFinalAsync(context, ingest, concatenation, declared with { ConcatParts = partials }, max, quotas, cancellationToken);
         }
 
         var draft = ResumableProtocol.DraftVersion(context) is not null;
@@ -186,7 +186,7 @@ public static partial class TusEndpoints
         if (hasBody || length == 0 || complete == true)
         {
             // creation-with-upload (and an empty upload, complete at once): the body is the first chunk.
-            var appended = await AppendAsync(context, id, grain, new BeginAppend(0, null), writer, uploads.Value, cancellationToken, complete == true);
+            var appended = await AppendAsync(context, id, grain, new BeginAppend(0, null), writer, uploads.Value, quotas, cancellationToken, complete == true);
             if (appended.Status is not null)
             {
                 return appended.Status;
@@ -206,8 +206,15 @@ public static partial class TusEndpoints
     }
 
     private static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateFinalAsync(
-        HttpContext context, MediaIngest ingest, TusConcatenation concatenation, CreateMediaItem final, long max, CancellationToken cancellationToken)
+        HttpContext context, MediaIngest ingest, TusConcatenation concatenation, CreateMediaItem final, long max, Auth.Quotas quotas,
+        CancellationToken cancellationToken)
     {
+        // Each partial once: a final listing one partial many times would copy it many times (and past the quota).
+        if (final.ConcatParts.GroupBy(part => part).FirstOrDefault(group => group.Count() > 1) is { } repeated)
+        {
+            return Bad($"/files/{repeated.Key} is listed {repeated.Count()} times; a final upload lists each partial upload once.");
+        }
+
         var (parts, error) = await concatenation.ReadPartialsAsync(final.ConcatParts);
         if (error is not null)
         {
@@ -220,6 +227,14 @@ public static partial class TusEndpoints
             return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", $"Tus-Max-Size is {max}.");
         }
 
+        // The final is a copy of its partials: their summed length must fit the owner's quota (at least the bytes they
+        // hold now, when a length is still unknown; the assembly is capped at the room then).
+        var owner = Auth.OwnerPropagation.Owner(context.User);
+        if (await quotas.CheckDeclaredLengthAsync(owner, length ?? parts.Sum(p => Math.Max(p.Offset, p.Length ?? 0)), cancellationToken) is { } overQuota)
+        {
+            return overQuota;
+        }
+
         var (id, grain, expiresAt) = await ingest.CreateItemAsync(final with { DeclaredLength = length });
         LogCreated(Logger(context), id, length);
 
@@ -227,7 +242,7 @@ public static partial class TusEndpoints
         {
             // concatenation-unfinished: when a partial is still receiving, the first request that finds them all
             // finished assembles the final upload.
-            if (await concatenation.TryAssembleAsync(id, grain, (await grain.GetMetadataAsync())!, cancellationToken) is not null)
+            if (await concatenation.TryAssembleAsync(id, grain, (await grain.GetMetadataAsync())!, context, cancellationToken) is not null)
             {
                 expiresAt = null;
             }
@@ -237,6 +252,10 @@ public static partial class TusEndpoints
             context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
                 "The object store did not answer while assembling the upload. Retry later.");
+        }
+        catch (Auth.QuotaExceededException ex)
+        {
+            return quotas.Exceeded(ex.Room);
         }
 
         WriteExpires(context, expiresAt);
@@ -289,12 +308,16 @@ public static partial class TusEndpoints
         {
             try
             {
-                view = await concatenation.TryAssembleAsync(id, grain, view, cancellationToken) ?? await grain.GetMetadataAsync() ?? view;
+                view = await concatenation.TryAssembleAsync(id, grain, view, context, cancellationToken) ?? await grain.GetMetadataAsync() ?? view;
             }
             catch (MediaException ex) when (ex.Code is MediaErrorCode.StaleWriter or MediaErrorCode.OffsetMismatch or MediaErrorCode.InvalidState)
             {
                 // Another request assembles it right now: this HEAD answers what is durable.
                 view = await grain.GetMetadataAsync() ?? view;
+            }
+            catch (Auth.QuotaExceededException ex)
+            {
+                return concatenation.QuotaExceeded(ex.Room);
             }
         }
 
@@ -377,7 +400,7 @@ public static partial class TusEndpoints
         }
 
         var grain = cluster.GetGrain<IUploadGrain>(id);
-        var appended = await AppendAsync(context, id, grain, new BeginAppend(offset, length), writer, uploads.Value, cancellationToken, complete.Value);
+        var appended = await AppendAsync(context, id, grain, new BeginAppend(offset, length), writer, uploads.Value, quotas, cancellationToken, complete.Value);
         if (appended.Status is not null)
         {
             return appended.Status;
@@ -420,7 +443,7 @@ public static partial class TusEndpoints
 
     /// <summary>One append: the grant, the body into S3, and the tus answer for every way it can fail.</summary>
     private static async Task<Appended> AppendAsync(
-        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options,
+        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options, Auth.Quotas quotas,
         CancellationToken cancellationToken, bool endsContent = false)
     {
         TusChecksum? checksum = null;
@@ -440,10 +463,19 @@ public static partial class TusEndpoints
         }
 
         using var verifying = checksum;
+        long? room = null;
         try
         {
             var grant = await grain.BeginAppendAsync(begin with { Parts = writer.PartsToReserve(request.ContentLength) });
             var remaining = (grant.Length ?? options.MaxUploadBytes) - grant.Offset;
+
+            // Without a length, nothing at creation counted these bytes: the owner's storage room caps the body.
+            room = grant.Length is null ? await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken) : null;
+            if (room < remaining && context.Request.ContentLength > room)
+            {
+                return Appended.Refused(quotas.Exceeded(room.Value));
+            }
+
             if (context.Request.ContentLength > remaining)
             {
                 return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length",
@@ -460,8 +492,9 @@ public static partial class TusEndpoints
             // final PATCH of a deferred-length upload). The writer never takes bytes past the length and answers 413 itself.
             BodyLimits.Apply(context, Math.Min(remaining + 64 * 1024, options.MaxAppendBytes), options);
 
+            var body = Auth.ThrottledBody.For(context, request.Body);
             var outcome = await writer.AppendAsync(
-                id, grain, grant, Auth.ThrottledBody.For(context, request.Body), request.ContentLength, endsContent, cancellationToken, checksum);
+                id, grain, grant, room < remaining ? new Auth.QuotaCappedBody(body, room.Value) : body, request.ContentLength, endsContent, cancellationToken, checksum);
             if (ResumableProtocol.DraftVersion(context) is not null)
             {
                 context.Response.Headers["Upload-Complete"] = outcome.Stored is not null ? "?1" : "?0";
@@ -493,6 +526,10 @@ public static partial class TusEndpoints
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
+        }
+        catch (Auth.QuotaExceededException ex)
+        {
+            return Appended.Refused(quotas.Exceeded(ex.Room));
         }
         catch (ChecksumMismatchException ex)
         {

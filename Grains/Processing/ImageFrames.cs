@@ -26,7 +26,7 @@ public static class ImageFrames
     public static Count Read(Stream stream, string format, long limit) => format switch
     {
         "gif" => Gif(stream, limit),
-        "png" => Png(stream),
+        "png" => Png(stream, limit),
         "webp" => Webp(stream, limit),
         "tiff" => Tiff(stream, limit),
         _ => new Count(1, false),
@@ -40,9 +40,9 @@ public static class ImageFrames
             return new Count(1, false);
         }
 
-        if ((header[10] & 0x80) != 0)
+        if ((header[10] & 0x80) != 0 && !Skip(stream, 3L << ((header[10] & 7) + 1)))
         {
-            stream.Seek(3L << ((header[10] & 7) + 1), SeekOrigin.Current);
+            return new Count(1, false);
         }
 
         long frames = 0;
@@ -58,9 +58,9 @@ public static class ImageFrames
                 }
 
                 frames++;
-                if ((descriptor[8] & 0x80) != 0)
+                if ((descriptor[8] & 0x80) != 0 && !Skip(stream, 3L << ((descriptor[8] & 7) + 1)))
                 {
-                    stream.Seek(3L << ((descriptor[8] & 7) + 1), SeekOrigin.Current);
+                    break;
                 }
 
                 stream.ReadByte(); // LZW minimum code size
@@ -101,8 +101,7 @@ public static class ImageFrames
                 return true;
             }
 
-            stream.Seek(size, SeekOrigin.Current);
-            if (stream.Position > stream.Length)
+            if (!Skip(stream, size))
             {
                 return false;
             }
@@ -110,7 +109,7 @@ public static class ImageFrames
     }
 
     // The acTL chunk, before the first IDAT, states the number of frames of an APNG.
-    private static Count Png(Stream stream)
+    private static Count Png(Stream stream, long limit)
     {
         stream.Seek(8, SeekOrigin.Begin);
         Span<byte> chunk = stackalloc byte[8];
@@ -126,7 +125,7 @@ public static class ImageFrames
                 }
 
                 var count = BinaryPrimitives.ReadUInt32BigEndian(frames);
-                return new Count(Math.Max(1, count), count > 1);
+                return new Count(Math.Clamp(count, 1, limit + 1), count > 1);
             }
 
             if (chunk[4..].SequenceEqual("IDAT"u8) || chunk[4..].SequenceEqual("IEND"u8))
@@ -134,7 +133,10 @@ public static class ImageFrames
                 break;
             }
 
-            stream.Seek(length + 4L, SeekOrigin.Current);
+            if (!Skip(stream, length + 4L))
+            {
+                break;
+            }
         }
 
         return new Count(1, false);
@@ -162,7 +164,10 @@ public static class ImageFrames
                 frames++;
             }
 
-            stream.Seek(padded, SeekOrigin.Current);
+            if (!Skip(stream, padded))
+            {
+                break;
+            }
         }
 
         return new Count(Math.Max(1, frames), animated || frames > 1);
@@ -201,7 +206,10 @@ public static class ImageFrames
                 break;
             }
 
-            stream.Seek((long)(entries * entrySize), SeekOrigin.Current);
+            if (!Skip(stream, (long)(entries * entrySize)))
+            {
+                break;
+            }
             var offsetSize = big ? 8 : 4;
             if (stream.ReadAtLeast(buffer[..offsetSize], offsetSize, throwOnEndOfStream: false) < offsetSize)
             {
@@ -212,6 +220,18 @@ public static class ImageFrames
         }
 
         return new Count(Math.Max(1, frames), frames > 1);
+    }
+
+    // Moves forward, unless that would pass the end of the file (a structure that claims more than the file holds).
+    private static bool Skip(Stream stream, long bytes)
+    {
+        if (bytes < 0 || bytes > stream.Length - stream.Position)
+        {
+            return false;
+        }
+
+        stream.Seek(bytes, SeekOrigin.Current);
+        return true;
     }
 
     private static uint Read32(ReadOnlySpan<byte> bytes, bool little) =>
