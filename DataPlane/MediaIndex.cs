@@ -158,7 +158,11 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
         }, cancellationToken);
 
     /// <summary>An owner's usage, summed over the index (as current as the index: writes in flight are not in it).</summary>
-    public Task<OwnerUsage> UsageAsync(string serviceId, string owner, CancellationToken cancellationToken) =>
+    /// <param name="serviceId">The service.</param>
+    /// <param name="owner">The owner.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <param name="except">An item left out (one whose current size the caller knows better than the index).</param>
+    public Task<OwnerUsage> UsageAsync(string serviceId, string owner, CancellationToken cancellationToken, long? except = null) =>
         RunAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand("""
@@ -166,10 +170,11 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
                                          WHEN status = 'receiving' THEN greatest(size, coalesce(declared_length, 0))
                                          ELSE 0 END), 0)::bigint,
                        count(*) FILTER (WHERE status = 'receiving')::int
-                FROM media_index WHERE service_id = @service AND owner = @owner
+                FROM media_index WHERE service_id = @service AND owner = @owner AND media_id <> @except
                 """);
             command.Parameters.AddWithValue("service", serviceId);
             command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("except", except ?? 0L);
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             return new OwnerUsage(reader.GetInt64(0), reader.GetInt32(1));

@@ -50,11 +50,13 @@ public sealed class Quotas(MediaIndex index, IOptions<QuotaOptions> options, IOp
     public async Task<ProblemHttpResult?> CheckDeclaredLengthAsync(string owner, long length, CancellationToken cancellationToken) =>
         Bytes(await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken), length);
 
-    /// <summary>The bytes <paramref name="owner"/> may still add (stored and announced bytes count as used).</summary>
-    public async Task<long> RoomAsync(string owner, CancellationToken cancellationToken)
+    /// <summary>The bytes <paramref name="owner"/> may still add (stored and announced bytes count as used). For an
+    /// append to item <paramref name="item"/>, its bytes are counted as the grain says (<paramref name="itemBytes"/>):
+    /// the index may not have caught up with its last appends.</summary>
+    public async Task<long> RoomAsync(string owner, CancellationToken cancellationToken, long? item = null, long itemBytes = 0)
     {
-        var usage = await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken);
-        return Math.Max(0, options.Value.MaxStoredBytes - usage.Bytes);
+        var usage = await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken, item);
+        return Math.Max(0, options.Value.MaxStoredBytes - usage.Bytes - itemBytes);
     }
 
     /// <summary>The answer to a body that went past the owner's room.</summary>

@@ -99,7 +99,7 @@ public sealed class TusConcatenation(
         Stream body = Auth.ThrottledBody.For(context, partials);
         if (final.Length is null)
         {
-            var room = await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken);
+            var room = await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken, id, grant.Offset);
             if (room < total - grant.Offset)
             {
                 throw new Auth.QuotaExceededException(room);

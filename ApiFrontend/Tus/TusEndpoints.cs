@@ -470,7 +470,7 @@ public static partial class TusEndpoints
             var remaining = (grant.Length ?? options.MaxUploadBytes) - grant.Offset;
 
             // Without a length, nothing at creation counted these bytes: the owner's storage room caps the body.
-            room = grant.Length is null ? await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken) : null;
+            room = grant.Length is null ? await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken, id, grant.Offset) : null;
             if (room < remaining && context.Request.ContentLength > room)
             {
                 return Appended.Refused(quotas.Exceeded(room.Value));
