@@ -2,6 +2,7 @@
 # Runs every test: unit tests, and integration tests on a real multi-silo cluster with real PostgreSQL and a
 # real S3 server. Starts what they need in .data/test (own ports, fresh data each run) and stops it after.
 # Extra arguments go to `dotnet test` (for example: ./test.sh --filter "FullyQualifiedName~Range").
+# Longer fuzzing: FUZZ_SECONDS=600 FUZZ_CASES=100000 ./test.sh --filter "FullyQualifiedName~Fuzz"
 #   TEST_PG_PORT (default 55433), TEST_S3_PORT (default 54569)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,7 +14,12 @@ export S3_BUCKET=media-test
 # A throwaway cluster: durability settings off for speed.
 export PG_EXTRA_CONF=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'
 
-trap 'scripts/env.sh stop' EXIT
+# The fuzzers (tests/UnitTests/ParserFuzzTests.cs, tests/IntegrationTests/HttpFuzzTests.cs) write what they tried here;
+# it is printed at the end. FUZZ_CASES (default 3000 per parser property) and FUZZ_SECONDS (default 40) bound them.
+export FUZZ_REPORT=${FUZZ_REPORT:-$PWD/.data/fuzz-report.txt}
+rm -f "$FUZZ_REPORT"
+report() { [ -s "$FUZZ_REPORT" ] && { echo "== fuzzing"; cat "$FUZZ_REPORT"; } || true; }
+trap 'report; scripts/env.sh stop' EXIT
 scripts/env.sh fresh
 # The real tus client the interop tests drive, pinned by its lock file.
 [ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
