@@ -98,7 +98,8 @@ add_frontend() {
   name=frontend-$port
   echo "$port" >"$DIR/$name.ports"
   launch "$name" ApiFrontend/bin/Release/net10.0 dotnet ApiFrontend.dll --urls "http://127.0.0.1:$port" \
-    --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key"
+    --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key" \
+    --Http:TrustedProxies:0=127.0.0.1
   for _ in $(seq 1 120); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && { log "$name up at http://127.0.0.1:$port (pid $(cat "$DIR/$name.pid"))"; lb_sync; echo "$name"; return; }
     alive "$name" || break

@@ -14,11 +14,12 @@ namespace MediaService.ApiFrontend.Auth;
 /// probes and metric scrapes are not counted). An address whose failures are spent gets 429 at once, before its credentials are read, unless
 /// it presents a key signed by the service (checked with a hash, no database), so that a flood of made-up keys is
 /// refused cheaply while the real keys behind the same address keep working. The number of addresses tracked is
-/// bounded; full buckets are the first forgotten.
+/// bounded: full buckets are the first forgotten, and past the bound new addresses share one bucket.
 /// </summary>
 public sealed class AddressThrottle(IOptions<RateLimitOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<(IPAddress Address, bool Anonymous), Bucket> _buckets = new();
+    private long _lastForget;
 
     /// <summary>Addresses tracked now (both kinds of bucket).</summary>
     public int Tracked => _buckets.Count;
@@ -37,7 +38,8 @@ public sealed class AddressThrottle(IOptions<RateLimitOptions> options, TimeProv
     private bool Peek(IPAddress address, bool anonymous, RateRule rule, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
-        if (!_buckets.TryGetValue((address, anonymous), out var bucket))
+        if (!_buckets.TryGetValue((address, anonymous), out var bucket)
+            && (_buckets.Count < options.Value.MaxTrackedAddresses || !_buckets.TryGetValue((IPAddress.None, anonymous), out bucket)))
         {
             return true;
         }
@@ -66,6 +68,12 @@ public sealed class AddressThrottle(IOptions<RateLimitOptions> options, TimeProv
                 Forget(now);
             }
 
+            // Still full (a flood from more addresses than are tracked): the newcomers share one bucket.
+            if (_buckets.Count >= options.Value.MaxTrackedAddresses)
+            {
+                key = (IPAddress.None, anonymous);
+            }
+
             bucket = _buckets.GetOrAdd(key, _ => new Bucket(rule.Burst, now));
         }
 
@@ -84,9 +92,16 @@ public sealed class AddressThrottle(IOptions<RateLimitOptions> options, TimeProv
         }
     }
 
-    // Buckets that have refilled completely hold nothing worth keeping.
+    // Buckets that have refilled completely hold nothing worth keeping. At most one pass a second, so that a flood
+    // from many addresses cannot make every request walk the table.
     private void Forget(DateTimeOffset now)
     {
+        var last = new DateTimeOffset(Interlocked.Read(ref _lastForget), TimeSpan.Zero);
+        if (now - last < TimeSpan.FromSeconds(1) || Interlocked.CompareExchange(ref _lastForget, now.UtcTicks, last.UtcTicks) != last.UtcTicks)
+        {
+            return;
+        }
+
         var settings = options.Value;
         foreach (var (key, bucket) in _buckets)
         {

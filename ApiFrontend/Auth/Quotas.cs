@@ -95,9 +95,21 @@ public sealed class QuotaCappedBody(Stream inner, long room) : MediaService.Data
     /// <inheritdoc />
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        // One byte past the room is asked for at most, to tell a body that ends there from one that goes on.
-        var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, room - _read + 1)], cancellationToken);
-        _read += read;
-        return _read > room ? throw new QuotaExceededException(room) : read;
+        if (buffer.Length == 0)
+        {
+            return 0;
+        }
+
+        if (_read < room)
+        {
+            // Up to the room: every byte before it reaches the writer.
+            var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, room - _read)], cancellationToken);
+            _read += read;
+            return read;
+        }
+
+        // At the room: one byte more tells a body that ends here from one that goes on.
+        var probe = new byte[1];
+        return await inner.ReadAsync(probe, cancellationToken) > 0 ? throw new QuotaExceededException(room) : 0;
     }
 }

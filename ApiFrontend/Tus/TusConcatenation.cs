@@ -44,6 +44,12 @@ public sealed class TusConcatenation(
         return ids.Length is > 0 and <= 1000;
     }
 
+    /// <summary>Why a final's list of partials is refused for naming one more than once, or null when it does not.</summary>
+    public static string? Repeated(ImmutableArray<long> ids) =>
+        ids.GroupBy(id => id).FirstOrDefault(group => group.Count() > 1) is { } repeated
+            ? $"/files/{repeated.Key} is listed {repeated.Count()} times; a final upload lists each partial upload once."
+            : null;
+
     /// <summary>The answer when assembling would pass the owner's storage room.</summary>
     public ProblemHttpResult QuotaExceeded(long room) => quotas.Exceeded(room);
 

@@ -210,9 +210,9 @@ public static partial class TusEndpoints
         CancellationToken cancellationToken)
     {
         // Each partial once: a final listing one partial many times would copy it many times (and past the quota).
-        if (final.ConcatParts.GroupBy(part => part).FirstOrDefault(group => group.Count() > 1) is { } repeated)
+        if (TusConcatenation.Repeated(final.ConcatParts) is { } repeated)
         {
-            return Bad($"/files/{repeated.Key} is listed {repeated.Count()} times; a final upload lists each partial upload once.");
+            return Bad(repeated);
         }
 
         var (parts, error) = await concatenation.ReadPartialsAsync(final.ConcatParts);

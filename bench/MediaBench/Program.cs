@@ -78,6 +78,9 @@ switch (command)
         File.WriteAllBytes(Path.Combine(folder, "apng-6000x6000x30.png"), MediaCorpus.ApngBomb(6000, 6000, 30));
         File.WriteAllBytes(Path.Combine(folder, "webp-6000x6000x30.webp"), MediaCorpus.WebpBomb(6000, 6000, 30));
         File.WriteAllBytes(Path.Combine(folder, "avif-100000x100000.avif"), MediaCorpus.AvifHeader(100_000, 100_000));
+        // Within the budget: an animation of 30 frames (480 MB if every frame were decoded), and a still at the pixel limit.
+        File.WriteAllBytes(Path.Combine(folder, "gif-2000x2000x30.gif"), MediaCorpus.GifBomb(2000, 2000, 30));
+        File.WriteAllBytes(Path.Combine(folder, "png-8000x8000.png"), MediaCorpus.BlackPng(8000, 8000));
         break;
 
     case "resize":
