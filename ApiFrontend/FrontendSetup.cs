@@ -71,6 +71,7 @@ public static class FrontendSetup
         builder.Services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ServiceSecrets>();
+        builder.Services.AddHostedService<SecretWarmup>();
         builder.Services.AddSingleton<MediaIdIssuer>();
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<ShareLinks>();

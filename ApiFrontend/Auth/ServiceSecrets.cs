@@ -56,3 +56,27 @@ public sealed class ServiceSecrets(NpgsqlDataSource dataSource, ResiliencePipeli
             return (byte[])(await command.ExecuteScalarAsync(ct))!;
         }, CancellationToken.None);
 }
+
+/// <summary>Reads the service's secrets once at start-up, in the background, so that the first requests do not wait for
+/// them; a failure is only logged (each secret is read again when first needed).</summary>
+public sealed partial class SecretWarmup(ServiceSecrets secrets, ILogger<SecretWarmup> logger) : BackgroundService
+{
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        foreach (var name in new[] { ApiKeys.SecretName, Media.MediaIdIssuer.SecretName, ShareLinks.SecretName })
+        {
+            try
+            {
+                await secrets.GetAsync(name).WaitAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogNotYet(logger, name, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "The service secret {Name} could not be read at start-up ({Reason}); it is read when first needed")]
+    private static partial void LogNotYet(ILogger logger, string name, string reason);
+}

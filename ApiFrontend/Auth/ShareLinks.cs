@@ -20,7 +20,10 @@ namespace MediaService.ApiFrontend.Auth;
 /// </summary>
 public sealed class ShareLinks(ServiceSecrets secrets, TimeProvider time)
 {
-    private Task<byte[]> Secret => secrets.GetAsync("share-links");
+    /// <summary>The name of the secret that signs links.</summary>
+    public const string SecretName = "share-links";
+
+    private Task<byte[]> Secret => secrets.GetAsync(SecretName);
 
     /// <summary>The query string that opens item <paramref name="id"/> until <paramref name="expires"/>.</summary>
     public async Task<string> SignAsync(long id, DateTimeOffset expires)
