@@ -52,6 +52,9 @@ public sealed partial class UploadGrain(
     private IGrainTimer? _processingTimer;
     private IGrainTimer? _completionTimer;
     private IGrainTimer? _sweepTimer;
+    private int _sweepAttempts;
+    private static readonly TimeSpan SweepAgainAfter = TimeSpan.FromSeconds(20);
+    private const int MaxSweepAttempts = 10;
 
     // The state as PostgreSQL holds it, for the reads that interleave with a long call (an assembly in S3): the current
     // state can be ahead of it while a write is in flight, and by leases and part numbers that stay in memory.
@@ -448,34 +451,68 @@ public sealed partial class UploadGrain(
 
         // The sweep (a few S3 calls) runs in a turn of its own after this answer: a slow store must not make the writer
         // that completed the item hear a timeout for an item that is stored.
-        _sweepTimer?.Dispose();
-        _sweepTimer = this.RegisterGrainTimer(
-            (leftovers, _) => SweepLeftoversAsync(leftovers), before,
-            new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        _sweepAttempts = 0;
+        ScheduleSweep(before.TailKey, TimeSpan.Zero);
     }
 
-    // Tails and whole-content objects of writers that were superseded or died, once the item no longer needs any.
-    private async Task SweepLeftoversAsync(MediaItemState before)
+    private void ScheduleSweep(string? tailKey, TimeSpan due)
     {
+        _sweepTimer?.Dispose();
+        _sweepTimer = this.RegisterGrainTimer(
+            static (sweep, _) => sweep.Grain.SweepLeftoversAsync(sweep.TailKey), (Grain: this, TailKey: tailKey),
+            new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    // Tails and whole-content objects of writers that were superseded or died, once the item no longer needs any. The
+    // sweep runs once more a little later (a superseded writer's object may land after the item was stored), and again,
+    // backing off, while S3 does not answer.
+    private async Task SweepLeftoversAsync(string? tailKey)
+    {
+        _sweepAttempts++;
         try
         {
-            await DeleteQuietlyAsync(before.TailKey);
+            if (tailKey is not null)
+            {
+                await store.DeleteAsync(tailKey, CancellationToken.None);
+            }
+
             await store.DeletePrefixAsync(MediaKeys.TailPrefix(Id), CancellationToken.None);
             await store.DeletePrefixAsync(MediaKeys.PutPrefix(Id), CancellationToken.None, except: Current.StorageKey);
+            if (_sweepAttempts == 1)
+            {
+                ScheduleSweep(null, SweepAgainAfter);
+            }
         }
         catch (Exception ex) when (ex is ObjectStoreUnavailableException or Amazon.Runtime.AmazonServiceException)
         {
             LogReleaseDeferred(logger, Id);
+            if (_sweepAttempts < MaxSweepAttempts)
+            {
+                ScheduleSweep(tailKey, TimeSpan.FromSeconds(Math.Min(60, 2 << Math.Min(_sweepAttempts, 5))));
+            }
         }
     }
 
-    // A refused writer's object (a tail or a whole-content object under its own key) is never part of the item.
+    // A refused writer's object (a tail or a whole-content object under its own key) is never part of the item. When S3
+    // does not take the delete and the item is stored, the sweep takes it up.
     private async Task DeleteRefusedAsync(string key, string prefix)
     {
         if (key.StartsWith(prefix, StringComparison.Ordinal) && key != Current.TailKey && key != Current.StorageKey
             && key != Current.Staged?.TailKey)
         {
-            await DeleteQuietlyAsync(key);
+            try
+            {
+                await store.DeleteAsync(key, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is ObjectStoreUnavailableException or Amazon.Runtime.AmazonServiceException)
+            {
+                LogReleaseDeferred(logger, Id);
+                if (Current.Status == MediaStatus.Stored)
+                {
+                    _sweepAttempts = 1;
+                    ScheduleSweep(null, TimeSpan.FromSeconds(2));
+                }
+            }
         }
     }
 
