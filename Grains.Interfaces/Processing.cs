@@ -113,6 +113,15 @@ public sealed record MediaFacts
 
     /// <summary>When the picture was taken, as the camera wrote it (EXIF DateTimeOriginal, local time, no zone).</summary>
     [Id(16)] public string? TakenAt { get; init; }
+
+    /// <summary>Bits per colour channel, when the format states it (HEIC, AVIF).</summary>
+    [Id(17)] public int? BitDepth { get; init; }
+
+    /// <summary>True when the image has an alpha channel (HEIC, AVIF).</summary>
+    [Id(18)] public bool? HasAlpha { get; init; }
+
+    /// <summary>True when the image is HDR (PQ or HLG transfer: HEIC, AVIF).</summary>
+    [Id(19)] public bool? Hdr { get; init; }
 }
 
 /// <summary>A file generated from an item (a thumbnail, a web-sized image, a playable video), stored in S3.</summary>

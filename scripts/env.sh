@@ -37,7 +37,7 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Installs what is missing: Debian's PostgreSQL 15 and ffmpeg, Node.js/npm, and the pinned s3rver.
+# Installs what is missing: Debian's PostgreSQL 15, ffmpeg and libheif's tools, Node.js/npm, and the pinned s3rver.
 deps() {
   local missing=()
   [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15 postgresql-client-15)
@@ -47,6 +47,8 @@ deps() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   # nginx: the round-robin entry point in front of the frontends (scripts/lb.sh, scripts/cluster.sh, the fault suite).
   command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+  # libheif's tools: HEIC and AVIF photos are decoded (and AVIF renditions encoded) by them, in the processing sandbox.
+  command -v heif-convert >/dev/null 2>&1 || missing+=(libheif-examples)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (apt)"
     # Packages must not start services of their own (nginx would listen on every address at port 80).
@@ -57,7 +59,7 @@ deps() {
     if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
         && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
       [ -n "$guard" ] && as_root rm -f /usr/sbin/policy-rc.d
-      # ffmpeg is needed by media processing only; without PostgreSQL or Node nothing can run.
+      # ffmpeg and libheif are needed by media processing only; without PostgreSQL or Node nothing can run.
       if [ -x "$PG_BIN/initdb" ] && command -v node >/dev/null && command -v npm >/dev/null && command -v curl >/dev/null; then
         log "warning: could not install ${missing[*]}; continuing without it"
       else

@@ -115,12 +115,15 @@ public sealed record MediaFactsResponse(
     int? Channels,
     string? CameraMake,
     string? CameraModel,
-    string? TakenAt)
+    string? TakenAt,
+    int? BitDepth = null,
+    bool? HasAlpha = null,
+    bool? Hdr = null)
 {
     /// <summary>Maps the grain's facts.</summary>
     public static MediaFactsResponse? From(MediaFacts? f) => f is null ? null : new(
         f.Kind.ToString().ToLowerInvariant(), f.DetectedType, f.Format, f.Width, f.Height, f.FrameCount, f.DurationSeconds, f.VideoCodec, f.AudioCodec,
-        f.FrameRate, f.BitRate, f.Rotation, f.SampleRate, f.Channels, f.CameraMake, f.CameraModel, f.TakenAt);
+        f.FrameRate, f.BitRate, f.Rotation, f.SampleRate, f.Channels, f.CameraMake, f.CameraModel, f.TakenAt, f.BitDepth, f.HasAlpha, f.Hdr);
 }
 
 /// <summary>A generated rendition.</summary>

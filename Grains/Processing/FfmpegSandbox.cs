@@ -28,7 +28,12 @@ public sealed class FfmpegSandbox
         _wrappers = Directory.CreateDirectory(Path.Combine(workRoot, "bin")).FullName;
         var limit = (long)options.FfmpegMemoryMegabytes * 1024 * 1024;
         var cpuSeconds = (long)Math.Ceiling(options.FfmpegTimeout.TotalSeconds) * 2;
-        foreach (var (name, binary) in new[] { ("ffmpeg", ffmpeg), ("ffprobe", ffprobe) })
+
+        // libheif's tools (HEIC and AVIF) run under the same rules, when they are installed.
+        var heif = new[] { "heif-info", "heif-convert", "heif-enc" }.Select(name => (name, Find(name, options.HeifFolder))).ToArray();
+        HeifAvailable = heif.All(tool => tool.Item2 is not null);
+        MissingHeif = HeifAvailable ? null : string.Join(", ", heif.Where(t => t.Item2 is null).Select(t => t.name));
+        foreach (var (name, binary) in new[] { ("ffmpeg", ffmpeg), ("ffprobe", ffprobe) }.Concat(HeifAvailable ? heif.Select(t => (t.name, t.Item2!)) : []))
         {
             var wrapper = Path.Combine(_wrappers, name);
             File.WriteAllText(wrapper,
@@ -42,6 +47,59 @@ public sealed class FfmpegSandbox
 
     /// <summary>True when ffmpeg, ffprobe and prlimit were all found.</summary>
     public bool Available => _wrappers is not null;
+
+    /// <summary>True when libheif's heif-info, heif-convert and heif-enc were found too.</summary>
+    public bool HeifAvailable { get; }
+
+    /// <summary>Which of libheif's tools are missing, when not <see cref="HeifAvailable"/>.</summary>
+    public string? MissingHeif { get; }
+
+    /// <summary>
+    /// Runs one of the sandboxed tools (<c>heif-info</c>, <c>heif-convert</c>, <c>heif-enc</c>) with fixed arguments in
+    /// the job's folder, with an environment of its own (no proxy settings, no plugin paths), stopped at
+    /// <paramref name="timeout"/>. Returns the exit code and the last of its error output.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunAsync(string tool, IEnumerable<string> arguments, string jobDirectory, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_wrappers is null || !HeifAvailable)
+        {
+            throw new ProcessingFailedException($"HEIF processing is unavailable on this silo: {MissingHeif ?? Missing} not found.");
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo(Path.Combine(_wrappers, tool))
+        {
+            WorkingDirectory = jobDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Clear();
+        start.Environment["PATH"] = "/usr/bin:/bin";
+        start.Environment["HOME"] = jobDirectory;
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new ProcessingFailedException($"{tool} did not start.");
+        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new TimeoutException($"{tool} took longer than {timeout}.");
+        }
+
+        var text = (await output) + (await errors);
+        return (process.ExitCode, text.Length > 4000 ? text[^4000..] : text);
+    }
 
     /// <summary>What is missing, when not <see cref="Available"/>.</summary>
     public string? Missing { get; }

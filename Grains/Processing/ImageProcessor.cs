@@ -25,7 +25,8 @@ public sealed class ImageProcessor(ProcessingOptions options)
     // One template configuration and one buffer pool for every job of the silo: each job allocates through a budget
     // of its own over the pool, the pool keeps a bounded amount between jobs, and one thread per job (the silo's slots
     // are the parallelism, and the grains keep the other cores).
-    private static readonly MemoryAllocator Pool = MemoryAllocator.Create(new MemoryAllocatorOptions { MaximumPoolSizeMegabytes = 64 });
+    /// <summary>The silo's pool of image buffers, that every job's budget draws from.</summary>
+    public static readonly MemoryAllocator SharedPool = MemoryAllocator.Create(new MemoryAllocatorOptions { MaximumPoolSizeMegabytes = 64 });
 
     private readonly Configuration _template = new(
         new SixLabors.ImageSharp.Formats.Jpeg.JpegConfigurationModule(),
@@ -35,7 +36,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         new SixLabors.ImageSharp.Formats.Bmp.BmpConfigurationModule(),
         new SixLabors.ImageSharp.Formats.Tiff.TiffConfigurationModule())
     {
-        MemoryAllocator = Pool,
+        MemoryAllocator = SharedPool,
         MaxDegreeOfParallelism = 1,
     };
 
@@ -50,7 +51,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
 
     /// <summary>Processes the image at <paramref name="path"/>, writing renditions into <paramref name="outputDirectory"/>.</summary>
     public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps? steps = null) =>
-        Process(path, sniffed, outputDirectory, new JobMemoryBudget(Pool, BudgetBytes), cancellationToken, steps);
+        Process(path, sniffed, outputDirectory, new JobMemoryBudget(SharedPool, BudgetBytes), cancellationToken, steps);
 
     /// <summary>Processes the image at <paramref name="path"/> under the given memory budget.</summary>
     public ProcessedMedia Process(
@@ -124,10 +125,42 @@ public sealed class ImageProcessor(ProcessingOptions options)
             }
         }
 
+        return Render(image, facts, outputDirectory, cancellationToken, steps, autoOrient: true);
+    }
+
+    /// <summary>
+    /// Makes the renditions of an image decoded elsewhere (by libheif, in the sandbox) and written as
+    /// <paramref name="decodedPng"/>: loaded under the job's budget, stripped, never turned by EXIF (the decoder applied
+    /// the file's own rotation and mirroring).
+    /// </summary>
+    public ProcessedMedia ProcessDecoded(
+        string decodedPng, MediaFacts facts, string outputDirectory, JobMemoryBudget budget, CancellationToken cancellationToken, ProcessingSteps steps)
+    {
+        var configuration = budget.Configure(_template);
+        Image<Rgba32> image;
+        try
+        {
+            using var decode = steps.Step("load");
+            using var file = File.OpenRead(decodedPng);
+            image = new SixLabors.ImageSharp.Formats.Png.PngDecoder().Decode<Rgba32>(configuration, file, cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidMemoryOperationException || ex.InnerException is InvalidMemoryOperationException)
+        {
+            throw new MediaRejectedException(
+                $"Decoding the image needs more memory than its budget of {options.ImageMemoryMegabytes} MiB allows.", facts, ex);
+        }
+
+        return Render(image, facts with { Width = image.Width, Height = image.Height }, outputDirectory, cancellationToken, steps, autoOrient: false);
+    }
+
+    // The decoded first frame to renditions: EXIF facts, scaled down to the largest rendition at once, oriented (by EXIF
+    // when asked), stripped, written.
+    private ProcessedMedia Render(Image<Rgba32> image, MediaFacts facts, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps steps, bool autoOrient)
+    {
         using (image)
         {
             var exif = image.Metadata.ExifProfile;
-            if (exif is not null)
+            if (exif is not null && autoOrient)
             {
                 facts = facts with
                 {
@@ -137,9 +170,13 @@ public sealed class ImageProcessor(ProcessingOptions options)
                 };
             }
 
-            // The size as displayed: EXIF orientations 5 to 8 turn the picture a quarter.
-            var turned = exif?.GetValue(ExifTag.Orientation)?.Value is >= 5 and <= 8;
-            facts = facts with { Width = turned ? image.Height : image.Width, Height = turned ? image.Width : image.Height };
+            if (autoOrient)
+            {
+                // The size as displayed: EXIF orientations 5 to 8 turn the picture a quarter.
+                var turned = exif?.GetValue(ExifTag.Orientation)?.Value is >= 5 and <= 8;
+                facts = facts with { Width = turned ? image.Height : image.Width, Height = turned ? image.Width : image.Height };
+            }
+
             using (steps.Step("orient"))
             {
                 // Scaled down to the largest rendition first, so that orienting and every rendition work on that
@@ -151,7 +188,11 @@ public sealed class ImageProcessor(ProcessingOptions options)
                     image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(width, height), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Lanczos3 }));
                 }
 
-                image.Mutate(x => x.AutoOrient());
+                if (autoOrient)
+                {
+                    image.Mutate(x => x.AutoOrient());
+                }
+
                 StripMetadata(image);
             }
 
@@ -162,7 +203,31 @@ public sealed class ImageProcessor(ProcessingOptions options)
 
             cancellationToken.ThrowIfCancellationRequested();
             using var renditions = steps.Step("renditions");
-            return new ProcessedMedia(facts, WriteRenditions(image, outputDirectory, Sizes, webp: true));
+            return new ProcessedMedia(facts, WriteRenditions(image, outputDirectory, Sizes, webp: true, lossless: options.AvifRenditions));
+        }
+    }
+
+    /// <summary>The camera facts of an EXIF block (never its GPS position): make, model and time taken.</summary>
+    public static MediaFacts CameraFacts(MediaFacts facts, byte[]? exif)
+    {
+        if (exif is null)
+        {
+            return facts;
+        }
+
+        try
+        {
+            var profile = new ExifProfile(exif);
+            return facts with
+            {
+                CameraMake = Clean(profile.GetValue(ExifTag.Make)?.Value),
+                CameraModel = Clean(profile.GetValue(ExifTag.Model)?.Value),
+                TakenAt = Clean(profile.GetValue(ExifTag.DateTimeOriginal)?.Value),
+            };
+        }
+        catch (Exception ex) when (ex is ArgumentException or IndexOutOfRangeException or InvalidOperationException or NotSupportedException or OverflowException)
+        {
+            return facts; // EXIF that does not parse says nothing
         }
     }
 
@@ -174,8 +239,13 @@ public sealed class ImageProcessor(ProcessingOptions options)
         _ => configuration.ImageFormatsManager.FindDecoder(format),
     };
 
-    /// <summary>Writes an image, already oriented and stripped, at each size as JPEG (and WebP) into a folder.</summary>
-    public static IReadOnlyList<RenditionFile> WriteRenditions(Image<Rgba32> image, string outputDirectory, IEnumerable<(string Name, int Box)> sizes, bool webp)
+    /// <summary>The folder, inside the output folder, where lossless copies of the renditions go for the AVIF encoder.</summary>
+    public const string LosslessFolder = "lossless";
+
+    /// <summary>Writes an image, already oriented and stripped, at each size as JPEG (and WebP) into a folder; with
+    /// <paramref name="lossless"/>, also a PNG of each size into <see cref="LosslessFolder"/> (not a rendition).</summary>
+    public static IReadOnlyList<RenditionFile> WriteRenditions(
+        Image<Rgba32> image, string outputDirectory, IEnumerable<(string Name, int Box)> sizes, bool webp, bool lossless = false)
     {
         var files = new List<RenditionFile>();
         foreach (var (name, box) in sizes)
@@ -189,6 +259,12 @@ public sealed class ImageProcessor(ProcessingOptions options)
                 }
             });
             StripMetadata(resized);
+            if (lossless)
+            {
+                resized.Save(Path.Combine(Directory.CreateDirectory(Path.Combine(outputDirectory, LosslessFolder)).FullName, $"{name}.png"),
+                    new SixLabors.ImageSharp.Formats.Png.PngEncoder { CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.BestSpeed });
+            }
+
             if (webp)
             {
                 var webpPath = Path.Combine(outputDirectory, $"{name}.webp");

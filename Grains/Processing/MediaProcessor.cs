@@ -34,6 +34,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
     private readonly string _workRoot;
     private readonly ImageProcessor _images;
     private readonly AvProcessor _av;
+    private readonly HeifProcessor _heif;
     private readonly IReadOnlySet<string> _allowed;
     private readonly MediaMetrics _metrics;
     private int _running;
@@ -57,6 +58,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         Sandbox = new FfmpegSandbox(_options, _workRoot);
         _images = new ImageProcessor(_options);
         _av = new AvProcessor(_options, Sandbox);
+        _heif = new HeifProcessor(_options, Sandbox, _images);
         _allowed = _options.AllowedTypeSet();
     }
 
@@ -82,6 +84,10 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         if (!Sandbox.Available)
         {
             LogNoFfmpeg(_logger, Sandbox.Missing!);
+        }
+        else if (!Sandbox.HeifAvailable)
+        {
+            LogNoFfmpeg(_logger, $"{Sandbox.MissingHeif} (HEIC and AVIF, and AVIF renditions)");
         }
 
         try
@@ -240,10 +246,17 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         }
 
         var output = Directory.CreateDirectory(Path.Combine(folder, "out")).FullName;
-        var processed = sniffed.Kind == MediaKind.Image
-            ? await Task.Factory.StartNew(
-                () => _images.Process(original, sniffed, output, cancellationToken, steps), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
-            : await _av.ProcessAsync(original, sniffed, output, cancellationToken, steps);
+        var processed = sniffed switch
+        {
+            { Format: "heic" or "heif" or "avif" } => await _heif.ProcessAsync(original, sniffed, output, cancellationToken, steps),
+            { Kind: MediaKind.Image } => await Task.Factory.StartNew(
+                () => _images.Process(original, sniffed, output, cancellationToken, steps), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default),
+            _ => await _av.ProcessAsync(original, sniffed, output, cancellationToken, steps),
+        };
+        if (sniffed.Kind == MediaKind.Image)
+        {
+            processed = await _heif.AddAvifAsync(processed, output, cancellationToken, steps);
+        }
 
         var renditions = ImmutableArray.CreateBuilder<Rendition>(processed.Files.Count);
         using var store = steps.Step("store");

@@ -69,7 +69,7 @@ public static class MediaSniffer
 
         if (head.Length >= 12 && head.Slice(4, 4).SequenceEqual("ftyp"u8))
         {
-            return IsoBrand(head.Slice(8, 4));
+            return Heif(head) ?? IsoBrand(head.Slice(8, 4));
         }
 
         if (head.StartsWith((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]))
@@ -111,6 +111,32 @@ public static class MediaSniffer
         return null;
     }
 
+    // HEIF images (HEIC, AVIF, and HEIF of other codecs) by the brands of their ftyp box: the major brand, or a
+    // structural one (mif1, msf1, miaf) with a codec brand among the compatible ones. The decoder confirms it.
+    private static SniffedType? Heif(ReadOnlySpan<byte> head)
+    {
+        var size = (int)Math.Min(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(head), head.Length);
+        var brands = new List<string> { Encoding.ASCII.GetString(head.Slice(8, 4)) };
+        for (var at = 16; at + 4 <= size; at += 4)
+        {
+            brands.Add(Encoding.ASCII.GetString(head.Slice(at, 4)));
+        }
+
+        var major = brands[0];
+        if (major is "avif" or "avis" || (major is "mif1" or "msf1" or "miaf" && brands.Skip(1).Any(b => b is "avif" or "avis")))
+        {
+            return new(MediaKind.Image, "image/avif", "avif", null);
+        }
+
+        if (major is "heic" or "heix" or "hevc" or "hevx" or "heim" or "heis"
+            || (major is "mif1" or "msf1" or "miaf" && brands.Skip(1).Any(b => b is "heic" or "heix" or "hevc" or "hevx")))
+        {
+            return new(MediaKind.Image, "image/heic", "heic", null);
+        }
+
+        return major is "mif1" or "msf1" ? new(MediaKind.Image, "image/heif", "heif", null) : null;
+    }
+
     private static SniffedType IsoBrand(ReadOnlySpan<byte> brand)
     {
         var name = Encoding.ASCII.GetString(brand);
@@ -118,8 +144,6 @@ public static class MediaSniffer
         {
             "qt  " => new(MediaKind.Video, "video/quicktime", "mov", "mov"),
             "M4A " or "M4B " or "M4P " => new(MediaKind.Audio, "audio/mp4", "m4a", "mov"),
-            "heic" or "heix" or "hevc" or "heim" or "heis" or "mif1" or "msf1" => new(MediaKind.Image, "image/heic", "heic", null),
-            "avif" or "avis" => new(MediaKind.Image, "image/avif", "avif", null),
             "3gp4" or "3gp5" or "3gp6" or "3g2a" => new(MediaKind.Video, "video/3gpp", "3gp", "mov"),
             _ => new(MediaKind.Video, "video/mp4", "mp4", "mov"),
         };

@@ -11,7 +11,7 @@ public sealed class ProcessingOptions
 
     /// <summary>The default <see cref="AllowedTypes"/>.</summary>
     public const string DefaultAllowedTypes =
-        "image/jpeg,image/png,image/gif,image/webp,image/bmp,image/tiff,"
+        "image/jpeg,image/png,image/gif,image/webp,image/bmp,image/tiff,image/heic,image/heif,image/avif,"
         + "video/mp4,video/quicktime,video/webm,video/x-matroska,"
         + "audio/mpeg,audio/mp4,audio/aac,audio/wav,audio/flac,audio/ogg,audio/webm";
 
@@ -98,7 +98,8 @@ public sealed class ProcessingOptions
     [Range(1, long.MaxValue)]
     public long MaxVideoFramePixels { get; set; } = 2_000_000_000_000;
 
-    /// <summary>Media types accepted, as found in the bytes, comma separated. Default: JPEG, PNG, GIF, WebP, BMP, TIFF;
+    /// <summary>Media types accepted, as found in the bytes, comma separated. Default: JPEG, PNG, GIF, WebP, BMP, TIFF,
+    /// HEIC/HEIF, AVIF;
     /// MP4, MOV, WebM, MKV; MP3, M4A, AAC, WAV, FLAC, Ogg and WebM audio.</summary>
     [Required]
     public string AllowedTypes { get; set; } = DefaultAllowedTypes;
@@ -108,6 +109,21 @@ public sealed class ProcessingOptions
 
     /// <summary>The folder holding ffmpeg and ffprobe; default: found on PATH.</summary>
     public string? FfmpegFolder { get; set; }
+
+    /// <summary>The folder holding libheif's heif-info, heif-convert and heif-enc; default: found on PATH.</summary>
+    public string? HeifFolder { get; set; }
+
+    /// <summary>Most tiles of a HEIF grid image (an iPhone photo has 48). Default 1024.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxImageTiles { get; set; } = 1024;
+
+    /// <summary>Every image also gets AVIF renditions (<c>thumb.avif</c>, <c>display.avif</c>), made by heif-enc in the
+    /// sandbox. Default true.</summary>
+    public bool AvifRenditions { get; set; } = true;
+
+    /// <summary>Quality of the AVIF renditions (0 to 100). Default 55.</summary>
+    [Range(0, 100)]
+    public int AvifQuality { get; set; } = 55;
 
     /// <summary>The allowed types as a set.</summary>
     public IReadOnlySet<string> AllowedTypeSet() =>

@@ -272,6 +272,107 @@ public static class MediaCorpus
         return [.. riff, .. body.ToArray()];
     }
 
+    /// <summary>
+    /// A HEIC or AVIF made by libheif's <c>heif-enc</c> from <paramref name="input"/> (a JPEG, whose EXIF it keeps, or
+    /// a PNG, whose alpha it keeps).
+    /// </summary>
+    public static byte[] HeifEncode(byte[] input, bool avif, int quality = 50)
+    {
+        var folder = Directory.CreateTempSubdirectory("heif-corpus-").FullName;
+        try
+        {
+            var source = Path.Combine(folder, input.AsSpan().StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P']) ? "in.png" : "in.jpg");
+            var target = Path.Combine(folder, avif ? "out.avif" : "out.heic");
+            File.WriteAllBytes(source, input);
+            var start = new System.Diagnostics.ProcessStartInfo("heif-enc") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var argument in (string[])[.. avif ? ["-A"] : Array.Empty<string>(), "-q", quality.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", target, source])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("heif-enc did not start.");
+            var errors = process.StandardError.ReadToEndAsync();
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? File.ReadAllBytes(target) : throw new InvalidOperationException($"heif-enc failed: {errors.Result}");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>A copy of a HEIF file whose primary image claims <paramref name="width"/>x<paramref name="height"/>
+    /// (its first <c>ispe</c> property rewritten).</summary>
+    public static byte[] WithImageSize(byte[] heif, int width, int height)
+    {
+        var copy = heif.ToArray();
+        var at = copy.AsSpan().IndexOf("ispe"u8);
+        BinaryPrimitives.WriteInt32BigEndian(copy.AsSpan(at + 8), width);
+        BinaryPrimitives.WriteInt32BigEndian(copy.AsSpan(at + 12), height);
+        return copy;
+    }
+
+    private static byte[] Box(string type, params byte[][] content)
+    {
+        var body = content.SelectMany(c => c).ToArray();
+        var box = new byte[8 + body.Length];
+        BinaryPrimitives.WriteInt32BigEndian(box, box.Length);
+        Encoding.ASCII.GetBytes(type).CopyTo(box, 4);
+        body.CopyTo(box, 8);
+        return box;
+    }
+
+    private static byte[] U16(int value) => [(byte)(value >> 8), (byte)value];
+
+    private static byte[] U32(long value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+
+    private static byte[] Ispe(int width, int height) => Box("ispe", [0, 0, 0, 0], U32(width), U32(height));
+
+    /// <summary>The header of a HEIC whose primary image is a grid of <paramref name="columns"/> x <paramref name="rows"/>
+    /// tiles of 16x16 (a few hundred KB of boxes, no image data). Built by hand.</summary>
+    public static byte[] HeicGridHeader(int columns, int rows)
+    {
+        var tiles = columns * rows;
+        var infe = new List<byte[]> { Box("infe", [2, 0, 0, 0], U16(1), U16(0), "grid"u8.ToArray(), [0]) };
+        for (var i = 0; i < tiles; i++)
+        {
+            infe.Add(Box("infe", [2, 0, 0, 0], U16(i + 2), U16(0), "hvc1"u8.ToArray(), [0]));
+        }
+
+        var dimg = Box("dimg", U16(1), U16(tiles), [.. Enumerable.Range(0, tiles).SelectMany(i => U16(i + 2))]);
+        var ipma = new List<byte> { 0, 0, 0, 0 };
+        ipma.AddRange(U32(tiles + 1));
+        ipma.AddRange([.. U16(1), 1, 0x81]);
+        for (var i = 0; i < tiles; i++)
+        {
+            ipma.AddRange([.. U16(i + 2), 1, 0x82]);
+        }
+
+        var meta = Box("meta", [0, 0, 0, 0],
+            Box("hdlr", [0, 0, 0, 0, 0, 0, 0, 0], "pict"u8.ToArray(), new byte[13]),
+            Box("pitm", [0, 0, 0, 0], U16(1)),
+            Box("iinf", [0, 0, 0, 0], U16(tiles + 1), [.. infe.SelectMany(b => b)]),
+            Box("iref", [0, 0, 0, 0], dimg),
+            Box("iprp", Box("ipco", Ispe(columns * 16, rows * 16), Ispe(16, 16)), Box("ipma", [.. ipma])));
+        return [.. Box("ftyp", "heic"u8.ToArray(), [0, 0, 0, 0], "mif1heic"u8.ToArray()), .. meta, .. Box("mdat", new byte[64])];
+    }
+
+    /// <summary>The header of an AVIF image sequence of <paramref name="frames"/> frames of 64x64 with a still primary
+    /// image (a sample table with no samples behind it). Built by hand.</summary>
+    public static byte[] AvifSequenceHeader(long frames)
+    {
+        var meta = Box("meta", [0, 0, 0, 0],
+            Box("hdlr", [0, 0, 0, 0, 0, 0, 0, 0], "pict"u8.ToArray(), new byte[13]),
+            Box("pitm", [0, 0, 0, 0], U16(1)),
+            Box("iinf", [0, 0, 0, 0], U16(1), Box("infe", [2, 0, 0, 0], U16(1), U16(0), "av01"u8.ToArray(), [0])),
+            Box("iprp", Box("ipco", Ispe(64, 64)), Box("ipma", [0, 0, 0, 0], U32(1), U16(1), [1, 0x81])));
+        var tkhd = Box("tkhd", new byte[76], U32(64 << 16), U32(64 << 16));
+        var stsz = Box("stsz", [0, 0, 0, 0], U32(100), U32(frames));
+        var moov = Box("moov", Box("trak", tkhd, Box("mdia", Box("minf", Box("stbl", stsz)))));
+        return [.. Box("ftyp", "avis"u8.ToArray(), [0, 0, 0, 0], "avisavifmsf1"u8.ToArray()), .. meta, .. moov, .. Box("mdat", new byte[64])];
+    }
+
     /// <summary>The header of an AVIF still claiming <paramref name="width"/>x<paramref name="height"/> pixels (an
     /// <c>ispe</c> property) with a few bytes of image data. Built by hand.</summary>
     public static byte[] AvifHeader(int width, int height)
