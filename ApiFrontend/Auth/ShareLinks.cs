@@ -96,7 +96,9 @@ public static class ShareLinkEndpoints
         var expires = time.GetUtcNow() + lifetime;
         var query = await links.SignAsync(id, expires);
         var renditions = view.Processing?.Renditions.IsDefaultOrEmpty == false
-            ? view.Processing.Renditions.ToDictionary(r => r.Name, r => $"/media/{id}/renditions/{r.Name}?{query}")
+            ? view.Processing.Renditions.Select(r => r.Name)
+                .Concat(view.Processing.Renditions.Select(r => r.Name.Split('.')[0]).Distinct()) // negotiated by Accept: thumb, display
+                .Distinct().ToDictionary(name => name, name => $"/media/{id}/renditions/{name}?{query}")
             : [];
         return TypedResults.Created($"/media/{id}/content?{query}", new ShareLink($"/media/{id}/content?{query}", renditions, expires));
     }

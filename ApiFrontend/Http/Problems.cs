@@ -22,6 +22,9 @@ public static class Problems
     public const string MetadataInvalid = "metadata-invalid";
     public const string VersionMismatch = "version-mismatch";
     public const string QuotaExceeded = "quota-exceeded";
+
+    /// <summary>No form of a negotiated rendition is acceptable (406).</summary>
+    public const string NotAcceptable = "not-acceptable";
     public const string ClusterUnavailable = "cluster-unavailable";
     public const string UploadCompleting = "upload-completing";
 

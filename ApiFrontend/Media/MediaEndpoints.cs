@@ -198,7 +198,27 @@ public static partial class MediaEndpoints
             return Problems.NotFound(id);
         }
 
-        var content = await cluster.GetGrain<IUploadGrain>(id).GetRenditionAsync(name);
+        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var negotiated = RenditionNegotiation.IsNegotiated(name);
+        if (negotiated)
+        {
+            // thumb, display: the form the client takes best (AVIF, WebP, JPEG), varying by Accept.
+            context.Response.Headers.Vary = "Accept";
+            var view = await grain.GetMetadataAsync();
+            var available = view?.Processing?.Renditions.Select(r => r.Name) ?? [];
+            if (RenditionNegotiation.Choose(name, available, context.Request.Headers.Accept.ToString()) is { } chosen)
+            {
+                name = chosen;
+                context.Response.Headers.ContentLocation = $"/media/{id}/renditions/{chosen}";
+            }
+            else if (available.Any(r => r.StartsWith(name + ".", StringComparison.Ordinal)))
+            {
+                return Problems.Create(Problems.NotAcceptable, StatusCodes.Status406NotAcceptable, "Not acceptable",
+                    $"Rendition '{name}' exists as {string.Join(", ", RenditionNegotiation.Forms.Select(f => f.MediaType))} at most; the request's Accept takes none of them.");
+            }
+        }
+
+        var content = await grain.GetRenditionAsync(name);
         if (content is null)
         {
             return Problems.Create(Problems.RenditionNotFound, StatusCodes.Status404NotFound, "Rendition not found",
