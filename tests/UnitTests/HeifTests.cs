@@ -58,6 +58,21 @@ public sealed class HeifTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task ARotatedHeicIsMeasuredAndRenderedAsDisplayed()
+    {
+        var file = MediaCorpus.RotatedHeif(MediaCorpus.HeifEncode(MediaCorpus.JpegWithGps(640, 480), avif: false));
+        var info = HeifStructure.Read(new MemoryStream(file));
+        Assert.Equal((90, 640, 480), (info.Rotation, info.Width, info.Height));
+        Assert.Equal((480, 640), info.Displayed);
+
+        var (result, rejection) = await ProcessAsync(file);
+
+        Assert.Null(rejection);
+        Assert.Equal((480, 640), (result!.Facts.Width, result.Facts.Height));
+        Assert.Equal((192, 256), (result.Files.Single(f => f.Name == "thumb.jpg").Width, result.Files.Single(f => f.Name == "thumb.jpg").Height));
+    }
+
+    [Fact]
     public void AGridCountsItsTilesAndASequenceItsFrames()
     {
         var grid = HeifStructure.Read(new MemoryStream(MediaCorpus.HeicGridHeader(64, 64)));
