@@ -11,6 +11,12 @@ using SixLabors.ImageSharp.Processing;
 // Usage:
 //   MediaBench photos <dir> <count>        12-megapixel JPEGs (4000x3000, EXIF with GPS)
 //   MediaBench hostile <dir>               the hostile corpus of the processing tests
+//   MediaBench heics <dir> <count>        <count> 12-megapixel HEIC photos (heif-enc from a JPEG with EXIF)
+//   MediaBench heifcorpus <dir>            the phone-format corpus of the tests: HEIC and AVIF with GPS, rotated, alpha,
+//                                          and the hostile ones
+//   MediaBench heifalone <dir> <parallelism>
+//                                          heif-convert and ImageSharp alone: decode, thumb and display as WebP and JPEG,
+//                                          and as AVIF with heif-enc; prints seconds
 //   MediaBench bombs <dir>                 decompression bombs: multi-frame GIF, TIFF, APNG and WebP, a huge AVIF header
 //   MediaBench resize <dir> <parallelism>  ImageSharp alone: decode, orient, thumb and display as WebP and JPEG; prints seconds
 //   MediaBench load <urls-file> <concurrency> <seconds>
@@ -58,6 +64,71 @@ switch (command)
         }
 
         break;
+
+    case "heics":
+        var heic = MediaCorpus.HeifEncode(MediaCorpus.JpegWithGps(4000, 3000), avif: false, quality: 60);
+        for (var i = 0; i < int.Parse(args[2], CultureInfo.InvariantCulture); i++)
+        {
+            File.WriteAllBytes(Path.Combine(folder, $"photo-{i:D3}.heic"), heic);
+        }
+
+        break;
+
+    case "heifcorpus":
+        var jpeg = MediaCorpus.JpegWithGps(1600, 1200);
+        var real = MediaCorpus.HeifEncode(MediaCorpus.JpegWithGps(640, 480), avif: false);
+        File.WriteAllBytes(Path.Combine(folder, "gps.heic"), MediaCorpus.HeifEncode(jpeg, avif: false));
+        File.WriteAllBytes(Path.Combine(folder, "gps.avif"), MediaCorpus.HeifEncode(jpeg, avif: true));
+        File.WriteAllBytes(Path.Combine(folder, "rotated.heic"), MediaCorpus.RotatedHeif(real));
+        File.WriteAllBytes(Path.Combine(folder, "alpha.avif"), MediaCorpus.HeifEncode(MediaCorpus.TransparentPng(200, 100), avif: true));
+        File.WriteAllBytes(Path.Combine(folder, "hostile-truncated.heic"), MediaCorpus.Truncated(real, 0.6));
+        File.WriteAllBytes(Path.Combine(folder, "hostile-ispe-100000.heic"), MediaCorpus.WithImageSize(real, 100_000, 100_000));
+        File.WriteAllBytes(Path.Combine(folder, "hostile-4096-tiles.heic"), MediaCorpus.HeicGridHeader(64, 64));
+        File.WriteAllBytes(Path.Combine(folder, "hostile-20000-frames.avif"), MediaCorpus.AvifSequenceHeader(20_000));
+        break;
+
+    case "heifalone":
+        var heics = Directory.GetFiles(folder, "*.heic");
+        var clock = Stopwatch.StartNew();
+        Parallel.ForEach(heics, new ParallelOptions { MaxDegreeOfParallelism = int.Parse(args[2], CultureInfo.InvariantCulture) }, file =>
+        {
+            var work = Directory.CreateTempSubdirectory("heif-alone-").FullName;
+            try
+            {
+                void Run(string tool, params string[] arguments)
+                {
+                    var start = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
+                    foreach (var argument in arguments)
+                    {
+                        start.ArgumentList.Add(argument);
+                    }
+
+                    using var process = Process.Start(start)!;
+                    process.StandardOutput.ReadToEnd();
+                    process.StandardError.ReadToEnd();
+                    process.WaitForExit();
+                }
+
+                var decoded = Path.Combine(work, "decoded.png");
+                Run("heif-convert", "--quiet", file, decoded);
+                using var image = Image.Load<Rgba32>(decoded);
+                foreach (var (name, box) in new[] { ("display", 1280), ("thumb", 256) })
+                {
+                    using var resized = image.Clone(x => x.Resize(new ResizeOptions { Size = new Size(box, box), Mode = ResizeMode.Max, Sampler = KnownResamplers.Lanczos3 }));
+                    resized.Save(Path.Combine(work, $"{name}.webp"), new WebpEncoder { Quality = 80, FileFormat = WebpFileFormatType.Lossy });
+                    resized.Save(Path.Combine(work, $"{name}.jpg"), new JpegEncoder { Quality = 82 });
+                    var png = Path.Combine(work, $"{name}.png");
+                    resized.Save(png, new SixLabors.ImageSharp.Formats.Png.PngEncoder { CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.BestSpeed });
+                    Run("heif-enc", "-A", "-q", "55", "-p", "speed=8", "-o", Path.Combine(work, $"{name}.avif"), png);
+                }
+            }
+            finally
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        });
+        Console.WriteLine(clock.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture));
+        return;
 
     case "hostile":
         File.WriteAllBytes(Path.Combine(folder, "huge-50000x50000.png"), MediaCorpus.BlackPng(50_000, 50_000, withPixels: false));
