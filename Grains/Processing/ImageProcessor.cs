@@ -44,6 +44,43 @@ public sealed class ImageProcessor(ProcessingOptions options)
     public static readonly IReadOnlyList<(string Name, int Box)> Sizes = [("thumb", 256), ("display", 1280)];
 
     private static readonly JpegEncoder Jpeg = new() { Quality = 82 };
+
+    // 8-bit RGB, or RGBA when some pixel is not opaque, whatever the source was (a 1-bit grayscale PNG keeps its
+    // format in its metadata otherwise, and heif-enc reads 8-bit RGB(A) and 16-bit PNGs; an AVIF gets an alpha plane
+    // only when its PNG has one).
+    private static readonly SixLabors.ImageSharp.Formats.Png.PngEncoder LosslessRgb = new()
+    {
+        CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.BestSpeed,
+        ColorType = SixLabors.ImageSharp.Formats.Png.PngColorType.Rgb,
+        BitDepth = SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit8,
+    };
+
+    private static readonly SixLabors.ImageSharp.Formats.Png.PngEncoder LosslessRgba = new()
+    {
+        CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.BestSpeed,
+        ColorType = SixLabors.ImageSharp.Formats.Png.PngColorType.RgbWithAlpha,
+        BitDepth = SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit8,
+    };
+
+    private static bool IsOpaque(Image<Rgba32> image)
+    {
+        var opaque = true;
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height && opaque; y++)
+            {
+                foreach (var pixel in rows.GetRowSpan(y))
+                {
+                    if (pixel.A != 255)
+                    {
+                        opaque = false;
+                        break;
+                    }
+                }
+            }
+        });
+        return opaque;
+    }
     private static readonly WebpEncoder Webp = new() { Quality = 80, FileFormat = WebpFileFormatType.Lossy };
 
     /// <summary>The memory budget of one job, in bytes.</summary>
@@ -262,7 +299,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
             if (lossless)
             {
                 resized.Save(Path.Combine(Directory.CreateDirectory(Path.Combine(outputDirectory, LosslessFolder)).FullName, $"{name}.png"),
-                    new SixLabors.ImageSharp.Formats.Png.PngEncoder { CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.BestSpeed });
+                    IsOpaque(resized) ? LosslessRgb : LosslessRgba);
             }
 
             if (webp)

@@ -143,6 +143,25 @@ public sealed class HeifTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task EveryImageGetsAvifRenditionsEvenFromAOneBitPng()
+    {
+        // ImageSharp would write the lossless copy in its source's format (1-bit grayscale), which heif-enc does not read.
+        var options = new ProcessingOptions();
+        var job = Directory.CreateDirectory(Path.Combine(_folder, Guid.NewGuid().ToString("N"))).FullName;
+        var path = Path.Combine(job, "original");
+        var png = MediaCorpus.BlackPng(8, 8);
+        await File.WriteAllBytesAsync(path, png);
+        var images = new ImageProcessor(options);
+        var heif = new HeifProcessor(options, new FfmpegSandbox(options, _folder), images);
+        var outputFolder = Directory.CreateDirectory(Path.Combine(job, "out")).FullName;
+        var steps = new ProcessingSteps();
+
+        var result = await heif.AddAvifAsync(images.Process(path, MediaSniffer.Sniff(png)!, outputFolder, CancellationToken.None, steps), outputFolder, CancellationToken.None, steps);
+
+        Assert.Contains(result.Files, f => f.Name == "thumb.avif");
+    }
+
+    [Fact]
     public async Task AlphaIsKept()
     {
         var (result, rejection) = await ProcessAsync(MediaCorpus.HeifEncode(MediaCorpus.TransparentPng(200, 100), avif: true));
