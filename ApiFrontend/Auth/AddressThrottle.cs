@@ -21,6 +21,25 @@ public sealed class AddressThrottle(IOptions<RateLimitOptions> options, TimeProv
     private readonly ConcurrentDictionary<(IPAddress Address, bool Anonymous), Bucket> _buckets = new();
     private long _lastForget;
 
+    /// <summary>The client an address stands for: an IPv4 address itself (also when mapped into IPv6), an IPv6 address
+    /// by its /64 network (one subscriber's allocation), so that a client cannot take a fresh bucket per address.</summary>
+    public static IPAddress ClientOf(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address;
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes);
+    }
+
     /// <summary>Addresses tracked now (both kinds of bucket).</summary>
     public int Tracked => _buckets.Count;
 
@@ -145,6 +164,7 @@ public static class AddressThrottleMiddleware
         }
 
         var throttle = context.RequestServices.GetRequiredService<AddressThrottle>();
+        address = AddressThrottle.ClientOf(address);
         var header = context.Request.Headers.Authorization.ToString();
         // Probes and scrapes (health, metrics) come from a few addresses, often: they are not counted.
         var path = context.Request.Path;
@@ -155,7 +175,9 @@ public static class AddressThrottleMiddleware
         }
 
         var anonymousRoute = context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null;
-        if (header.Length == 0 && anonymousRoute)
+        // On a route that needs no key, any request that does not present a signed one counts as anonymous (a made-up
+        // header there fails quietly, so it would never be counted as a failure).
+        if (anonymousRoute && (header.Length == 0 || !await PresentsSignedKeyAsync(context, header)))
         {
             if (!throttle.Anonymous(address, out var wait))
             {

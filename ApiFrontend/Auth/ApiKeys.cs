@@ -69,18 +69,29 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
     /// <summary>Makes a key for an owner; the key itself is returned only here.</summary>
     public async Task<(KeyIdentity Identity, string Key)> CreateAsync(string owner, bool isAdmin, CancellationToken cancellationToken)
     {
-        var random = System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        var key = Prefix + random + Signature(await secrets.GetAsync(SecretName), random);
+        var key = await NewKeyAsync();
         return (await InsertAsync(key, owner, isAdmin, cancellationToken), key);
+    }
+
+    /// <summary>A new signed key, not recorded yet (<see cref="AddAsync"/> records it).</summary>
+    public async Task<string> NewKeyAsync()
+    {
+        var random = System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        return Prefix + random + Signature(await secrets.GetAsync(SecretName), random);
     }
 
     /// <summary>Whether <paramref name="key"/> is signed by this service, or is a bootstrap file's key this frontend was
     /// told to trust (<see cref="Trust"/>): no database work beyond reading the secret once per process.</summary>
     public async ValueTask<bool> IsSignedAsync(string key)
     {
+        if (!_trusted.IsEmpty && key.Length <= 200 && _trusted.ContainsKey(Convert.ToHexString(Hash(key))))
+        {
+            return true;
+        }
+
         if (key.Length != KeyLength || !key.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            return !_trusted.IsEmpty && key.Length <= 200 && _trusted.ContainsKey(Convert.ToHexString(Hash(key)));
+            return false;
         }
 
         var secret = secrets.Peek(SecretName) ?? await secrets.GetAsync(SecretName);

@@ -101,8 +101,9 @@ public static partial class BearerAuthentication
         return new ClaimsPrincipal(new ClaimsIdentity(claims, JwtScheme, ClaimTypes.NameIdentifier, ClaimTypes.Role));
     }
 
+    // Claim lookups ignore case (ClaimsIdentity.FindFirst), so the reserved types are matched without it too.
     private static bool IsReserved(string type) =>
-        type.StartsWith("media:", StringComparison.OrdinalIgnoreCase) || type == ClaimTypes.NameIdentifier;
+        type.StartsWith("media:", StringComparison.OrdinalIgnoreCase) || string.Equals(type, ClaimTypes.NameIdentifier, StringComparison.OrdinalIgnoreCase);
 
     private static SecurityKey Key(string text)
     {

@@ -31,37 +31,37 @@ public sealed partial class KeyBootstrap(ApiKeys keys, IOptions<AuthOptions> opt
 
     private async Task EnsureAsync(string path, string owner, bool isAdmin, CancellationToken cancellationToken)
     {
-        if (File.Exists(path))
+        if (!File.Exists(path) && await WriteNewAsync(path, owner, isAdmin, cancellationToken))
         {
-            var existing = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
-            switch (await keys.StandingAsync(existing, cancellationToken))
-            {
-                case KeyStanding.Active:
-                    keys.Trust(existing);
-                    return;
-                case KeyStanding.Absent:
-                    await keys.AddAsync(existing, owner, isAdmin, cancellationToken);
-                    keys.Trust(existing);
-                    return;
-                case KeyStanding.Revoked:
-                    // An operator revoked it on purpose: start without it rather than not at all.
-                    LogRevoked(logger, owner, path);
-                    return;
-                default:
-                    LogNotAKey(logger, owner, path);
-                    return;
-            }
+            return;
         }
 
-        if (!await WriteNewAsync(path, owner, isAdmin, cancellationToken))
+        // The file was there, or another frontend wrote it first: use what it holds.
+        var existing = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
+        switch (await keys.StandingAsync(existing, cancellationToken))
         {
-            await EnsureAsync(path, owner, isAdmin, cancellationToken); // another frontend wrote it first: use theirs
+            case KeyStanding.Active:
+                keys.Trust(existing);
+                return;
+            case KeyStanding.Absent:
+                await keys.AddAsync(existing, owner, isAdmin, cancellationToken);
+                keys.Trust(existing);
+                return;
+            case KeyStanding.Revoked:
+                // An operator revoked it on purpose: start without it rather than not at all.
+                LogRevoked(logger, owner, path);
+                return;
+            default:
+                LogNotAKey(logger, owner, path);
+                return;
         }
     }
 
+    // The key is written first and recorded only once the file holds it: a start that cannot write (a read-only
+    // mount, a folder in the way) records nothing and fails loudly, and a lost race records nothing either.
     private async Task<bool> WriteNewAsync(string path, string owner, bool isAdmin, CancellationToken cancellationToken)
     {
-        var (_, key) = await keys.CreateAsync(owner, isAdmin, cancellationToken);
+        var key = await keys.NewKeyAsync();
         var temporary = $"{path}.{Guid.NewGuid():N}";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         await File.WriteAllTextAsync(temporary, key + "\n", cancellationToken);
@@ -73,14 +73,16 @@ public sealed partial class KeyBootstrap(ApiKeys keys, IOptions<AuthOptions> opt
         try
         {
             File.Move(temporary, path, overwrite: false);
-            LogCreated(logger, owner, path);
-            return true;
         }
-        catch (IOException)
+        catch (IOException) when (File.Exists(path))
         {
             File.Delete(temporary);
             return false;
         }
+
+        await keys.AddAsync(key, owner, isAdmin, cancellationToken);
+        LogCreated(logger, owner, path);
+        return true;
     }
 
     [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "Made a key for {Owner} in {Path}")]

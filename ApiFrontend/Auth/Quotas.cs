@@ -59,12 +59,14 @@ public sealed class Quotas(MediaIndex index, IOptions<QuotaOptions> options, IOp
         return Math.Max(0, options.Value.MaxStoredBytes - usage.Bytes - itemBytes);
     }
 
-    /// <summary>The answer to a body that went past the owner's room.</summary>
-    public ProblemHttpResult Exceeded(long room)
+    /// <summary>The answer to a body that went past the owner's room: for a resumable upload, what it had stored stays
+    /// (HEAD reports the offset); a one-shot upload stores nothing.</summary>
+    public ProblemHttpResult Exceeded(long room, bool oneShot = false)
     {
         var max = options.Value.MaxStoredBytes;
         return Problems.Create(Problems.QuotaExceeded, StatusCodes.Status413PayloadTooLarge, "Storage quota exceeded",
-            $"The body goes past your storage quota of {max} bytes: {room} more fitted. What was stored before that point is kept.",
+            $"The body goes past your storage quota of {max} bytes ({room} more would have fitted). "
+            + (oneShot ? "Nothing was stored." : "The upload keeps the offset a HEAD reports."),
             new Dictionary<string, object?> { ["roomBytes"] = room, ["maxStoredBytes"] = max });
     }
 

@@ -101,7 +101,7 @@ public static partial class MediaEndpoints
                 case MediaException refused:
                     return Problems.From(refused, context);
                 case Auth.QuotaExceededException exceeded:
-                    return quotas.Exceeded(exceeded.Room);
+                    return quotas.Exceeded(exceeded.Room, oneShot: true);
                 case BeyondLengthException:
                     return Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Body longer than declared",
                         "The body is longer than its Content-Length; the item was not stored.", mediaId);

@@ -95,22 +95,21 @@ public sealed class TusConcatenation(
             return null;
         }
 
-        // An assembly cut off midway goes on from the final upload's durable offset.
+        // An assembly cut off midway goes on from the final upload's durable offset. The copy must fit the owner's
+        // room (checked before the grant, which records the length: a refused assembly must not leave a final that a
+        // later HEAD would copy unchecked).
         var total = contents.Sum(c => c!.Size);
+        var room = await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken, id, final.Offset);
+        if (room < total - final.Offset)
+        {
+            throw new Auth.QuotaExceededException(room);
+        }
+
         var grant = await grain.BeginAppendAsync(new BeginAppend(final.Offset, total, Assembly: true, Parts: writer.PartsToReserve(total - final.Offset)));
         await using var partials = new PartialsStream(store, contents!, grant.Offset);
 
-        // The copy is the owner's upload like any other: under their bandwidth limit, and, when the final's length was
-        // not known at its creation, within their storage room.
+        // The copy is the owner's upload like any other: under their bandwidth limit.
         Stream body = Auth.ThrottledBody.For(context, partials);
-        if (final.Length is null)
-        {
-            var room = await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken, id, grant.Offset);
-            if (room < total - grant.Offset)
-            {
-                throw new Auth.QuotaExceededException(room);
-            }
-        }
 
         var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length - grant.Offset, endOfBodyEndsContent: true, cancellationToken);
         return outcome.Stored;

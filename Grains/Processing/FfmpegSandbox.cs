@@ -36,8 +36,10 @@ public sealed class FfmpegSandbox
         foreach (var (name, binary) in new[] { ("ffmpeg", ffmpeg), ("ffprobe", ffprobe) }.Concat(HeifAvailable ? heif.Select(t => (t.name, t.Item2!)) : []))
         {
             var wrapper = Path.Combine(_wrappers, name);
+            // libheif's tools write pictures of a known size at most: their files are capped too.
+            var files = name.StartsWith("heif-", StringComparison.Ordinal) ? $" --fsize={2L * 1024 * 1024 * 1024}" : string.Empty;
             File.WriteAllText(wrapper,
-                $"#!/bin/sh\nexec {(nice is null ? string.Empty : $"'{nice}' -n {options.FfmpegNiceness} ")}'{prlimit}' --as={limit} --cpu={cpuSeconds} --core=0 --nofile=64 -- '{binary}' \"$@\"\n");
+                $"#!/bin/sh\nexec {(nice is null ? string.Empty : $"'{nice}' -n {options.FfmpegNiceness} ")}'{prlimit}' --as={limit} --cpu={cpuSeconds} --core=0 --nofile=64{files} -- '{binary}' \"$@\"\n");
             if (!OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -63,7 +65,8 @@ public sealed class FfmpegSandbox
     {
         if (_wrappers is null || !HeifAvailable)
         {
-            throw new ProcessingFailedException($"HEIF processing is unavailable on this silo: {MissingHeif ?? Missing} not found.");
+            // Transient: another attempt may run on a silo that has the tools.
+            throw new InvalidOperationException($"HEIF processing is unavailable on this silo: {MissingHeif ?? Missing} not found.");
         }
 
         var start = new System.Diagnostics.ProcessStartInfo(Path.Combine(_wrappers, tool))

@@ -26,8 +26,9 @@ public sealed class HeifProcessor(ProcessingOptions options, FfmpegSandbox sandb
             {
                 info = HeifStructure.Read(path);
             }
-            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Whatever the boxes make the reader throw is the file's fault, never a reason to try again.
                 throw new MediaRejectedException($"Not a valid {name} image: {ex.Message}", facts, ex);
             }
         }
@@ -54,10 +55,13 @@ public sealed class HeifProcessor(ProcessingOptions options, FfmpegSandbox sandb
             }
         }
 
-        var decoded = Path.Combine(folder, "decoded.png");
+        // heif-convert decodes every top-level image (decoded-1.png, decoded-2.png, ... when there are several, in the
+        // file's item order); the primary one is kept.
+        var target = Path.Combine(folder, "decoded.png");
+        var decoded = info.TopLevel.Count > 1 ? Path.Combine(folder, $"decoded-{info.PrimaryIndex + 1}.png") : target;
         using (steps.Step("decode"))
         {
-            var (code, output) = await RunAsync("heif-convert", ["--quiet", path, decoded], folder, cancellationToken);
+            var (code, output) = await RunAsync("heif-convert", ["--quiet", path, target], folder, cancellationToken);
             if (code != 0 || !File.Exists(decoded))
             {
                 throw new MediaRejectedException($"The {name} image could not be decoded: {LastLine(output)}", facts);
@@ -93,12 +97,12 @@ public sealed class HeifProcessor(ProcessingOptions options, FfmpegSandbox sandb
                 continue;
             }
 
-            var (code, output) = await RunAsync("heif-enc",
+            var (code, _) = await RunAsync("heif-enc",
                 ["-A", "-q", options.AvifQuality.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", "speed=8", "-o", target, source],
                 outputDirectory, cancellationToken);
             if (code != 0 || !File.Exists(target))
             {
-                throw new ProcessingFailedException($"heif-enc could not make {stem}.avif: {LastLine(output)}");
+                continue; // an extra form: the item is ready with its WebP and JPEG renditions, and negotiation serves those
             }
 
             files.Add(new RenditionFile($"{stem}.avif", target, "image/avif", jpeg.Width, jpeg.Height));
@@ -126,6 +130,25 @@ public sealed class HeifProcessor(ProcessingOptions options, FfmpegSandbox sandb
         if (pixels > options.MaxImagePixels)
         {
             throw new MediaRejectedException($"The image has {pixels} pixels per frame; the limit is {options.MaxImagePixels}.", facts);
+        }
+
+        // Every top-level image is decoded: each within the pixel limit, and all of them together within the
+        // animation budget, like the frames of a sequence.
+        if (info.TopLevel.Count > options.MaxImageFrames)
+        {
+            throw new MediaRejectedException($"The file holds {info.TopLevel.Count} images; the limit is {options.MaxImageFrames}.", facts);
+        }
+
+        if (info.TopLevel.Any(image => (long)image.Width * image.Height > options.MaxImagePixels))
+        {
+            throw new MediaRejectedException($"An image of the file has more than the limit of {options.MaxImagePixels} pixels.", facts);
+        }
+
+        var allPixels = info.TopLevel.Sum(image => (long)image.Width * image.Height);
+        if (info.TopLevel.Count > 1 && allPixels > options.MaxAnimationPixels)
+        {
+            throw new MediaRejectedException(
+                $"The file's {info.TopLevel.Count} images have {allPixels} pixels in all; the limit is {options.MaxAnimationPixels}.", facts);
         }
 
         if (info.Tiles > options.MaxImageTiles)

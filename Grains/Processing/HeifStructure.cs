@@ -22,6 +22,12 @@ public sealed record HeifInfo(
     string MajorBrand, int Width, int Height, int Rotation, bool Mirrored, int Tiles, int Images, long Frames,
     int SequenceWidth, int SequenceHeight, int? BitDepth, bool Alpha, bool Hdr, byte[]? Exif)
 {
+    /// <summary>The stored size of every top-level image, in the file's item order (the order libheif decodes them in).</summary>
+    public IReadOnlyList<(int Width, int Height)> TopLevel { get; init; } = [];
+
+    /// <summary>Where the primary image is among <see cref="TopLevel"/>.</summary>
+    public int PrimaryIndex { get; init; }
+
     /// <summary>The size as displayed: a quarter turn swaps width and height.</summary>
     public (int Width, int Height) Displayed => Rotation is 90 or 270 ? (Height, Width) : (Width, Height);
 }
@@ -37,6 +43,9 @@ public static class HeifStructure
 {
     /// <summary>The largest <c>meta</c> or <c>moov</c> box read (a grid of thousands of tiles fits many times over).</summary>
     public const int MaxHeaderBytes = 8 * 1024 * 1024;
+
+    /// <summary>The most top-level boxes read (a file is a handful).</summary>
+    public const int MaxBoxes = 10_000;
 
     /// <summary>The largest EXIF block read.</summary>
     public const int MaxExifBytes = 1024 * 1024;
@@ -58,8 +67,14 @@ public static class HeifStructure
         byte[]? moov = null;
         var header = new byte[16];
         long at = 0;
+        var boxes = 0;
         while (at + 8 <= stream.Length)
         {
+            if (++boxes > MaxBoxes)
+            {
+                throw new InvalidDataException($"The file has more than {MaxBoxes} top-level boxes.");
+            }
+
             stream.Position = at;
             stream.ReadExactly(header, 0, 8);
             long size = BinaryPrimitives.ReadUInt32BigEndian(header);
@@ -76,7 +91,7 @@ public static class HeifStructure
                 size = stream.Length - at;
             }
 
-            if (size < headerSize || at + size > stream.Length)
+            if (size < headerSize || size > stream.Length - at)
             {
                 // A box cut short: a truncated file. Only the media data may end early without spoiling the header.
                 if (type == "mdat" && brand is not null)
@@ -251,16 +266,27 @@ public static class HeifStructure
         }
 
         // Tiles are what the primary grid refers to; thumbnails and auxiliary images refer to what they belong to.
-        var tiles = references.Where(r => r.Type == "dimg" && r.From == primary).SelectMany(r => r.To).Distinct().Count();
+        // Every reference is a tile to decode, a repeated one too.
+        var tiles = references.Where(r => r.Type == "dimg" && r.From == primary).Sum(r => r.To.Length);
         var tileIds = references.Where(r => r.Type == "dimg").SelectMany(r => r.To).ToHashSet();
         var dependents = references.Where(r => r.Type is "thmb" or "auxl").Select(r => r.From).ToHashSet();
-        var images = types.Count(t => ImageTypes.Contains(t.Value) && !tileIds.Contains(t.Key) && !dependents.Contains(t.Key));
+        var topLevel = types.Where(t => ImageTypes.Contains(t.Value) && !tileIds.Contains(t.Key) && !dependents.Contains(t.Key)).Select(t => t.Key).ToList();
+        var images = topLevel.Count;
+        (int, int) SizeOf(uint item) => PropertiesOf(item).Where(p => p.Type == "ispe").Select(p =>
+        {
+            var ispe = new BoxReader(p.Body);
+            return ((int)Math.Min(int.MaxValue, ispe.U32()), (int)Math.Min(int.MaxValue, ispe.U32()));
+        }).FirstOrDefault();
         var alpha = references.Where(r => r.Type == "auxl" && r.To.Contains(primary)).Any(r =>
             PropertiesOf(r.From).Any(p => p.Type == "auxC" && AuxType(p.Body) is "urn:mpeg:mpegB:cicp:systems:auxiliary:alpha" or "urn:mpeg:hevc:2015:auxid:1"));
         var exifItem = references.Where(r => r.Type == "cdsc" && r.To.Contains(primary)).Select(r => r.From)
             .Concat(types.Where(t => t.Value == "Exif").Select(t => t.Key)).FirstOrDefault(id => types.GetValueOrDefault(id) == "Exif");
         var exif = exifItem != 0 && locations.TryGetValue(exifItem, out var extents) ? ReadExif(file, extents) : null;
-        return new HeifInfo(brand, width, height, rotation, mirrored, tiles, images, 0, 0, 0, depth, alpha, hdr, exif);
+        return new HeifInfo(brand, width, height, rotation, mirrored, tiles, images, 0, 0, 0, depth, alpha, hdr, exif)
+        {
+            TopLevel = [.. topLevel.Select(SizeOf)],
+            PrimaryIndex = Math.Max(0, topLevel.IndexOf(primary)),
+        };
     }
 
     private static void ReadLocations(BoxReader reader, Dictionary<uint, List<(long, long)>> locations)
@@ -295,8 +321,18 @@ public static class HeifStructure
     // The EXIF item: a 4-byte offset to the TIFF header, then the EXIF block.
     private static byte[]? ReadExif(Stream file, List<(long Offset, long Length)> extents)
     {
-        var total = extents.Sum(e => e.Length);
-        if (total is < 8 or > MaxExifBytes || extents.Any(e => e.Offset < 0 || e.Offset + e.Length > file.Length))
+        long total = 0;
+        foreach (var (offset, length) in extents)
+        {
+            if (length < 0 || offset < 0 || length > MaxExifBytes - total || offset > file.Length - length)
+            {
+                return null; // past the block's bound, or outside the file
+            }
+
+            total += length;
+        }
+
+        if (total < 8)
         {
             return null;
         }
@@ -386,7 +422,7 @@ public static class HeifStructure
                 size = body.Length - at;
             }
 
-            if (size < headerSize || at + size > body.Length)
+            if (size < headerSize || size > body.Length - at)
             {
                 throw new InvalidDataException($"The '{Printable(type)}' box runs past the box that holds it.");
             }

@@ -10,6 +10,9 @@ namespace MediaService.Grains.Processing;
 /// </summary>
 public static class ImageFrames
 {
+    /// <summary>The most GIF blocks (frames and extensions) or RIFF chunks walked: a file of tiny blocks costs no more.</summary>
+    public const long MaxBlocks = 1_000_000;
+
     /// <summary>What the structure says: the number of frames (at most the limit + 1) and whether it is animated.</summary>
     public readonly record struct Count(long Frames, bool Animated);
 
@@ -46,8 +49,9 @@ public static class ImageFrames
         }
 
         long frames = 0;
+        long blocks = 0;
         Span<byte> descriptor = stackalloc byte[9];
-        while (frames <= limit)
+        while (frames <= limit && ++blocks <= MaxBlocks)
         {
             var block = stream.ReadByte();
             if (block == 0x2C)
@@ -148,8 +152,9 @@ public static class ImageFrames
         stream.Seek(12, SeekOrigin.Begin);
         Span<byte> chunk = stackalloc byte[8];
         long frames = 0;
+        long chunks = 0;
         var animated = false;
-        while (frames <= limit && stream.ReadAtLeast(chunk, 8, throwOnEndOfStream: false) == 8)
+        while (frames <= limit && ++chunks <= MaxBlocks && stream.ReadAtLeast(chunk, 8, throwOnEndOfStream: false) == 8)
         {
             var size = BinaryPrimitives.ReadUInt32LittleEndian(chunk[4..]);
             var padded = size + (long)(size & 1);

@@ -119,7 +119,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
 
             info = Image.Identify(configuration, path, out format);
         }
-        catch (Exception ex) when (IsDecodeError(ex))
+        catch (Exception ex) when (IsDecodeError(ex) || IsOverBudget(ex))
         {
             throw new MediaRejectedException($"Not a valid {sniffed.Format.ToUpperInvariant()} image: {ex.Message}", facts, ex);
         }
@@ -130,7 +130,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         }
 
         facts = facts with { Width = info.Width, Height = info.Height };
-        CheckLimits(info.Width, info.Height, frames, sniffed, facts);
+        CheckLimits(info.Width, info.Height, frames, facts);
         if (sniffed.Format == "jpeg" && !JpegStructure.HasEndOfImage(path))
         {
             throw new MediaRejectedException("The JPEG is truncated: its image data has no end-of-image marker.", facts);
@@ -175,6 +175,11 @@ public sealed class ImageProcessor(ProcessingOptions options)
     {
         var configuration = budget.Configure(_template);
         Image<Rgba32> image;
+
+        // The decoder's picture is checked like any image before it is loaded (the boxes' size and the picture's could
+        // disagree).
+        var decodedInfo = Image.Identify(configuration, decodedPng, out _) ?? throw new MediaRejectedException("The decoder wrote no picture.", facts);
+        CheckLimits(decodedInfo.Width, decodedInfo.Height, new ImageFrames.Count(1, false), facts);
         try
         {
             using var decode = steps.Step("load");
@@ -193,6 +198,22 @@ public sealed class ImageProcessor(ProcessingOptions options)
     // The decoded first frame to renditions: EXIF facts, scaled down to the largest rendition at once, oriented (by EXIF
     // when asked), stripped, written.
     private ProcessedMedia Render(Image<Rgba32> image, MediaFacts facts, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps steps, bool autoOrient)
+    {
+        try
+        {
+            return RenderWithin(image, facts, outputDirectory, cancellationToken, steps, autoOrient);
+        }
+        catch (Exception ex) when (IsOverBudget(ex))
+        {
+            throw new MediaRejectedException(
+                $"Rendering the image needs more memory than its budget of {options.ImageMemoryMegabytes} MiB allows.", facts, ex);
+        }
+    }
+
+    private static bool IsOverBudget(Exception ex) =>
+        ex is InvalidMemoryOperationException || ex.InnerException is InvalidMemoryOperationException;
+
+    private ProcessedMedia RenderWithin(Image<Rgba32> image, MediaFacts facts, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps steps, bool autoOrient)
     {
         using (image)
         {
@@ -341,7 +362,7 @@ public sealed class ImageProcessor(ProcessingOptions options)
         }
     }
 
-    private void CheckLimits(int width, int height, ImageFrames.Count frames, SniffedType sniffed, MediaFacts facts)
+    private void CheckLimits(int width, int height, ImageFrames.Count frames, MediaFacts facts)
     {
         if (width > options.MaxImageWidth || height > options.MaxImageHeight)
         {

@@ -167,6 +167,39 @@ public sealed class QuotaBypassTests(MediaServiceFixture fixture)
     }
 
     [Fact]
+    public async Task AFinalOfUnknownLengthIsRefusedAtEveryHeadNotOnlyTheFirst()
+    {
+        var (frontend, http) = await OwnerWithQuotaAsync(10_000);
+        await using var _ = frontend;
+        using var create = Tus.Request(HttpMethod.Post, "/files/");
+        create.Headers.Add("Upload-Concat", "partial");
+        create.Headers.Add("Upload-Defer-Length", "1");
+        using var created = await http.SendAsync(create);
+        var partial = created.Headers.Location!.OriginalString;
+
+        // The final is made while its partial is empty (it counts 0 bytes then); the partial is filled after.
+        using var finalRequest = Tus.Request(HttpMethod.Post, "/files/");
+        finalRequest.Headers.Add("Upload-Concat", $"final;{partial}");
+        using var final = await http.SendAsync(finalRequest);
+        Assert.Equal(HttpStatusCode.Created, final.StatusCode);
+        using (var fill = await Tus.PatchAsync(http, partial, 0, Tus.Chunk(new byte[6000]), length: 6000))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, fill.StatusCode);
+        }
+
+        // Copying it would make 12,000 bytes: refused at the first HEAD, and at the second (the first recorded the length).
+        for (var i = 0; i < 2; i++)
+        {
+            using var head = await Tus.HeadAsync(http, final.Headers.Location!.OriginalString);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, head.StatusCode);
+        }
+
+        // Nothing was copied: 4000 bytes are still free, and 4001 are not.
+        using var over = await http.PostAsync("/media/upload", Payloads.OctetStream(new byte[4001]));
+        Assert.Equal(6000, (await over.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("usedBytes").GetInt64());
+    }
+
+    [Fact]
     public async Task AnAssemblyRunsUnderTheBandwidthLimitAndResumesWhenCutOff()
     {
         // 2 MiB/s for this owner: a 12 MiB final takes about 6 s to copy, and the client gives up after 1.5 s.

@@ -343,7 +343,7 @@ public static class MediaCorpus
 
     /// <summary>The header of a HEIC whose primary image is a grid of <paramref name="columns"/> x <paramref name="rows"/>
     /// tiles of 16x16 (a few hundred KB of boxes, no image data). Built by hand.</summary>
-    public static byte[] HeicGridHeader(int columns, int rows)
+    public static byte[] HeicGridHeader(int columns, int rows, bool oneTileRepeated = false)
     {
         var tiles = columns * rows;
         var infe = new List<byte[]> { Box("infe", [2, 0, 0, 0], U16(1), U16(0), "grid"u8.ToArray(), [0]) };
@@ -352,7 +352,7 @@ public static class MediaCorpus
             infe.Add(Box("infe", [2, 0, 0, 0], U16(i + 2), U16(0), "hvc1"u8.ToArray(), [0]));
         }
 
-        var dimg = Box("dimg", U16(1), U16(tiles), [.. Enumerable.Range(0, tiles).SelectMany(i => U16(i + 2))]);
+        var dimg = Box("dimg", U16(1), U16(tiles), [.. Enumerable.Range(0, tiles).SelectMany(i => U16(oneTileRepeated ? 2 : i + 2))]);
         var ipma = new List<byte> { 0, 0, 0, 0 };
         ipma.AddRange(U32(tiles + 1));
         ipma.AddRange([.. U16(1), 1, 0x81]);

@@ -45,6 +45,16 @@ public sealed class AddressThrottleTests
         Assert.True(throttle.MayFail(a, out _));
     }
 
+    [Theory]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::")]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::")]
+    [InlineData("::ffff:10.0.0.7", "10.0.0.7")]
+    [InlineData("10.0.0.7", "10.0.0.7")]
+    public void AClientIsAnIPv4AddressOrAnIPv6Slash64(string address, string client)
+    {
+        Assert.Equal(IPAddress.Parse(client), AddressThrottle.ClientOf(IPAddress.Parse(address)));
+    }
+
     [Fact]
     public void AnonymousRequestsHaveABucketOfTheirOwn()
     {

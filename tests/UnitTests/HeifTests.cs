@@ -86,6 +86,48 @@ public sealed class HeifTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void ARepeatedTileCountsEachTime()
+    {
+        Assert.Equal(4096, HeifStructure.Read(new MemoryStream(MediaCorpus.HeicGridHeader(64, 64, oneTileRepeated: true))).Tiles);
+    }
+
+    [Fact]
+    public async Task AFileOfTwoImagesGivesItsPrimaryOne()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_folder, "two")).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(folder, "a.png"), MediaCorpus.TransparentPng(640, 480));
+        await File.WriteAllBytesAsync(Path.Combine(folder, "b.png"), MediaCorpus.TransparentPng(320, 240));
+        var start = new System.Diagnostics.ProcessStartInfo("heif-enc", ["-q", "50", "-o", Path.Combine(folder, "two.heic"), Path.Combine(folder, "a.png"), Path.Combine(folder, "b.png")])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using (var process = System.Diagnostics.Process.Start(start)!)
+        {
+            await process.WaitForExitAsync();
+        }
+
+        var file = await File.ReadAllBytesAsync(Path.Combine(folder, "two.heic"));
+        var info = HeifStructure.Read(new MemoryStream(file));
+        Assert.Equal(2, info.Images);
+        Assert.Equal([(640, 480), (320, 240)], info.TopLevel);
+
+        var (result, rejection) = await ProcessAsync(file);
+
+        Assert.Null(rejection);
+        Assert.Equal((640, 480), (result!.Facts.Width, result.Facts.Height));
+    }
+
+    [Fact]
+    public async Task BoxSizesPastEveryRangeAreRejectedNotRetried()
+    {
+        // A 64-bit box size near long.MaxValue after the ftyp: the end-of-file check must not overflow.
+        byte[] huge = [.. Ftyp("heic")[..16], 0, 0, 0, 1, .. "meta"u8, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF0, .. new byte[32]];
+        huge[3] = 16;
+        Assert.Throws<InvalidDataException>(() => HeifStructure.Read(new MemoryStream(huge)));
+
+        var (_, rejection) = await ProcessAsync(huge);
+        Assert.Contains("Not a valid HEIC image", rejection);
+    }
+
+    [Fact]
     public void ABrokenStructureIsInvalidData()
     {
         var file = MediaCorpus.HeifEncode(MediaCorpus.JpegWithGps(64, 48), avif: false);

@@ -25,6 +25,19 @@ public sealed class JwtPrincipalTests
     }
 
     [Fact]
+    public void TheServicesClaimsAreDroppedWhateverTheirCase()
+    {
+        var principal = BearerAuthentication.Principal(
+            Token(("sub", "mallory"), (ClaimTypes.NameIdentifier.ToUpperInvariant(), "alice"), ("MEDIA:ADMIN", "true"), ("Media:Key", "1")),
+            new JwtSettings { Issuer = "i", Audience = "a" }, out _)!;
+
+        Assert.Equal("jwt:mallory", principal.Owner());
+        Assert.Single(principal.FindAll(ClaimTypes.NameIdentifier));
+        Assert.Null(principal.FindFirst(ApiKeyAuthenticationHandler.AdminClaim));
+        Assert.Equal("owner-jwt:mallory", principal.LimitKey());
+    }
+
+    [Fact]
     public void OnlyTheConfiguredClaimMakesAnAdmin()
     {
         var settings = new JwtSettings { Issuer = "i", Audience = "a", AdminClaimType = "roles", AdminClaimValue = "media-admin", OwnerNamespace = "corp" };
