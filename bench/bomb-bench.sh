@@ -17,18 +17,9 @@ dotnet "$HERE/bench/MediaBench/bin/Release/net10.0/MediaBench.dll" bombs "$CORPU
 ffmpeg -v error -nostdin -y -f lavfi -i "testsrc=size=16x16:rate=100" -frames:v 10000 -c:v libx264 -preset ultrafast "$CORPUS/video-10000-tiny-frames.mp4"
 
 source "$TREE/bench/stack.sh"
+source "$HERE/bench/items.sh" # an older tree's stack.sh may not bring these
 trap 'rm -rf "$CORPUS"; cleanup' EXIT
-API=http://127.0.0.1:$API_PORT
-upload() {
-  curl -sS "${AUTH[@]}" -X POST --data-binary @"$1" "$API/media/upload?filename=$(basename "$1")" | grep -o '"id":[0-9]*' | cut -d: -f2
-}
 processing() { curl -sS "${AUTH[@]}" "$API/media/$1" | grep -o '"processing":{[^}]*' | head -1 || true; }
-wait_processed() {
-  local id
-  for id in "$@"; do
-    while processing "$id" | grep -q '"status":"processing"'; do sleep 0.2; done
-  done
-}
 alive() { kill -0 "$SILO_PID" 2>/dev/null && echo yes || echo "NO (silo died)"; }
 
 echo "tree: $TREE ($(git -C "$TREE" log --oneline -1 | cut -c1-60))"

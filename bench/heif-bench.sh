@@ -16,19 +16,9 @@ source "$(dirname "$0")/stack.sh"
 
 dotnet build bench/MediaBench -c Release --nologo -v quiet -clp:ErrorsOnly
 TOOL=(dotnet bench/MediaBench/bin/Release/net10.0/MediaBench.dll)
-API=http://127.0.0.1:$API_PORT
 WORK=$MEDIA_ENV_DIR/heif
 rm -rf "$WORK" && mkdir -p "$WORK"
 "${TOOL[@]}" heics "$WORK" "$COUNT"
-upload() {
-  printf '%s\n' "$@" | xargs -P 4 -I{} sh -c 'curl -sS -H "Authorization: Bearer $MEDIA_API_KEY" -X POST --data-binary @"$0" "$1/media/upload?filename=$(basename "$0")" | grep -o "\"id\":[0-9]*" | cut -d: -f2' {} "$API"
-}
-status_of() { curl -sS "${AUTH[@]}" "$API/media/$1" | grep -o '"processing":{"status":"[a-z]*"' | cut -d'"' -f6; }
-wait_processed() {
-  local id
-  for id in "$@"; do while [ "$(status_of "$id")" = processing ]; do sleep 0.2; done; done
-}
-summary() { for id in "$@"; do status_of "$id"; done | sort | uniq -c | awk '{ printf "%s %s  ", $2, $1 }'; }
 
 ids=$(upload "$WORK/photo-000.heic"); wait_processed $ids # warm-up
 printf '%-6s %-44s %9s %12s %11s\n' round run seconds per_second silo_MiB

@@ -5,13 +5,10 @@
 set -euo pipefail
 source "$(dirname "$0")/stack.sh"
 dotnet build bench/MediaBench -c Release --nologo -v quiet -clp:ErrorsOnly
-API=http://127.0.0.1:$API_PORT
 WORK=$MEDIA_ENV_DIR/heif-corpus
 rm -rf "$WORK" && mkdir -p "$WORK"
 dotnet bench/MediaBench/bin/Release/net10.0/MediaBench.dll heifcorpus "$WORK"
-upload() { curl -sS "${AUTH[@]}" -X POST --data-binary @"$1" "$API/media/upload?filename=$(basename "$1")" | grep -o '"id":[0-9]*' | cut -d: -f2; }
 json() { curl -sS "${AUTH[@]}" "$API/media/$1"; }
-wait_processed() { while json "$1" | grep -q '"processing":{"status":"processing"'; do sleep 0.2; done; }
 field() { grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2- | tr -d '"'; }
 printf '| %s | %s | %s | %s | %s |\n' file "silo peak MiB" status "facts (type, size, camera, bits, alpha, hdr)" "renditions or reason"
 printf '|---|---|---|---|---|\n'

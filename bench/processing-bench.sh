@@ -20,7 +20,6 @@ source "$(dirname "$0")/stack.sh"
 
 dotnet build bench/MediaBench -c Release --nologo -v quiet -clp:ErrorsOnly
 TOOL=(dotnet bench/MediaBench/bin/Release/net10.0/MediaBench.dll)
-API=http://127.0.0.1:$API_PORT
 WORK=$MEDIA_ENV_DIR/processing
 rm -rf "$WORK" && mkdir -p "$WORK"
 "${TOOL[@]}" photos "$WORK/photos" "$COUNT"
@@ -29,23 +28,6 @@ VIDEO=$WORK/clip-1080p.mp4
 ffmpeg -v error -nostdin -y -f lavfi -i "testsrc2=duration=$VIDEO_SECONDS:size=1920x1080:rate=30" -f lavfi -i "sine=frequency=440:duration=$VIDEO_SECONDS" \
   -c:v libx264 -preset veryfast -c:a aac -shortest "$VIDEO"
 
-# Uploads every file given (4 at a time) and prints the ids.
-upload() {
-  printf '%s\n' "$@" | xargs -P 4 -I{} sh -c 'curl -sS -H "Authorization: Bearer $MEDIA_API_KEY" -X POST --data-binary @"$0" "$1/media/upload?filename=$(basename "$0")" | grep -o "\"id\":[0-9]*" | cut -d: -f2' {} "$API"
-}
-status_of() { curl -sS "${AUTH[@]}" "$API/media/$1" | grep -o '"processing":{"status":"[a-z]*"' | cut -d'"' -f6; }
-# Waits until no item given is processing any more, looking every POLL seconds (polling takes CPU from the work).
-POLL=0.2
-wait_processed() {
-  local id pending
-  while :; do
-    pending=0
-    for id in "$@"; do [ "$(status_of "$id")" = processing ] && pending=1 && break; done
-    [ $pending -eq 0 ] && break
-    sleep "$POLL"
-  done
-}
-summary() { for id in "$@"; do status_of "$id"; done | sort | uniq -c | awk '{ printf "%s %s  ", $2, $1 }'; }
 field() { curl -sS "${AUTH[@]}" "$API/media/$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
 seconds_between() { awk -v a="$(date -d "$1" +%s.%N)" -v b="$(date -d "$2" +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 

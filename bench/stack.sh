@@ -63,3 +63,5 @@ settle() {
 }
 cpu_since() { awk -v a="$1" -v b="$(cpu_now)" -v t="$TICKS" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f/%.1f/%.1f", (y[1]-x[1])/t, (y[2]-x[2])/t, (y[3]-x[3])/t }'; }
 
+# Uploads and waiting on items (bench/items.sh).
+source "$ROOT/bench/items.sh"

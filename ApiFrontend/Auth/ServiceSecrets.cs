@@ -18,8 +18,32 @@ public sealed class ServiceSecrets(NpgsqlDataSource dataSource, ResiliencePipeli
 {
     private readonly ConcurrentDictionary<string, Task<byte[]>> _secrets = new(StringComparer.Ordinal);
 
-    /// <summary>The secret called <paramref name="name"/>.</summary>
+    /// <summary>How long a request waits for a secret still being read (a hung database must not hold it for the
+    /// database guard's whole budget); the read goes on, and the request is answered 503.</summary>
+    public static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(3);
+
+    /// <summary>The secret called <paramref name="name"/>; <see cref="MediaService.Grains.Interfaces.MediaException"/> (unavailable) when it could not be
+    /// read within <see cref="ReadWait"/>.</summary>
     public Task<byte[]> GetAsync(string name)
+    {
+        var loading = Loading(name);
+        return loading.IsCompleted ? loading : WaitAsync(loading);
+    }
+
+    private static async Task<byte[]> WaitAsync(Task<byte[]> loading)
+    {
+        try
+        {
+            return await loading.WaitAsync(ReadWait);
+        }
+        catch (TimeoutException ex)
+        {
+            throw MediaService.Grains.Interfaces.MediaException.Unavailable(
+                $"The service's secrets could not be read from the database in time ({ex.Message}).", TimeSpan.FromSeconds(5));
+        }
+    }
+
+    private Task<byte[]> Loading(string name)
     {
         while (true)
         {

@@ -69,7 +69,7 @@ public sealed class HeifProcessor(ProcessingOptions options, FfmpegSandbox sandb
         }
 
         return await Task.Factory.StartNew(
-            () => images.ProcessDecoded(decoded, facts, outputDirectory, new JobMemoryBudget(ImageProcessor.SharedPool, images.BudgetBytes), cancellationToken, steps),
+            () => images.ProcessDecoded(decoded, facts, outputDirectory, images.NewBudget(), cancellationToken, steps),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 

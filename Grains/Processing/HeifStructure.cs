@@ -10,7 +10,6 @@ namespace MediaService.Grains.Processing;
 /// <param name="Rotation">Anticlockwise rotation of the primary image (<c>irot</c>): 0, 90, 180 or 270.</param>
 /// <param name="Mirrored">True when the primary image is mirrored (<c>imir</c>).</param>
 /// <param name="Tiles">Tiles of the primary image when it is a grid (its <c>dimg</c> references); 0 otherwise.</param>
-/// <param name="Images">Top-level images (not tiles, thumbnails or auxiliary images).</param>
 /// <param name="Frames">Frames of an image sequence (the largest <c>stsz</c> sample count); 0 for a still.</param>
 /// <param name="SequenceWidth">The sequence track's width (<c>tkhd</c>); 0 when there is none.</param>
 /// <param name="SequenceHeight">The sequence track's height.</param>
@@ -19,11 +18,14 @@ namespace MediaService.Grains.Processing;
 /// <param name="Hdr">True when its colour is PQ or HLG (an <c>nclx</c> transfer of 16 or 18).</param>
 /// <param name="Exif">The primary image's EXIF (TIFF header first), when it has one.</param>
 public sealed record HeifInfo(
-    string MajorBrand, int Width, int Height, int Rotation, bool Mirrored, int Tiles, int Images, long Frames,
+    string MajorBrand, int Width, int Height, int Rotation, bool Mirrored, int Tiles, long Frames,
     int SequenceWidth, int SequenceHeight, int? BitDepth, bool Alpha, bool Hdr, byte[]? Exif)
 {
     /// <summary>The stored size of every top-level image, in the file's item order (the order libheif decodes them in).</summary>
     public IReadOnlyList<(int Width, int Height)> TopLevel { get; init; } = [];
+
+    /// <summary>Top-level images (not tiles, thumbnails or auxiliary images).</summary>
+    public int Images => TopLevel.Count;
 
     /// <summary>Where the primary image is among <see cref="TopLevel"/>.</summary>
     public int PrimaryIndex { get; init; }
@@ -140,7 +142,7 @@ public static class HeifStructure
 
         var (frames, sequenceWidth, sequenceHeight) = moov is null ? (0L, 0, 0) : Sequence(moov);
         return meta is null
-            ? new HeifInfo(brand, 0, 0, 0, false, 0, 0, frames, sequenceWidth, sequenceHeight, null, false, false, null)
+            ? new HeifInfo(brand, 0, 0, 0, false, 0, frames, sequenceWidth, sequenceHeight, null, false, false, null)
             : Items(brand, meta, stream) with { Frames = frames, SequenceWidth = sequenceWidth, SequenceHeight = sequenceHeight };
     }
 
@@ -271,7 +273,6 @@ public static class HeifStructure
         var tileIds = references.Where(r => r.Type == "dimg").SelectMany(r => r.To).ToHashSet();
         var dependents = references.Where(r => r.Type is "thmb" or "auxl").Select(r => r.From).ToHashSet();
         var topLevel = types.Where(t => ImageTypes.Contains(t.Value) && !tileIds.Contains(t.Key) && !dependents.Contains(t.Key)).Select(t => t.Key).ToList();
-        var images = topLevel.Count;
         (int, int) SizeOf(uint item) => PropertiesOf(item).Where(p => p.Type == "ispe").Select(p =>
         {
             var ispe = new BoxReader(p.Body);
@@ -282,7 +283,7 @@ public static class HeifStructure
         var exifItem = references.Where(r => r.Type == "cdsc" && r.To.Contains(primary)).Select(r => r.From)
             .Concat(types.Where(t => t.Value == "Exif").Select(t => t.Key)).FirstOrDefault(id => types.GetValueOrDefault(id) == "Exif");
         var exif = exifItem != 0 && locations.TryGetValue(exifItem, out var extents) ? ReadExif(file, extents) : null;
-        return new HeifInfo(brand, width, height, rotation, mirrored, tiles, images, 0, 0, 0, depth, alpha, hdr, exif)
+        return new HeifInfo(brand, width, height, rotation, mirrored, tiles, 0, 0, 0, depth, alpha, hdr, exif)
         {
             TopLevel = [.. topLevel.Select(SizeOf)],
             PrimaryIndex = Math.Max(0, topLevel.IndexOf(primary)),

@@ -88,7 +88,10 @@ public sealed class ImageProcessor(ProcessingOptions options)
 
     /// <summary>Processes the image at <paramref name="path"/>, writing renditions into <paramref name="outputDirectory"/>.</summary>
     public ProcessedMedia Process(string path, SniffedType sniffed, string outputDirectory, CancellationToken cancellationToken, ProcessingSteps? steps = null) =>
-        Process(path, sniffed, outputDirectory, new JobMemoryBudget(SharedPool, BudgetBytes), cancellationToken, steps);
+        Process(path, sniffed, outputDirectory, NewBudget(), cancellationToken, steps);
+
+    /// <summary>The memory budget of one new job, over the silo's pool.</summary>
+    public JobMemoryBudget NewBudget() => new(SharedPool, BudgetBytes);
 
     /// <summary>Processes the image at <paramref name="path"/> under the given memory budget.</summary>
     public ProcessedMedia Process(

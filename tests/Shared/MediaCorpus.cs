@@ -389,24 +389,11 @@ public static class MediaCorpus
     /// <c>ispe</c> property) with a few bytes of image data. Built by hand.</summary>
     public static byte[] AvifHeader(int width, int height)
     {
-        static byte[] Box(string type, params byte[][] content)
-        {
-            var body = content.SelectMany(c => c).ToArray();
-            var box = new byte[8 + body.Length];
-            BinaryPrimitives.WriteInt32BigEndian(box, box.Length);
-            Encoding.ASCII.GetBytes(type).CopyTo(box, 4);
-            body.CopyTo(box, 8);
-            return box;
-        }
-
-        var ispe = new byte[12];
-        BinaryPrimitives.WriteInt32BigEndian(ispe.AsSpan(4), width);
-        BinaryPrimitives.WriteInt32BigEndian(ispe.AsSpan(8), height);
         var meta = Box("meta", [0, 0, 0, 0],
             Box("hdlr", [0, 0, 0, 0, 0, 0, 0, 0], "pict"u8.ToArray(), new byte[13]),
             Box("pitm", [0, 0, 0, 0, 0, 1]),
             Box("iinf", [0, 0, 0, 0, 0, 1], Box("infe", [2, 0, 0, 0, 0, 1, 0, 0], "av01"u8.ToArray(), [0])),
-            Box("iprp", Box("ipco", Box("ispe", ispe)), Box("ipma", [0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0x81])));
+            Box("iprp", Box("ipco", Ispe(width, height)), Box("ipma", [0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0x81])));
         return [.. Box("ftyp", "avif"u8.ToArray(), [0, 0, 0, 0], "avifmif1miaf"u8.ToArray()), .. meta, .. Box("mdat", new byte[64])];
     }
 
