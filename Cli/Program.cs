@@ -38,8 +38,30 @@ string TopHelp() => string.Join('\n',
     ExitCodes.Help.TrimEnd(),
 ]);
 
+// Global options may come before the command (media --url URL ls): they are moved behind it.
+string[] CommandFirst(string[] given)
+{
+    for (var i = 0; i < given.Length; i++)
+    {
+        var arg = given[i];
+        var global = ServiceSettings.Options.FirstOrDefault(o => arg == $"--{o.Name}" || arg.StartsWith($"--{o.Name}=", StringComparison.Ordinal));
+        if (global is null)
+        {
+            return i == 0 ? given : [given[i], .. given[..i], .. given[(i + 1)..]];
+        }
+
+        if (global.TakesValue && !arg.Contains('=', StringComparison.Ordinal))
+        {
+            i++;
+        }
+    }
+
+    return given;
+}
+
 try
 {
+    args = CommandFirst(args);
     if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
     {
         var topic = args.Length > 1 ? commands.FirstOrDefault(c => c.Name == args[1]) : null;

@@ -88,7 +88,7 @@ public sealed class MediaApi : IDisposable
                 if (attempt >= Settings.Retries)
                 {
                     response.Dispose();
-                    throw new CliException(ExitCodes.Unavailable, $"{failure} (after {attempt + 1} attempts)");
+                    throw new CliException(ExitCodes.Unavailable, $"{failure} (after {Attempts(attempt + 1)})");
                 }
 
                 response.Dispose();
@@ -97,7 +97,7 @@ public sealed class MediaApi : IDisposable
         Retry:
             if (attempt >= Settings.Retries)
             {
-                throw new CliException(ExitCodes.Unavailable, $"{what}: {failure} (after {attempt + 1} attempts)");
+                throw new CliException(ExitCodes.Unavailable, $"{what}: {failure} (after {Attempts(attempt + 1)})");
             }
 
             await Task.Delay(Backoff(attempt, retryAfter), cancellationToken);
@@ -178,6 +178,9 @@ public sealed class MediaApi : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>"1 attempt", "3 attempts".</summary>
+    public static string Attempts(int n) => n == 1 ? "1 attempt" : $"{n} attempts";
 
     private static async Task<string?> ProblemOf(HttpResponseMessage response, CancellationToken cancellationToken) =>
         (await ProblemWithCodeAsync(response, cancellationToken)).Text;

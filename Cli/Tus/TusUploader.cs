@@ -196,7 +196,7 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
 
             if (++failures > api.Settings.Retries)
             {
-                throw new CliException(exit, $"upload {file.Display}: {failure} (after {failures} attempts in a row); run again to resume");
+                throw new CliException(exit, $"upload {file.Display}: {failure} (after {MediaApi.Attempts(failures)} in a row); run again to resume");
             }
 
             await Task.Delay(MediaApi.Backoff(failures - 1, retryAfter), cancellationToken);
