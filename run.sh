@@ -12,6 +12,8 @@ API_PORT=${API_PORT:-5080}
 scripts/env.sh start
 eval "$(scripts/env.sh env)"
 
+# The web app's Uppy bundle (/app/vendor/uppy/), pinned by web/package-lock.json; the build copies it.
+web/install.sh
 echo "[run] building (Release)..." >&2
 dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 

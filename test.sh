@@ -23,6 +23,8 @@ trap 'report; scripts/env.sh stop' EXIT
 scripts/env.sh fresh
 # The real tus client the interop tests drive, pinned by its lock file.
 [ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
+# The web app's Uppy bundle (copied into the frontend's build) and playwright-core for the browser test, pinned by web/package-lock.json.
+web/install.sh
 eval "$(scripts/env.sh env)"
 
 dotnet test Orleans.sln -c Release --nologo --logger "console;verbosity=normal" "$@"

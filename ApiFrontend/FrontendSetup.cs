@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using MediaService.ApiFrontend.App;
 using MediaService.ApiFrontend.Auth;
 using MediaService.ApiFrontend.Health;
 using MediaService.ApiFrontend.Http;
@@ -75,6 +76,7 @@ public static class FrontendSetup
         builder.Services.AddSingleton<MediaIdIssuer>();
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<ShareLinks>();
+        builder.Services.AddSingleton<UploadLinks>();
         builder.Services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Quotas>();
         builder.Services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -112,12 +114,15 @@ public static class FrontendSetup
             app.UseForwardedHeaders(forwarding);
         }
 
+        // The upload web app's static files (/app/): no key, no routing.
+        app.UseWebApp();
         // The method override must run before routing picks an endpoint by method.
         app.UseTusMethodOverride();
         app.UseRouting();
         app.UseCors();
         app.UseAddressThrottle();
         app.UseAuthentication();
+        app.UseUploadLinkScope();
         app.UseAuthorization();
         app.UseOwnerPropagation();
         app.UseIssuedMediaIds();
@@ -131,6 +136,7 @@ public static class FrontendSetup
         app.MapAdmin();
         app.MapClusterAdmin();
         app.MapShareLinks();
+        app.MapUploadLinks();
         app.MapMediaHealth();
         app.MapMediaMetrics(app.Configuration).AllowAnonymous();
         app.MapMedia();

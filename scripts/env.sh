@@ -49,6 +49,8 @@ deps() {
   command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
   # libheif's tools: HEIC and AVIF photos are decoded (and AVIF renditions encoded) by them, in the processing sandbox.
   command -v heif-convert >/dev/null 2>&1 || missing+=(libheif-examples)
+  # Debian's Chromium (and a font for its pages): the browser test drives it with playwright-core (web/).
+  [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (apt)"
     # Packages must not start services of their own (nginx would listen on every address at port 80).

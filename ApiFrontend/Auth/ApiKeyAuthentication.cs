@@ -30,7 +30,13 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var identity = await keys.FindAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        var presented = header["Bearer ".Length..].Trim();
+        if (App.UploadLinkToken.IsToken(presented))
+        {
+            return await Context.RequestServices.GetRequiredService<App.UploadLinks>().AuthenticateAsync(Context, presented, SchemeName);
+        }
+
+        var identity = await keys.FindAsync(presented, Context.RequestAborted);
         if (identity is null)
         {
             return AuthenticateResult.Fail("Unknown or revoked key.");
@@ -51,7 +57,7 @@ public sealed class ApiKeyAuthenticationHandler(
         var presented = Request.Headers.Authorization.Count > 0;
         Response.Headers.WWWAuthenticate = presented ? "Bearer realm=\"media\", error=\"invalid_token\"" : "Bearer realm=\"media\"";
         await Problems.Create("unauthorized", StatusCodes.Status401Unauthorized, "Unauthorized",
-            presented ? "The key is unknown or revoked." : "Send an API key: Authorization: Bearer <key>.").ExecuteAsync(Context);
+            Context.Items[App.UploadLinks.FailureItem] as string ?? (presented ? "The key is unknown or revoked." : "Send an API key: Authorization: Bearer <key>.")).ExecuteAsync(Context);
     }
 
     /// <inheritdoc />

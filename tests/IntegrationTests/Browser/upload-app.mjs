@@ -1,0 +1,175 @@
+// Drives Debian's Chromium (playwright-core, pinned in web/package-lock.json) through the upload web app at /app/, as a
+// person would: enters a key, drops files, loses the network for a few seconds, reloads mid-upload, waits for
+// thumbnails, edits a title, searches the gallery. Every wait is bounded. Prints one JSON report on stdout (what was
+// uploaded under which id, what the page showed, console errors); BrowserTests.cs checks it against the API.
+// Usage: node upload-app.mjs CONFIG.json
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const require = createRequire(path.join(config.webFolder, 'package.json'));
+const { chromium } = require('playwright-core');
+
+const report = { uploads: {}, consoleErrors: [], networkErrors: [], screenshots: [], steps: [] };
+const log = message => { process.stderr.write(`[browser] ${message}\n`); report.steps.push(message); };
+const seconds = s => s * 1000;
+
+const browser = await chromium.launch({ executablePath: config.chromium, headless: true });
+let exitCode = 0;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: config.baseUrl });
+  // Smaller tus chunks than the app's default, so that every large file takes several PATCH requests.
+  await context.addInitScript(size => localStorage.setItem('media.chunkSize', String(size)), config.chunkSize);
+  const page = await context.newPage();
+  page.setDefaultTimeout(seconds(30));
+  // Network interruptions the test causes itself (offline, reload) are expected; anything else is an error of the app.
+  let expectNetworkErrors = false;
+  page.on('console', message => {
+    if (message.type() !== 'error') return;
+    const text = `${message.text()} (${message.location()?.url ?? ''})`;
+    if (expectNetworkErrors && /ERR_INTERNET_DISCONNECTED|ERR_ABORTED|ERR_NETWORK_CHANGED|Failed to load resource/.test(message.text())) {
+      report.networkErrors.push(text);
+    } else {
+      report.consoleErrors.push(text);
+    }
+  });
+  page.on('pageerror', error => report.consoleErrors.push(`pageerror: ${error.message}`));
+  page.on('requestfailed', request => {
+    if (request.url().includes('/files/')) report.networkErrors.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`);
+  });
+  const shot = async name => {
+    const file = path.join(config.artifacts, name);
+    await page.screenshot({ path: file, fullPage: true });
+    report.screenshots.push(file);
+  };
+
+  // The key.
+  await page.goto('/app/');
+  await page.getByLabel('API key', { exact: true }).fill(config.key);
+  await page.getByRole('button', { name: 'Use this key' }).click();
+  const input = page.locator('#dashboard input[type=file]:not([webkitdirectory])').first();
+  await input.waitFor({ state: 'attached' });
+  log('key entered, Dashboard shown');
+
+  // Files complete in Uppy's state, with the tus URL the service gave them.
+  const uploaded = async (names, timeout) => {
+    await page.waitForFunction(expected => {
+      const files = window.mediaUppy?.getFiles() ?? [];
+      return expected.every(name => files.some(f => f.name === name && f.progress.uploadComplete && f.response?.uploadURL));
+    }, names, { timeout, polling: 250 });
+    const urls = await page.evaluate(expected => Object.fromEntries(window.mediaUppy.getFiles()
+      .filter(f => expected.includes(f.name)).map(f => [f.name, f.response.uploadURL])), names);
+    for (const [name, url] of Object.entries(urls)) report.uploads[name] = new URL(url).pathname.split('/').pop();
+  };
+  const progressOf = name => page.evaluate(n => window.mediaUppy.getFiles().find(f => f.name === n)?.progress?.percentage ?? 0, name);
+  const patches = () => { let count = 0; const on = r => { if (r.method() === 'PATCH' && r.url().includes('/files/')) count++; }; page.on('request', on); return { get count() { return count; }, stop: () => page.off('request', on) }; };
+
+  // 1. A batch of images, several at once.
+  const batch = config.batch.map(f => path.basename(f));
+  await input.setInputFiles(config.batch);
+  await uploaded(batch, seconds(120));
+  log(`batch of ${batch.length} uploaded`);
+
+  // 2. A large file in several chunks; a screenshot while it is under way.
+  const large = path.basename(config.large);
+  const largePatches = patches();
+  await input.setInputFiles(config.large);
+  await page.waitForFunction(n => (window.mediaUppy.getFiles().find(f => f.name === n)?.progress?.bytesUploaded ?? 0) > 0, large, { timeout: seconds(60), polling: 50 });
+  await shot('upload-in-progress.png');
+  await uploaded([large], seconds(180));
+  largePatches.stop();
+  report.largePatches = largePatches.count;
+  log(`large file uploaded in ${largePatches.count} PATCH requests`);
+
+  // 3. The network goes away for 3 s while a file uploads (after its second PATCH has started), then comes back.
+  const offline = path.basename(config.offline);
+  let wentOffline = null;
+  const onPatch = request => {
+    if (request.method() !== 'PATCH' || !request.url().includes('/files/') || wentOffline) return;
+    if (++onPatch.count >= 2) {
+      expectNetworkErrors = true;
+      wentOffline = context.setOffline(true).then(() => new Promise(resolve => setTimeout(resolve, seconds(3))))
+        .then(() => context.setOffline(false)).then(() => log('back online'));
+    }
+  };
+  onPatch.count = 0;
+  page.on('request', onPatch);
+  const failedBefore = report.networkErrors.length;
+  await input.setInputFiles(config.offline);
+  await page.waitForFunction(() => !navigator.onLine, null, { timeout: seconds(60), polling: 20 }).catch(() => {});
+  report.offlineProgressAtDrop = await progressOf(offline);
+  await uploaded([offline], seconds(180));
+  await wentOffline;
+  page.off('request', onPatch);
+  report.offlineFailures = report.networkErrors.length - failedBefore;
+  expectNetworkErrors = false;
+  log(`file uploaded through a network drop (${report.offlineFailures} requests failed while offline, at ${report.offlineProgressAtDrop?.toFixed?.(0)}%)`);
+
+  // 4. Thumbnails of every image appear under "Uploaded in this session".
+  await page.waitForFunction(count => document.querySelectorAll('#recent img').length >= count, batch.length, { timeout: seconds(180), polling: 500 });
+  report.thumbnailsShown = await page.locator('#recent img').count();
+  log(`${report.thumbnailsShown} thumbnails shown`);
+
+  // 5. Reload while a large file uploads: Golden Retriever restores it and the upload resumes where the service is.
+  if (config.reload) {
+    const name = path.basename(config.reload);
+    await input.setInputFiles(config.reload);
+    await page.waitForFunction(n => (window.mediaUppy.getFiles().find(f => f.name === n)?.progress?.percentage ?? 0) >= 15, name, { timeout: seconds(120), polling: 20 });
+    report.reloadProgressAtReload = await progressOf(name);
+    expectNetworkErrors = true;
+    await page.reload();
+    await page.waitForFunction(() => window.mediaUppy, null, { timeout: seconds(30) });
+    await uploaded([name], seconds(180));
+    expectNetworkErrors = false;
+    log(`upload resumed after a reload at ${report.reloadProgressAtReload.toFixed(0)}%`);
+  }
+
+  // 6. The gallery, with thumbnails.
+  await page.goto('/app/#/items');
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length > 0 && document.querySelectorAll('#gallery img').length > 0,
+    null, { timeout: seconds(60), polling: 250 });
+  await page.waitForTimeout(500); // let the remaining thumbnails decode for the screenshot (not an assertion)
+  await shot('gallery.png');
+  log('gallery shown');
+
+  // 7. An item page: edit its title (with If-Match), see it saved.
+  const itemId = report.uploads[batch[0]];
+  await page.goto(`/app/#/items/${itemId}`);
+  await page.locator('#item-media img').waitFor({ timeout: seconds(60) });
+  const title = `Harbour at dawn ${config.marker}`;
+  await page.locator('#meta-title').fill(title);
+  await page.locator('#meta-tags').fill('browser-test, sea');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#meta-message', { hasText: 'Saved.' }).waitFor({ timeout: seconds(30) });
+  await page.locator('#item-heading', { hasText: title }).waitFor();
+  await shot('item.png');
+  report.edited = { id: itemId, title };
+  log(`title of ${itemId} saved`);
+
+  // 8. Find it by search (the index follows the grain shortly after: search again until it shows, bounded).
+  await page.goto('/app/#/items');
+  await page.locator('#search-q').fill(config.marker);
+  const deadline = Date.now() + seconds(60);
+  let found = false;
+  while (!found && Date.now() < deadline) {
+    await page.getByRole('button', { name: 'Search' }).click();
+    found = await page.locator(`#gallery li[data-id="${itemId}"]`).waitFor({ timeout: seconds(2) }).then(() => true, () => false);
+  }
+  report.foundBySearch = found;
+  if (found) {
+    await page.locator('#search-q').fill('');
+    await page.locator('#search-tags').fill('browser-test');
+    await page.getByRole('button', { name: 'Search' }).click();
+    report.foundByTag = await page.locator(`#gallery li[data-id="${itemId}"]`).waitFor({ timeout: seconds(10) }).then(() => true, () => false);
+  }
+  await shot('search.png');
+  log(`search by text found it: ${found}, by tag: ${report.foundByTag}`);
+} catch (error) {
+  report.error = `${error.message}\n${error.stack}`;
+  exitCode = 1;
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(report) + '\n');
+process.exit(exitCode);

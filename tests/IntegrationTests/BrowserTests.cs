@@ -1,0 +1,96 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using MediaService.IntegrationTests.Browser;
+using MediaService.IntegrationTests.Infrastructure;
+using MediaService.Tests;
+using Xunit.Abstractions;
+
+namespace MediaService.IntegrationTests;
+
+/// <summary>
+/// The upload web app (/app/) in a real browser (Debian's Chromium, driven by playwright-core from
+/// Browser/upload-app.mjs) against the real frontend: a pasted key, a batch of images, a 64 MiB file in chunks, a
+/// file through a network drop, a reload mid-upload, thumbnails, a title edited on the item page and found by search.
+/// Every file must be stored byte-identical. Screenshots are kept in .data/test-artifacts/browser/.
+/// </summary>
+[Collection(MediaServiceCollection.Name)]
+public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper output) : IDisposable
+{
+    private const int Mib = 1024 * 1024;
+    private readonly string _folder = Directory.CreateTempSubdirectory("browser-files-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task APersonUploadsThroughTheWebAppAndEveryFileArrivesByteIdentical()
+    {
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var batch = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            // Real images of different sizes (so of different bytes): JPEGs with EXIF, and PNGs with transparency.
+            var (name, bytes) = i % 3 == 2
+                ? ($"photo-{i:00}.png", MediaCorpus.TransparentPng(320 + (i * 16), 240 + (i * 8)))
+                : ($"photo-{i:00}.jpg", MediaCorpus.JpegWithGps(640 + (i * 32), 480 + (i * 16)));
+            batch.Add(Write(files, name, bytes));
+        }
+
+        var large = Write(files, "large-64mib.bin", Payloads.Random(64 * Mib, seed: 641));
+        var offline = Write(files, "through-a-network-drop.bin", Payloads.Random(48 * Mib + 12345, seed: 642));
+        var reload = Write(files, "through-a-reload.bin", Payloads.Random(64 * Mib + 7, seed: 643));
+        var marker = $"m{Guid.NewGuid():N}"[..12];
+
+        var (report, log, exitCode) = await BrowserRun.RunAsync("upload-app.mjs", new()
+        {
+            ["baseUrl"] = fixture.Frontend.Address.ToString().TrimEnd('/'),
+            ["key"] = fixture.Frontend.UserKey,
+            ["batch"] = batch,
+            ["large"] = large,
+            ["offline"] = offline,
+            ["reload"] = reload,
+            ["chunkSize"] = 4 * Mib,
+            ["marker"] = marker,
+            ["artifacts"] = BrowserRun.ArtifactsFolder(),
+        }, TimeSpan.FromMinutes(12));
+        output.WriteLine(log);
+        foreach (var shot in report.GetProperty("screenshots").EnumerateArray())
+        {
+            output.WriteLine($"screenshot: {shot.GetString()}");
+            Console.WriteLine($"[browser test] screenshot: {shot.GetString()}");
+        }
+
+        Assert.True(exitCode == 0, $"The browser run failed: {(report.TryGetProperty("error", out var error) ? error.GetString() : "")}\n{log}");
+        var consoleErrors = report.GetProperty("consoleErrors").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.True(consoleErrors.Count == 0, $"The page logged errors:\n{string.Join('\n', consoleErrors)}");
+
+        // Every file arrived, byte-identical.
+        var uploads = report.GetProperty("uploads");
+        foreach (var (name, bytes) in files)
+        {
+            Assert.True(uploads.TryGetProperty(name, out var id), $"{name} was not uploaded.");
+            var stored = await fixture.Http.GetByteArrayAsync($"/media/{id.GetString()}/content");
+            Assert.True(Payloads.Sha256(bytes) == Payloads.Sha256(stored), $"{name} (item {id}) differs from the file: {stored.Length} bytes of {bytes.Length}.");
+        }
+
+        // The large file went in several PATCH requests; the network drop really broke requests; thumbnails appeared.
+        Assert.True(report.GetProperty("largePatches").GetInt32() >= 8, $"The 64 MiB file took {report.GetProperty("largePatches")} PATCH requests.");
+        Assert.True(report.GetProperty("offlineFailures").GetInt32() > 0, "No request failed while the browser was offline: the drop tested nothing.");
+        Assert.True(report.GetProperty("thumbnailsShown").GetInt32() >= batch.Count);
+
+        // The title edited on the item page is stored; search finds the item by it, and by tag.
+        var edited = report.GetProperty("edited");
+        var item = await fixture.Http.GetFromJsonAsync<JsonElement>($"/media/{edited.GetProperty("id").GetString()}");
+        Assert.Equal(edited.GetProperty("title").GetString(), item.GetProperty("title").GetString());
+        Assert.Contains("browser-test", item.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.True(report.GetProperty("foundBySearch").GetBoolean(), "The gallery's search did not find the item by its new title.");
+        Assert.True(report.GetProperty("foundByTag").GetBoolean(), "The gallery's search did not find the item by its tag.");
+    }
+
+    private string Write(Dictionary<string, byte[]> files, string name, byte[] bytes)
+    {
+        files[name] = bytes;
+        var path = Path.Combine(_folder, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+}
