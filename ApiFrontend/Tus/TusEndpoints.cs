@@ -29,6 +29,7 @@ public static partial class TusEndpoints
     [
         "Location", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires", "Upload-Concat",
         "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
+        "Upload-Complete", "Upload-Limit", "Upload-Draft-Interop-Version", "Accept-Patch",
     ];
 
     /// <summary>Maps <c>/files</c>.</summary>
@@ -37,12 +38,23 @@ public static partial class TusEndpoints
         var group = app.MapGroup("/files").WithTags("tus").AddEndpointFilter(RequireTusVersion);
         // Capabilities are public: a client may discover them before it has a key.
         group.MapMethods("/", [HttpMethods.Options], Options).WithName("TusOptions").WithSummary("tus capabilities.").AllowAnonymous();
-        group.MapMethods("/{id:long}", [HttpMethods.Options], Options).WithName("TusUploadOptions").AllowAnonymous();
+        group.MapMethods("/{id:long}", [HttpMethods.Options], Options).WithName("TusUploadOptions").WithSummary("tus capabilities (at an upload's URL).")
+            .AllowAnonymous();
         group.MapPost("/", CreateAsync).WithName("TusCreate").WithSummary("tus creation (with upload, deferred length).")
-            .Accepts<Stream>(OffsetContentType, "*/*");
-        group.MapMethods("/{id:long}", [HttpMethods.Head], HeadAsync).WithName("TusHead").WithSummary("tus offset retrieval.");
-        group.MapPatch("/{id:long}", PatchAsync).WithName("TusPatch").WithSummary("tus append.").Accepts<Stream>(OffsetContentType, "*/*");
-        group.MapDelete("/{id:long}", DeleteAsync).WithName("TusTerminate").WithSummary("tus termination.");
+            .Accepts<Stream>(OffsetContentType, "*/*")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).Produces(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).Produces(StatusCodes.Status415UnsupportedMediaType);
+        group.MapMethods("/{id:long}", [HttpMethods.Head], HeadAsync).WithName("TusHead").WithSummary("tus offset retrieval.")
+            .Produces(StatusCodes.Status410Gone).Produces(StatusCodes.Status412PreconditionFailed).Produces(StatusCodes.Status423Locked);
+        group.MapGet("/{id:long}", GetOffsetAsync).WithName("ResumableOffsetByGet")
+            .WithSummary("IETF draft (interop version 8) offset retrieval by GET, as by HEAD.")
+            .Produces(StatusCodes.Status410Gone).Produces(StatusCodes.Status412PreconditionFailed).Produces(StatusCodes.Status423Locked);
+        group.MapPatch("/{id:long}", PatchAsync).WithName("TusPatch").WithSummary("tus append.").Accepts<Stream>(OffsetContentType, "*/*")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict)
+            .Produces(StatusCodes.Status410Gone).Produces(StatusCodes.Status412PreconditionFailed).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .Produces(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(ChecksumMismatch);
+        group.MapDelete("/{id:long}", DeleteAsync).WithName("TusTerminate").WithSummary("tus termination.")
+            .ProducesProblem(StatusCodes.Status409Conflict).Produces(StatusCodes.Status410Gone).Produces(StatusCodes.Status412PreconditionFailed);
         return app;
     }
 
@@ -65,27 +77,32 @@ public static partial class TusEndpoints
     {
         var http = invocation.HttpContext;
         var known = ResumableProtocol.TryClassify(http);
-        if (ResumableProtocol.DraftVersion(http) is null)
-        {
-            http.Response.Headers["Tus-Resumable"] = Version;
-        }
-
         if (!HttpMethods.IsOptions(http.Request.Method) && !known)
         {
             http.Response.Headers["Tus-Version"] = Version;
+            if (http.Request.Headers.ContainsKey("Upload-Draft-Interop-Version"))
+            {
+                return Problems.Create(Problems.UploadRejected, StatusCodes.Status412PreconditionFailed, "Unsupported interop version",
+                    $"This server speaks Upload-Draft-Interop-Version {string.Join(", ", ResumableProtocol.DraftVersions)} of the IETF draft, and tus {Version}.");
+            }
+
             return TypedResults.StatusCode(StatusCodes.Status412PreconditionFailed);
         }
 
         return await next(invocation);
     }
 
-    internal static NoContent Options(HttpContext context, IOptions<UploadOptions> uploads)
+    internal static NoContent Options(HttpContext context, IOptions<UploadOptions> uploads, IOptions<TusOptions> tus)
     {
-        var headers = context.Response.Headers;
-        headers["Tus-Version"] = Version;
-        headers["Tus-Extension"] = Extensions;
-        headers["Tus-Max-Size"] = uploads.Value.MaxUploadBytes.ToString(CultureInfo.InvariantCulture);
-        headers["Tus-Checksum-Algorithm"] = TusChecksum.Algorithms;
+        // tus capabilities always (a client asks before it picks a protocol), and the draft's when it named one.
+        var limits = UploadLimits.Of(uploads.Value);
+        ResumableProtocol.Tus.WriteCapabilities(context.Response.Headers, limits, tus.Value.Expiry);
+        var protocol = ResumableProtocol.Of(context);
+        if (protocol.IsDraft)
+        {
+            protocol.WriteCapabilities(context.Response.Headers, limits, tus.Value.Expiry);
+        }
+
         return TypedResults.NoContent();
     }
 
@@ -121,7 +138,9 @@ public static partial class TusEndpoints
             return Bad(metadataError!);
         }
 
-        var fileName = FileNames.Sanitize(TusMetadata.Text(metadata, "filename"), uploads.Value.MaxFileNameLength);
+        var protocol = ResumableProtocol.Of(context);
+        var limits = UploadLimits.Of(uploads.Value);
+        var fileName = FileNames.Sanitize(TusMetadata.Text(metadata, "filename") ?? protocol.FileName(request), uploads.Value.MaxFileNameLength);
         var contentType = MediaTypes.Declared(TusMetadata.Text(metadata, "filetype"), fileName);
         var declared = new CreateMediaItem(fileName, contentType, null, metadataHeader.Length == 0 ? null : metadataHeader, tus.Value.Expiry, concat);
         if (concat == ConcatKind.Final)
@@ -134,8 +153,8 @@ public static partial class TusEndpoints
             return await CreateFinalAsync(context, ingest, concatenation, declared with { ConcatParts = partials }, max, quotas, cancellationToken);
         }
 
-        var draft = ResumableProtocol.DraftVersion(context) is not null;
-        var complete = draft ? ResumableProtocol.UploadComplete(request) : null;
+        var draft = protocol.IsDraft;
+        var complete = protocol.UploadComplete(request);
         if (draft && complete is null)
         {
             return Bad("Send Upload-Complete: ?0 or ?1.");
@@ -157,7 +176,14 @@ public static partial class TusEndpoints
 
             if (parsed > max)
             {
+                protocol.WriteLimits(context.Response.Headers, limits, null, Now(context));
                 return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", $"Tus-Max-Size is {max}.");
+            }
+
+            // The draft's two indications of a length (Upload-Length, and Content-Length of a completing request) must agree.
+            if (complete == true && request.ContentLength is { } whole && whole != parsed)
+            {
+                return protocol.InconsistentLength(context, $"Upload-Length is {parsed}, but this request completes the upload with {whole} bytes.");
             }
 
             length = parsed;
@@ -170,7 +196,7 @@ public static partial class TusEndpoints
             contentType = MediaTypes.Declared(request.ContentType, fileName);
         }
 
-        if (hasBody && !draft && !ResumableProtocol.HasChunkContentType(context))
+        if (hasBody && !draft && !protocol.AcceptsAppendType(request.ContentType))
         {
             return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
         }
@@ -200,7 +226,14 @@ public static partial class TusEndpoints
             context.Response.Headers["Upload-Offset"] = appended.Offset.ToString(CultureInfo.InvariantCulture);
             expiresAt = appended.ExpiresAt;
         }
+        else if (draft)
+        {
+            // The draft acknowledges the offset of every creation, an empty one too.
+            context.Response.Headers["Upload-Offset"] = "0";
+            protocol.WriteComplete(context.Response.Headers, false);
+        }
 
+        protocol.WriteLimits(context.Response.Headers, limits, expiresAt, Now(context));
         WriteExpires(context, expiresAt);
         return TypedResults.Created(LocationOf(request, id));
     }
@@ -267,7 +300,8 @@ public static partial class TusEndpoints
         CancellationToken cancellationToken)
     {
         context.Response.Headers.CacheControl = "no-store";
-        var draft = ResumableProtocol.DraftVersion(context) is not null;
+        var protocol = ResumableProtocol.Of(context);
+        var draft = protocol.IsDraft;
         if (draft && (context.Request.Headers.ContainsKey("Upload-Offset") || context.Request.Headers.ContainsKey("Upload-Complete")
             || context.Request.Headers.ContainsKey("Upload-Length")))
         {
@@ -341,11 +375,8 @@ public static partial class TusEndpoints
             headers["Upload-Defer-Length"] = "1";
         }
 
-        if (draft)
-        {
-            headers["Upload-Complete"] = view.Status == MediaStatus.Stored ? "?1" : "?0";
-        }
-
+        protocol.WriteComplete(headers, view.Status == MediaStatus.Stored);
+        protocol.WriteLimits(headers, UploadLimits.Of(uploads.Value), view.Status == MediaStatus.Receiving ? view.ExpiresAt : null, Now(context));
         if (view.UploadMetadata is { } metadata)
         {
             headers["Upload-Metadata"] = metadata;
@@ -355,18 +386,36 @@ public static partial class TusEndpoints
         return TypedResults.Ok();
     }
 
+    /// <summary>GET of an upload resource: the offset retrieval of interop version 8 (as HEAD, with no content);
+    /// 405 for the protocols that have none.</summary>
+    internal static async Task<Results<Ok, StatusCodeHttpResult, ProblemHttpResult>> GetOffsetAsync(
+        long id, HttpContext context, IClusterClient cluster, TusConcatenation concatenation, IOptions<UploadOptions> uploads,
+        CancellationToken cancellationToken)
+    {
+        if (!ResumableProtocol.Of(context).RetrievesOffsetByGet)
+        {
+            context.Response.Headers.Allow = "OPTIONS, HEAD, PATCH, DELETE";
+            return TypedResults.StatusCode(StatusCodes.Status405MethodNotAllowed);
+        }
+
+        return await HeadAsync(id, context, cluster, concatenation, uploads, cancellationToken);
+    }
+
     internal static async Task<Results<NoContent, StatusCodeHttpResult, ProblemHttpResult>> PatchAsync(
         long id, HttpContext context, IClusterClient cluster, UploadWriter writer, IOptions<UploadOptions> uploads, Auth.Quotas quotas,
         CancellationToken cancellationToken)
     {
         var request = context.Request;
-        if (!ResumableProtocol.HasChunkContentType(context))
+        var protocol = ResumableProtocol.Of(context);
+        if (!protocol.AcceptsAppendType(request.ContentType))
         {
-            return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
+            return protocol.IsDraft
+                ? Problems.Create(Problems.UnsupportedMediaType, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                    $"An append is sent as {ResumableProtocol.PartialUploadType}.")
+                : TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
         }
 
-        var draft = ResumableProtocol.DraftVersion(context) is not null;
-        var complete = draft ? ResumableProtocol.UploadComplete(request) : false;
+        var complete = protocol.IsDraft ? protocol.UploadComplete(request) : false;
         if (complete is null)
         {
             return Bad("Send Upload-Complete: ?0 or ?1.");
@@ -383,6 +432,12 @@ public static partial class TusEndpoints
             if (!TryParseNonNegative(lengthHeader, out var parsed))
             {
                 return Bad("Upload-Length must be a non-negative integer.");
+            }
+
+            if (complete == true && request.ContentLength is { } rest && offset + rest != parsed)
+            {
+                return protocol.InconsistentLength(context,
+                    $"Upload-Length is {parsed}, but this request completes the upload at {offset} + {rest} bytes.");
             }
 
             length = parsed;
@@ -478,12 +533,14 @@ public static partial class TusEndpoints
 
             if (context.Request.ContentLength > remaining)
             {
+                ResumableProtocol.Of(context).WriteLimits(context.Response.Headers, UploadLimits.Of(options), grant.ExpiresAt, Now(context));
                 return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length",
                     $"The upload has {remaining} bytes left; this request carries {context.Request.ContentLength}."));
             }
 
             if (context.Request.ContentLength > options.MaxAppendBytes)
             {
+                ResumableProtocol.Of(context).WriteLimits(context.Response.Headers, UploadLimits.Of(options), grant.ExpiresAt, Now(context));
                 return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Request too large",
                     $"One request may carry at most {options.MaxAppendBytes} bytes."));
             }
@@ -495,10 +552,7 @@ public static partial class TusEndpoints
             var body = Auth.ThrottledBody.For(context, request.Body);
             var outcome = await writer.AppendAsync(
                 id, grain, grant, room < remaining ? new Auth.QuotaCappedBody(body, room.Value) : body, request.ContentLength, endsContent, cancellationToken, checksum);
-            if (ResumableProtocol.DraftVersion(context) is not null)
-            {
-                context.Response.Headers["Upload-Complete"] = outcome.Stored is not null ? "?1" : "?0";
-            }
+            ResumableProtocol.Of(context).WriteComplete(context.Response.Headers, outcome.Stored is not null);
             if (outcome.Interrupted is { } reason)
             {
                 LogInterrupted(Logger(context), id, outcome.Offset, reason);
@@ -506,15 +560,25 @@ public static partial class TusEndpoints
 
             return new Appended(outcome.Offset, outcome.Stored is null ? grant.ExpiresAt : null, null, null);
         }
-        catch (MediaException ex) when (ResumableProtocol.DraftVersion(context) is not null && ex.Code == MediaErrorCode.OffsetMismatch)
+        catch (MediaException ex) when (ResumableProtocol.Of(context).IsDraft && ex.Code == MediaErrorCode.OffsetMismatch)
         {
             var expected = (await grain.GetMetadataAsync())?.Offset;
-            return Appended.Refused(TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Mismatching upload offset",
-                type: "https://iana.org/assignments/http-problem-types#mismatching-upload-offset",
-                extensions: new Dictionary<string, object?> { ["expected-offset"] = expected, ["provided-offset"] = begin.Offset }));
+            return Appended.Refused(ResumableProtocol.Of(context).MismatchingOffset(context, expected, begin.Offset, ex.Message));
         }
-        catch (MediaException ex) when (ResumableProtocol.DraftVersion(context) is not null && ex.Code == MediaErrorCode.InvalidState)
+        catch (MediaException ex) when (ResumableProtocol.Of(context).IsDraft && ex.Code == MediaErrorCode.Inconsistent && (begin.Length is not null || endsContent))
         {
+            return Appended.Refused(ResumableProtocol.Of(context).InconsistentLength(context, ex.Message));
+        }
+        catch (MediaException ex) when (ResumableProtocol.Of(context).IsDraft && ex.Code == MediaErrorCode.InvalidState)
+        {
+            // The answer to a completion was lost and the client completes again, with nothing more: it is replayed.
+            if (endsContent && request.ContentLength is null or 0 && await grain.GetMetadataAsync() is { } done
+                && done.Status is not (MediaStatus.Receiving or MediaStatus.Completing) && done.Offset == begin.Offset && done.Length == begin.Offset)
+            {
+                ResumableProtocol.Of(context).WriteComplete(context.Response.Headers, true);
+                return new Appended(done.Offset, null, null, null);
+            }
+
             return Appended.Refused(Bad("The upload is already complete."));
         }
         catch (MediaException ex)
@@ -595,6 +659,8 @@ public static partial class TusEndpoints
             context.Response.Headers["Upload-Expires"] = expires.ToString("R", CultureInfo.InvariantCulture);
         }
     }
+
+    private static DateTimeOffset Now(HttpContext context) => context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
 
     private static ILogger Logger(HttpContext context) =>
         context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TusEndpoints));
