@@ -182,7 +182,8 @@ public sealed class CliTests(MediaServiceFixture fixture) : IDisposable
         Write("tagged/b.bin", Payloads.Random(6000, seed: 13));
         var upload = await Cli.RunAsync("upload", Path.Combine(_work.FullName, "tagged"), "--tag", tag, "--tag", "Second Tag", "--json");
         Assert.True(upload.ExitCode == 0, upload.ToString());
-        var ids = upload.JsonLines().Select(l => l.GetProperty("id").GetInt64()).ToArray();
+        // a.bin first: the lines come in the order the uploads ended.
+        var ids = upload.JsonLines().OrderBy(l => l.GetProperty("file").GetString(), StringComparer.Ordinal).Select(l => l.GetProperty("id").GetInt64()).ToArray();
         Assert.All(upload.JsonLines(), l => Assert.Equal([tag, "second-tag"], l.GetProperty("tags").EnumerateArray().Select(t => t.GetString())));
         using (var patch = new HttpRequestMessage(HttpMethod.Patch, $"/media/{ids[0]}/metadata")
         {
