@@ -2,7 +2,7 @@
 # ./media upload of a folder next to tus-js-client uploading the same folder at the same concurrency, in one run
 # against one ./run.sh-style stack (PostgreSQL, s3rver, one silo, one frontend, Release) of its own (.data/cli-bench,
 # own ports), written to bench/cli-bench.md.
-#   SMALL (64) files of 1 MiB and LARGE (4) of 16 MiB; PARALLEL (8) at a time; ROUNDS (3), the two alternating.
+#   SMALL (64) files of 1 MiB and LARGE (4) of 16 MiB; PARALLEL (16) at a time; ROUNDS (3), the two alternating.
 #   CHUNK (8M): both clients send PATCHes of this size (tus-js-client's chunkSize; ./media --chunk-size).
 #   STACK_ONLY=1: start the stack, print its address and key file, and wait (for trying ./media by hand).
 # The rate limits are the service's defaults unless BENCH_LIMITS=high (every class at 10^6/s): the figures then
@@ -10,7 +10,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-SMALL=${SMALL:-64} LARGE=${LARGE:-4} PARALLEL=${PARALLEL:-8} ROUNDS=${ROUNDS:-3} CHUNK=${CHUNK:-8M}
+SMALL=${SMALL:-64} LARGE=${LARGE:-4} PARALLEL=${PARALLEL:-16} ROUNDS=${ROUNDS:-3} CHUNK=${CHUNK:-8M}
 API_PORT=${CLI_BENCH_API_PORT:-5094}
 export MEDIA_ENV_DIR=$ROOT/.data/cli-bench PG_PORT=${CLI_BENCH_PG_PORT:-55444} S3_PORT=${CLI_BENCH_S3_PORT:-54584} PG_DB=media_cli_bench S3_BUCKET=media-cli-bench
 WORK=$(mktemp -d /tmp/cli-bench-XXXXXX)
@@ -65,6 +65,11 @@ BYTES=$(du -sb "$WORK/folder" | cut -f1)
 FILES=$((SMALL + LARGE))
 ./media --help >/dev/null # builds the client before anything is timed
 CHUNK_BYTES=$(numfmt --from=iec "$CHUNK")
+# Warm-up, not timed: the first uploads after a start pay for the frontend's and silo's JIT and connections.
+mkdir -p "$WORK/warm"
+for i in $(seq -w 1 16); do head -c $((1 << 20)) /dev/urandom >"$WORK/warm/w-$i.bin"; done
+./media upload "$WORK/warm" --parallel "$PARALLEL" >/dev/null
+node bench/cli-bench.mjs "$MEDIA_URL/files/" "$WORK/warm" "$PARALLEL" "$CHUNK_BYTES" >/dev/null
 
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.2f", e - s }'; }
@@ -76,15 +81,16 @@ for round in $(seq 1 "$ROUNDS"); do
     sync
     start=$(now)
     if [ "$client" = media ]; then
-      ./media upload "$WORK/folder" --parallel "$PARALLEL" --chunk-size "$CHUNK" --json >"$WORK/out.jsonl"
+      /usr/bin/time -f '%U %S' -o "$WORK/cpu" ./media upload "$WORK/folder" --parallel "$PARALLEL" --chunk-size "$CHUNK" --json >"$WORK/out.jsonl"
       ok=$(grep -c '"sha256"' "$WORK/out.jsonl" || true)
     else
-      node bench/cli-bench.mjs "$MEDIA_URL/files/" "$WORK/folder" "$PARALLEL" "$CHUNK_BYTES" >"$WORK/out.jsonl"
+      /usr/bin/time -f '%U %S' -o "$WORK/cpu" node bench/cli-bench.mjs "$MEDIA_URL/files/" "$WORK/folder" "$PARALLEL" "$CHUNK_BYTES" >"$WORK/out.jsonl"
       ok=$(grep -c '"url"' "$WORK/out.jsonl" || true)
     fi
     seconds=$(since "$start")
-    echo "round $round: $client $seconds s ($ok/$FILES files)" >&2
-    results+=("$client $seconds $ok")
+    client_cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$WORK/cpu")
+    echo "round $round: $client $seconds s, client CPU $client_cpu s ($ok/$FILES files)" >&2
+    results+=("$client $seconds $ok $client_cpu")
   done
 done
 
@@ -99,14 +105,15 @@ m_tus=$(printf '%s\n' "${results[@]}" | awk '$1 == "tus-js-client" { print $2 }'
   echo "Folder: $SMALL files of 1 MiB and $LARGE of 16 MiB ($BYTES bytes), $PARALLEL uploads at a time, PATCHes of $CHUNK."
   echo "media: \`./media upload FOLDER --parallel $PARALLEL --chunk-size $CHUNK --json\` (process start included; sha1 per chunk,"
   echo "sha256 of every file, a GET of each item to compare the service's sha256). tus-js-client 4.3.1 (tests/interop):"
-  echo "bench/cli-bench.mjs, the same files, $PARALLEL at a time, chunkSize $CHUNK_BYTES, node start included."
+  echo "bench/cli-bench.mjs, the same files, $PARALLEL at a time, chunkSize $CHUNK_BYTES, node start included. Both warmed up first"
+  echo "(16 files of 1 MiB each, not timed); the rounds alternate the two clients."
   echo
-  echo "| round | client | wall s | files ok | MB/s |"
-  echo "|---|---|---|---|---|"
+  echo "| round | client | wall s | files ok | MB/s | client CPU s (user+sys) |"
+  echo "|---|---|---|---|---|---|"
   i=0
   for r in "${results[@]}"; do
-    read -r client seconds ok <<<"$r"
-    echo "| $((i / 2 + 1)) | $client | $seconds | $ok/$FILES | $(awk -v b="$BYTES" -v s="$seconds" 'BEGIN { printf "%.1f", b / s / 1e6 }') |"
+    read -r client seconds ok client_cpu <<<"$r"
+    echo "| $((i / 2 + 1)) | $client | $seconds | $ok/$FILES | $(awk -v b="$BYTES" -v s="$seconds" 'BEGIN { printf "%.1f", b / s / 1e6 }') | $client_cpu |"
     i=$((i + 1))
   done
   echo

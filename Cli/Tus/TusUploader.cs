@@ -94,6 +94,18 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
         Uri? url = null;
         long offset = 0;
         long resumedFrom = 0;
+        // The file changed since an earlier run left an upload of it: that one can never complete; terminate it.
+        foreach (var (staleKey, stale) in await state.OthersOfAsync(key, NewEntry(new Uri(api.Settings.BaseUrl, "files/"), file), cancellationToken))
+        {
+            note($"{file.Display}: changed since an earlier, unfinished upload of it; terminating that one");
+            using (var terminated = await api.SendAsync(() => Request(HttpMethod.Delete, new Uri(stale.Url)), $"terminate the earlier upload of {file.Display}", cancellationToken))
+            {
+                // 204, or already gone (404, 410): forgotten. Anything else: it expires on the service by itself.
+            }
+
+            await state.SetAsync(staleKey, null, cancellationToken);
+        }
+
         if (await state.FindAsync(key, cancellationToken) is { } entry)
         {
             if (await HeadAsync(new Uri(entry.Url), file, cancellationToken) is { } remote)

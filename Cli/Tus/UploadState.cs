@@ -61,6 +61,21 @@ public sealed class UploadState(string path)
         }
     }
 
+    /// <summary>Unfinished uploads of the same file on the same endpoint under another key: the file changed since.</summary>
+    public async Task<List<KeyValuePair<string, UploadEntry>>> OthersOfAsync(string key, UploadEntry like, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var _ = await LockAsync(cancellationToken);
+            return [.. Read().Where(e => e.Key != key && e.Value.Endpoint == like.Endpoint && e.Value.Path == like.Path)];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Records (or, with null, forgets) the upload of <paramref name="key"/>.</summary>
     public async Task SetAsync(string key, UploadEntry? entry, CancellationToken cancellationToken)
     {

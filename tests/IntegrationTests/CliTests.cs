@@ -115,6 +115,38 @@ public sealed class CliTests(MediaServiceFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task AFileChangedSinceItsInterruptedUploadStartsOverAndTheOldUploadIsTerminated()
+    {
+        var file = Write("changing.bin", Payloads.Random(8 * Mib, seed: 21));
+        string old;
+        using (var first = Cli.Start("upload", file, "--chunk-size", "256K", "--limit-rate", "1M"))
+        {
+            old = await UploadUrlAsync(file);
+            await Eventually.HoldsAsync(() => OffsetAsync(old), offset => offset > 0, TimeSpan.FromSeconds(60), "a first chunk stored");
+            first.Process.Kill();
+            await first.Process.WaitForExitAsync();
+        }
+
+        var changed = Payloads.Random(8 * Mib + 1, seed: 22);
+        await File.WriteAllBytesAsync(file, changed);
+
+        var second = await Cli.RunAsync("upload", file, "--json");
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        var line = Assert.Single(second.JsonLines());
+        Assert.Equal(0, line.GetProperty("resumedFrom").GetInt64());
+        Assert.Contains("terminating", second.Stderr, StringComparison.Ordinal);
+        using (var head = Tus.Request(HttpMethod.Head, new Uri(old).AbsolutePath))
+        using (var response = await fixture.Http.SendAsync(head))
+        {
+            Assert.Contains(response.StatusCode, new[] { HttpStatusCode.NotFound, HttpStatusCode.Gone });
+        }
+
+        Assert.Equal(Payloads.Sha256(changed), Payloads.Sha256(await fixture.Http.GetByteArrayAsync($"/media/{line.GetProperty("id").GetInt64()}/content")));
+        Assert.Empty(Cli.Unfinished());
+    }
+
+    [Fact]
     public async Task ABadKeyExits4WithTheServicesMessage()
     {
         var file = Write("refused.bin", Payloads.Random(1000, seed: 9));
