@@ -23,10 +23,13 @@ dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly
   --Logging:LogLevel:Default=Warning) &
 SILO_PID=$!
 pids+=($SILO_PID)
-# The benchmarks measure the service, not its rate limits: every class far above what they send.
-for class in Create Append Read Search Admin UploadKib; do
-  export "RateLimits__${class}__PerSecond=1000000" "RateLimits__${class}__Burst=1000000"
-done
+# The benchmarks measure the service, not its rate limits: every class far above what they send (unless
+# BENCH_LIMITS=default, for the benchmark of the default limits themselves).
+if [ "${BENCH_LIMITS:-raised}" = raised ]; then
+  for class in Create Append Read Search Admin UploadKib; do
+    export "RateLimits__${class}__PerSecond=1000000" "RateLimits__${class}__Burst=1000000"
+  done
+fi
 (cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --Orleans:ClusterId=bench --urls "http://127.0.0.1:$API_PORT" \
   --Logging:LogLevel:Default=Warning --Auth:BootstrapAdminKeyFile="$MEDIA_ENV_DIR/admin-api-key" --Auth:BootstrapUserKeyFile="$MEDIA_ENV_DIR/dev-api-key") &
 FRONTEND_PID=$!

@@ -47,14 +47,21 @@ public sealed class RateLimitOptions
     /// <summary>False turns every limit off (for comparison in benchmarks). Default true.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Default 10/s, burst 20.</summary>
-    public RateRule Create { get; set; } = new() { PerSecond = 10, Burst = 20 };
+    // The defaults are sized by bench/limits-bench.sh (figures in the README, "Rate limits"): a photo library sent by
+    // tus-js-client or Uppy at their usual concurrency creates uploads at up to ~45/s on one machine, one per file,
+    // and neither client retries a 429; a refused creation is a failed file.
 
-    /// <summary>Default 50/s, burst 100.</summary>
-    public RateRule Append { get; set; } = new() { PerSecond = 50, Burst = 100 };
+    /// <summary>Uploads, tus creations and terminations, patches, deletes, links. Default 50/s, burst 500: a batch of
+    /// 500 files is never refused whatever its pace, and a longer one keeps going at 50 files a second.</summary>
+    public RateRule Create { get; set; } = new() { PerSecond = 50, Burst = 500 };
 
-    /// <summary>Default 200/s, burst 400.</summary>
-    public RateRule Read { get; set; } = new() { PerSecond = 200, Burst = 400 };
+    /// <summary>tus and draft appends (PATCH). Default 200/s, burst 1000: 1 MiB chunks at 200 MiB/s, past the
+    /// bandwidth limit, which is the limit that matters for appends.</summary>
+    public RateRule Append { get; set; } = new() { PerSecond = 200, Burst = 1000 };
+
+    /// <summary>Reads: content, renditions, item status, offset retrievals. Default 500/s, burst 1000: a gallery page
+    /// of thumbnails, status polls of a batch, and a whole batch's offset retrievals after a reload.</summary>
+    public RateRule Read { get; set; } = new() { PerSecond = 500, Burst = 1000 };
 
     /// <summary>Default 20/s, burst 40.</summary>
     public RateRule Search { get; set; } = new() { PerSecond = 20, Burst = 40 };
