@@ -93,7 +93,7 @@ public static class FrontendSetup
         builder.Services.AddMediaHealthChecks(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
-        builder.Services.AddOpenApi(options => options.AddMediaExamples().AddMediaSecurity());
+        builder.Services.AddOpenApi(options => options.AddMediaDocument());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
         return builder;
     }

@@ -14,7 +14,8 @@ public static partial class AdminEndpoints
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/admin/keys").WithTags("Admin").RequireAuthorization(Policy);
-        group.MapPost("/", CreateAsync).WithName("CreateApiKey").WithSummary("Makes a key for an owner; the key is shown only in this answer.");
+        group.MapPost("/", CreateAsync).WithName("CreateApiKey").WithSummary("Makes a key for an owner; the key is shown only in this answer.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/", ListAsync).WithName("ListApiKeys").WithSummary("Every key, without secrets.");
         group.MapDelete("/{id:long}", RevokeAsync).WithName("RevokeApiKey")
             .WithSummary("Revokes a key: it stops working on every frontend within Auth:KeyCacheTtl.");

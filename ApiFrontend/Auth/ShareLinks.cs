@@ -67,7 +67,8 @@ public static class ShareLinkEndpoints
     public static IEndpointRouteBuilder MapShareLinks(this IEndpointRouteBuilder app)
     {
         app.MapPost("/media/{id:long}/links", CreateAsync).WithTags("Media").WithName("CreateShareLink")
-            .WithSummary("A link to the item's content and renditions that works without a key until it expires.");
+            .WithSummary("A link to the item's content and renditions that works without a key until it expires.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;
     }
 

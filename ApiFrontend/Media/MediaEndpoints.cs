@@ -1,5 +1,6 @@
 using System.Globalization;
 using MediaService.ApiFrontend.Http;
+using MediaService.ApiFrontend.OpenApi;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -23,24 +24,38 @@ public static partial class MediaEndpoints
             .WithDescription("The body is the file. Its name comes from Content-Disposition (filename*/filename) or the filename query parameter; "
                 + "its type from Content-Type, or from the name's extension when Content-Type is application/octet-stream.")
             .Accepts<Stream>("application/octet-stream", "*/*")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        group.MapGet("/{id:long}", GetMetadataAsync).WithName("GetMedia").WithSummary("The item's metadata (same as /media/{id}/metadata).");
+        group.MapGet("/{id:long}", GetMetadataAsync).WithName("GetMedia").WithSummary("The item's metadata (same as /media/{id}/metadata).")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id:long}/metadata", GetMetadataAsync).WithName("GetMediaMetadata")
-            .WithSummary("The item's metadata, with an ETag; If-None-Match answers 304 while nothing changed (poll processing cheaply).");
+            .WithSummary("The item's metadata, with an ETag; If-None-Match answers 304 while nothing changed (poll processing cheaply).")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         // Content and renditions also open with a share link, without a key (checked in the handlers).
         group.MapMethods("/{id:long}/content", [HttpMethods.Get, HttpMethods.Head], GetContentAsync)
             .AllowAnonymous()
+            .OpensWithShareLink()
             .WithName("GetMediaContent")
             .WithSummary("The stored bytes, with ETag and single byte ranges (206, 416). Served with the type found in the bytes once "
-                + "processing accepted them; otherwise as an application/octet-stream attachment.");
+                + "processing accepted them; otherwise as an application/octet-stream attachment.")
+            // 304 (If-None-Match) is said in words: a 304 in the document makes Kiota's generated GET return no stream.
+            .WithDescription("With If-None-Match naming the current ETag: 304 Not Modified, no body.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapMethods("/{id:long}/renditions/{name}", [HttpMethods.Get, HttpMethods.Head], GetRenditionAsync)
             .AllowAnonymous()
+            .OpensWithShareLink()
             .WithName("GetMediaRendition")
             .WithSummary("A generated rendition (thumb.webp, thumb.jpg, display.webp, display.jpg, poster.jpg, poster.webp, web.mp4, audio.m4a), "
-                + "with ETag, byte ranges and long-lived cache headers.");
+                + "with ETag, byte ranges and long-lived cache headers.")
+            .WithDescription("thumb and display (without an extension) choose AVIF, WebP or JPEG by Accept (406 when it takes none). "
+                + "With If-None-Match naming the current ETag: 304 Not Modified, no body.")
+            .ProducesProblem(StatusCodes.Status406NotAcceptable);
         return app;
     }
 

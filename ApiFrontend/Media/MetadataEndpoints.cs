@@ -29,11 +29,14 @@ public static class MetadataEndpoints
                 + "With If-Match (the metadata's ETag), the patch applies only to that version: 412 otherwise.")
             .Accepts<MetadataPatchDocument>(PatchTypes[0], PatchTypes[1])
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         group.MapDelete("/{id:long}", DeleteAsync)
             .WithName("DeleteMedia")
             .WithSummary("Deletes the item, its stored bytes and renditions, and its search entry. With If-Match, only that version.")
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
         app.MapGet("/media", SearchAsync)
             .WithTags("Metadata")
