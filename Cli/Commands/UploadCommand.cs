@@ -134,6 +134,10 @@ public sealed class UploadCommand : Command
                         {
                             task.Description = Markup.Escape(Shorten(files[i].Display)) + " [red](failed)[/]";
                         }
+                        else
+                        {
+                            task.Value = task.MaxValue; // an empty file is done too
+                        }
 
                         task.StopTask();
                     });
