@@ -39,6 +39,7 @@ for _ in $(seq 1 120); do
   if curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" 2>/dev/null; then
     echo "[run] Media service ready at http://127.0.0.1:$API_PORT (OpenAPI: /openapi/v1.json). Ctrl-C stops everything." >&2
     echo "[run] API keys: .data/dev-api-key (owner dev), .data/admin-api-key (admin). Send one as: Authorization: Bearer <key>" >&2
+    echo "[run] Web app: http://127.0.0.1:$API_PORT/app/ (paste the key from .data/dev-api-key)" >&2
     break
   fi
   sleep 0.5

@@ -53,6 +53,10 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
             ["artifacts"] = BrowserRun.ArtifactsFolder(),
         }, TimeSpan.FromMinutes(12));
         output.WriteLine(log);
+        // What the browser did, in the test run's output too (./test.sh shows standard output).
+        Console.WriteLine(log.TrimEnd());
+        Console.WriteLine($"[browser test] 64 MiB in {Figure(report, "largePatches")} PATCHes; network dropped at {Figure(report, "offlineProgressAtDrop")}% "
+            + $"({Figure(report, "offlineFailures")} requests failed); reloaded at {Figure(report, "reloadProgressAtReload")}%; {Figure(report, "thumbnailsShown")} thumbnails");
         foreach (var shot in report.GetProperty("screenshots").EnumerateArray())
         {
             output.WriteLine($"screenshot: {shot.GetString()}");
@@ -85,6 +89,9 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
         Assert.True(report.GetProperty("foundBySearch").GetBoolean(), "The gallery's search did not find the item by its new title.");
         Assert.True(report.GetProperty("foundByTag").GetBoolean(), "The gallery's search did not find the item by its tag.");
     }
+
+    private static string Figure(JsonElement report, string name) =>
+        report.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble().ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "?";
 
     private string Write(Dictionary<string, byte[]> files, string name, byte[] bytes)
     {

@@ -48,9 +48,15 @@ try {
   await page.goto('/app/');
   await page.getByLabel('API key', { exact: true }).fill(config.key);
   await page.getByRole('button', { name: 'Use this key' }).click();
-  const input = page.locator('#dashboard input[type=file]:not([webkitdirectory])').first();
+  const input = page.locator('#dashboard input.uppy-Dashboard-input:not([webkitdirectory])').first();
   await input.waitFor({ state: 'attached' });
   log('key entered, Dashboard shown');
+  // Files are given to the Dashboard's own file input, as its "browse files" would; once it lists files, through
+  // its "Add more" panel.
+  const addFiles = async files => {
+    if (await input.count() === 0) await page.locator('#dashboard .uppy-DashboardContent-addMore').click();
+    await input.setInputFiles(files);
+  };
 
   // Files complete in Uppy's state, with the tus URL the service gave them.
   const uploaded = async (names, timeout) => {
@@ -60,21 +66,21 @@ try {
     }, names, { timeout, polling: 250 });
     const urls = await page.evaluate(expected => Object.fromEntries(window.mediaUppy.getFiles()
       .filter(f => expected.includes(f.name)).map(f => [f.name, f.response.uploadURL])), names);
-    for (const [name, url] of Object.entries(urls)) report.uploads[name] = new URL(url).pathname.split('/').pop();
+    for (const [name, url] of Object.entries(urls)) report.uploads[name] = new URL(url, config.baseUrl).pathname.split('/').pop();
   };
   const progressOf = name => page.evaluate(n => window.mediaUppy.getFiles().find(f => f.name === n)?.progress?.percentage ?? 0, name);
   const patches = () => { let count = 0; const on = r => { if (r.method() === 'PATCH' && r.url().includes('/files/')) count++; }; page.on('request', on); return { get count() { return count; }, stop: () => page.off('request', on) }; };
 
   // 1. A batch of images, several at once.
   const batch = config.batch.map(f => path.basename(f));
-  await input.setInputFiles(config.batch);
+  await addFiles(config.batch);
   await uploaded(batch, seconds(120));
   log(`batch of ${batch.length} uploaded`);
 
   // 2. A large file in several chunks; a screenshot while it is under way.
   const large = path.basename(config.large);
   const largePatches = patches();
-  await input.setInputFiles(config.large);
+  await addFiles(config.large);
   await page.waitForFunction(n => (window.mediaUppy.getFiles().find(f => f.name === n)?.progress?.bytesUploaded ?? 0) > 0, large, { timeout: seconds(60), polling: 50 });
   await shot('upload-in-progress.png');
   await uploaded([large], seconds(180));
@@ -96,7 +102,7 @@ try {
   onPatch.count = 0;
   page.on('request', onPatch);
   const failedBefore = report.networkErrors.length;
-  await input.setInputFiles(config.offline);
+  await addFiles(config.offline);
   await page.waitForFunction(() => !navigator.onLine, null, { timeout: seconds(60), polling: 20 }).catch(() => {});
   report.offlineProgressAtDrop = await progressOf(offline);
   await uploaded([offline], seconds(180));
@@ -114,7 +120,7 @@ try {
   // 5. Reload while a large file uploads: Golden Retriever restores it and the upload resumes where the service is.
   if (config.reload) {
     const name = path.basename(config.reload);
-    await input.setInputFiles(config.reload);
+    await addFiles(config.reload);
     await page.waitForFunction(n => (window.mediaUppy.getFiles().find(f => f.name === n)?.progress?.percentage ?? 0) >= 15, name, { timeout: seconds(120), polling: 20 });
     report.reloadProgressAtReload = await progressOf(name);
     expectNetworkErrors = true;
