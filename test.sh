@@ -23,6 +23,11 @@ trap 'report; scripts/env.sh stop' EXIT
 scripts/env.sh fresh
 # The real tus client the interop tests drive, pinned by its lock file.
 [ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
+# The OpenAPI validators and Kiota (tests/IntegrationTests/OpenApiTests.cs), pinned by a lock file and the tool manifest;
+# the generated client's packages restored here, before the test generates and builds it.
+[ -d tools/openapi/node_modules/@redocly/cli ] || (cd tools/openapi && npm ci --no-audit --no-fund --silent)
+dotnet tool restore >/dev/null
+dotnet restore tests/GeneratedClient/GeneratedClient.csproj --nologo -v quiet
 # The web app's Uppy bundle (copied into the frontend's build) and playwright-core for the browser test, pinned by web/package-lock.json.
 web/install.sh
 eval "$(scripts/env.sh env)"

@@ -102,7 +102,7 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
         // The key scheme, required by the media routes and not by the open ones.
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey").GetProperty("scheme").GetString());
         Assert.True(patch.TryGetProperty("security", out _));
-        Assert.False(paths.GetProperty("/files").GetProperty("options").TryGetProperty("security", out _)); // tus capabilities are open
+        Assert.Equal(0, paths.GetProperty("/files").GetProperty("options").GetProperty("security").GetArrayLength()); // tus capabilities are open
         Assert.True(paths.TryGetProperty("/admin/keys", out _));
 
         using var anonymous = fixture.Frontend.CreateHttpClient(key: null);
