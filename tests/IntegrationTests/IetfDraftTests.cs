@@ -361,6 +361,27 @@ public sealed class IetfDraftTests(MediaServiceFixture fixture)
 
     [Theory]
     [MemberData(nameof(Versions))]
+    public async Task AnIncompleteAppendThatReachesTheLengthIsCompletedByAnEmptyOne(string version)
+    {
+        // "The offset could match the length, but the upload can still be incomplete": the last bytes sent with ?0,
+        // then an empty ?1 (or the server completes it at once and says so).
+        var body = Payloads.Random(700, seed: 117);
+        var url = await CreateUrlAsync(version, body.Length);
+
+        using var all = await AppendAsync(version, url, 0, body, complete: false);
+        Assert.Equal(HttpStatusCode.NoContent, all.StatusCode);
+        if (Tus.Header(all, "Upload-Complete") == "?0")
+        {
+            using var end = await AppendAsync(version, url, body.Length, [], complete: true);
+            Assert.Equal(HttpStatusCode.NoContent, end.StatusCode);
+            Assert.Equal("?1", Tus.Header(end, "Upload-Complete"));
+        }
+
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await ContentAsync(url)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Versions))]
     public async Task ALostCompletionIsReplayedAndMoreBytesAreRefused(string version)
     {
         var body = Payloads.Random(1500, seed: 114);
