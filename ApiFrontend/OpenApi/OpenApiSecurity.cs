@@ -38,7 +38,8 @@ public static class OpenApiSecurity
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
-                Description = "An API key (mk_...) sent as Authorization: Bearer <key>. Admin routes need an admin key.",
+                Description = "An API key (mk_...) sent as Authorization: Bearer <key>. Admin routes need an admin key. An upload link's token "
+                    + "(mul_..., from POST /upload-links) is sent the same way and opens only the tus upload routes and GET /media/{id}.",
             };
             document.Components.SecuritySchemes[LinkScheme] = new OpenApiSecurityScheme
             {
