@@ -10,7 +10,8 @@ namespace MediaService.IntegrationTests;
 /// <summary>
 /// The upload web app (/app/) in a real browser (Debian's Chromium, driven by playwright-core from
 /// Browser/upload-app.mjs) against the real frontend: a pasted key, a batch of images, a 64 MiB file in chunks, a
-/// file through a network drop, a reload mid-upload, thumbnails, a title edited on the item page and found by search.
+/// file through a network drop, a reload mid-upload, thumbnails, a title edited on the item page and found by search,
+/// and a person without a key uploading through an upload link.
 /// Every file must be stored byte-identical. Screenshots are kept in .data/test-artifacts/browser/.
 /// </summary>
 [Collection(MediaServiceCollection.Name)]
@@ -39,6 +40,10 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
         var offline = Write(files, "through-a-network-drop.bin", Payloads.Random(48 * Mib + 12345, seed: 642));
         var reload = Write(files, "through-a-reload.bin", Payloads.Random(64 * Mib + 7, seed: 643));
         var marker = $"m{Guid.NewGuid():N}"[..12];
+        var linkFile = Write(files, "through-an-upload-link.jpg", MediaCorpus.JpegWithGps(500, 375));
+        using var made = await fixture.Http.PostAsJsonAsync("/upload-links", new { expiresInSeconds = 900, maxBytes = 10 * Mib });
+        made.EnsureSuccessStatusCode();
+        var uploadLink = (await made.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString();
 
         var (report, log, exitCode) = await BrowserRun.RunAsync("upload-app.mjs", new()
         {
@@ -51,6 +56,8 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
             ["chunkSize"] = 4 * Mib,
             ["marker"] = marker,
             ["artifacts"] = BrowserRun.ArtifactsFolder(),
+            ["uploadLink"] = uploadLink,
+            ["linkFile"] = linkFile,
         }, TimeSpan.FromMinutes(12));
         output.WriteLine(log);
         // What the browser did, in the test run's output too (./test.sh shows standard output).
@@ -63,15 +70,20 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
             Console.WriteLine($"[browser test] screenshot: {shot.GetString()}");
         }
 
-        Assert.True(exitCode == 0, $"The browser run failed: {(report.TryGetProperty("error", out var error) ? error.GetString() : "")}\n{log}");
+        Assert.True(exitCode == 0, $"The browser run failed: {(report.TryGetProperty("error", out var error) ? error.GetString() : "")}\n{log}\n"
+            + $"Uppy's files: {(report.TryGetProperty("uppyFiles", out var state) ? state.GetRawText() : "?")}");
         var consoleErrors = report.GetProperty("consoleErrors").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.True(consoleErrors.Count == 0, $"The page logged errors:\n{string.Join('\n', consoleErrors)}");
 
         // Every file arrived, byte-identical.
         var uploads = report.GetProperty("uploads");
+        var link = report.GetProperty("linkUpload");
+        Assert.True(report.GetProperty("linkNavHidden").GetBoolean(), "The page offered the gallery to an upload link's holder.");
         foreach (var (name, bytes) in files)
         {
-            Assert.True(uploads.TryGetProperty(name, out var id), $"{name} was not uploaded.");
+            // The file sent through the upload link is the owner's: their key reads it.
+            var id = name == link.GetProperty("name").GetString() ? link.GetProperty("id") : uploads.TryGetProperty(name, out var found) ? found : default;
+            Assert.True(id.ValueKind == JsonValueKind.String, $"{name} was not uploaded.");
             var stored = await fixture.Http.GetByteArrayAsync($"/media/{id.GetString()}/content");
             Assert.True(Payloads.Sha256(bytes) == Payloads.Sha256(stored), $"{name} (item {id}) differs from the file: {stored.Length} bytes of {bytes.Length}.");
         }

@@ -17,11 +17,12 @@ const seconds = s => s * 1000;
 
 const browser = await chromium.launch({ executablePath: config.chromium, headless: true });
 let exitCode = 0;
+let page = null;
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: config.baseUrl });
   // Smaller tus chunks than the app's default, so that every large file takes several PATCH requests.
   await context.addInitScript(size => localStorage.setItem('media.chunkSize', String(size)), config.chunkSize);
-  const page = await context.newPage();
+  page = await context.newPage();
   page.setDefaultTimeout(seconds(30));
   // Network interruptions the test causes itself (offline, reload) are expected; anything else is an error of the app.
   let expectNetworkErrors = false;
@@ -171,9 +172,38 @@ try {
   }
   await shot('search.png');
   log(`search by text found it: ${found}, by tag: ${report.foundByTag}`);
+
+  // 9. A person without a key, through an upload link: a fresh browser profile opens the link and uploads.
+  if (config.uploadLink) {
+    const guest = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: config.baseUrl });
+    const guestPage = await guest.newPage();
+    guestPage.setDefaultTimeout(seconds(30));
+    guestPage.on('console', message => { if (message.type() === 'error') report.consoleErrors.push(`(link) ${message.text()}`); });
+    guestPage.on('pageerror', error => report.consoleErrors.push(`(link) pageerror: ${error.message}`));
+    await guestPage.goto(config.uploadLink);
+    await guestPage.locator('#link-note').waitFor();
+    const guestInput = guestPage.locator('#dashboard input.uppy-Dashboard-input:not([webkitdirectory])').first();
+    await guestInput.setInputFiles(config.linkFile);
+    const name = path.basename(config.linkFile);
+    await guestPage.waitForFunction(n => window.mediaUppy.getFiles().some(f => f.name === n && f.progress.uploadComplete && f.response?.uploadURL),
+      name, { timeout: seconds(60), polling: 250 });
+    const url = await guestPage.evaluate(n => window.mediaUppy.getFiles().find(f => f.name === n).response.uploadURL, name);
+    report.linkUpload = { name, id: new URL(url, config.baseUrl).pathname.split('/').pop() };
+    // Its status follows the service (GET /media/{id} is open to the link) until processing is done.
+    await guestPage.locator('#recent .card-status[data-status="ready"]').waitFor({ timeout: seconds(120) });
+    report.linkNavHidden = await guestPage.locator('#nav').isHidden();
+    await guestPage.screenshot({ path: path.join(config.artifacts, 'upload-link.png'), fullPage: true });
+    report.screenshots.push(path.join(config.artifacts, 'upload-link.png'));
+    log(`uploaded through an upload link as item ${report.linkUpload.id}`);
+    await guest.close();
+  }
 } catch (error) {
   report.error = `${error.message}\n${error.stack}`;
   exitCode = 1;
+  // What Uppy held when it failed, and how the page looked.
+  report.uppyFiles = await page?.evaluate(() => window.mediaUppy?.getFiles().map(f => ({ name: f.name, progress: f.progress,
+    error: f.error ?? null, isGhost: f.isGhost ?? false, isRestored: f.isRestored ?? false, uploadUrl: f.tus?.uploadUrl ?? null }))).catch(() => null);
+  await page?.screenshot({ path: path.join(config.artifacts, 'failure.png'), fullPage: true }).then(() => report.screenshots.push(path.join(config.artifacts, 'failure.png')), () => {});
 } finally {
   await browser.close();
 }
