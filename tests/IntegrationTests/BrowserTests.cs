@@ -92,6 +92,7 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
         Assert.True(report.GetProperty("largePatches").GetInt32() >= 8, $"The 64 MiB file took {report.GetProperty("largePatches")} PATCH requests.");
         Assert.True(report.GetProperty("offlineFailures").GetInt32() > 0, "No request failed while the browser was offline: the drop tested nothing.");
         Assert.True(report.GetProperty("thumbnailsShown").GetInt32() >= batch.Count);
+        Assert.True(report.GetProperty("reloadProgressAtReload").GetDouble() < 100, "The page was reloaded after its upload had finished: the resume tested nothing.");
 
         // The title edited on the item page is stored; search finds the item by it, and by tag.
         var edited = report.GetProperty("edited");

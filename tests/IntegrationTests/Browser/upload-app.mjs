@@ -122,7 +122,20 @@ try {
   if (config.reload) {
     const name = path.basename(config.reload);
     await addFiles(config.reload);
-    await page.waitForFunction(n => (window.mediaUppy.getFiles().find(f => f.name === n)?.progress?.percentage ?? 0) >= 15, name, { timeout: seconds(120), polling: 20 });
+    // Golden Retriever can resume only a file whose bytes it has put into IndexedDB: wait for those too.
+    await page.waitForFunction(n => new Promise(resolve => {
+      const file = window.mediaUppy.getFiles().find(f => f.name === n);
+      if (!file || (file.progress?.percentage ?? 0) < 15) return resolve(false);
+      const open = indexedDB.open('uppy-blobs');
+      open.onerror = () => resolve(false);
+      open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains('files')) { db.close(); resolve(false); return; }
+        const all = db.transaction(['files'], 'readonly').objectStore('files').getAll();
+        all.onsuccess = () => { db.close(); resolve(all.result.some(r => r.fileID === file.id)); };
+        all.onerror = () => { db.close(); resolve(false); };
+      };
+    }), name, { timeout: seconds(120), polling: 50 });
     report.reloadProgressAtReload = await progressOf(name);
     expectNetworkErrors = true;
     await page.reload();

@@ -100,14 +100,18 @@ function addCard(id, name, linkMode) {
     if (!linkMode && !thumbShown && item.processing?.status === 'ready'
         && item.processing.renditions.some(r => r.name.startsWith('thumb.'))) {
       thumbShown = true;
-      try {
-        const img = document.createElement('img');
-        img.alt = `Thumbnail of ${name}`;
-        img.src = await blobUrl(`/media/${id}/renditions/thumb`, thumbAccept);
-        img.decoding = 'async';
-        figure.replaceChildren(img);
-      } catch {
-        thumbShown = false;
+      // The watch ends with this answer: a read that fails now (a refusal under load) is tried again, a few times.
+      for (let attempt = 1; attempt <= 6; attempt++) {
+        try {
+          const img = document.createElement('img');
+          img.alt = `Thumbnail of ${name}`;
+          img.src = await blobUrl(`/media/${id}/renditions/thumb`, thumbAccept);
+          img.decoding = 'async';
+          figure.replaceChildren(img);
+          break;
+        } catch {
+          await new Promise(resolve => setTimeout(resolve, attempt * 1000));
+        }
       }
     }
   });
