@@ -25,6 +25,16 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("BeginAppend")]
     Task<AppendGrant> BeginAppendAsync(BeginAppend request);
 
+    /// <summary>
+    /// Revokes the current writer's lease without granting a new one, and returns the item's view: an offset
+    /// retrieval of the IETF draft, whose answer must be accepted by the next append ("the server MUST NOT send outdated
+    /// information"), so a request the client gave up on cannot move the offset after it was reported. Nothing durable
+    /// is lost: what the revoked writer recorded stays, what it sends later is refused as stale. Null when there is no
+    /// item; an item that is not receiving is returned unchanged.
+    /// </summary>
+    [Alias("FenceWriters")]
+    Task<MediaItemView?> FenceWritersAsync();
+
     /// <summary>Opens the S3 multipart upload for the item (once; later calls return the same target).</summary>
     [Alias("OpenMultipart")]
     Task<MultipartTarget> OpenMultipartAsync(long lease);

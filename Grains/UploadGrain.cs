@@ -204,6 +204,22 @@ public sealed partial class UploadGrain(
         return grant;
     }
 
+    public async Task<MediaItemView?> FenceWritersAsync()
+    {
+        if (!Current.Exists || Current.Status == MediaStatus.Deleted || !Visible)
+        {
+            return null;
+        }
+
+        var (next, durable) = MediaItemLifecycle.FenceWriters(Current, NewLease(), time.GetUtcNow());
+        if (!ReferenceEquals(next, Current))
+        {
+            await KeepAsync(next, durable);
+        }
+
+        return MediaItemLifecycle.ToView(Current, Id);
+    }
+
     public async Task<MultipartTarget> OpenMultipartAsync(long lease)
     {
         RequireOwner();

@@ -315,6 +315,20 @@ public static partial class TusEndpoints
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
         }
 
+        if (draft && view.Status == MediaStatus.Receiving && view.Concat != ConcatKind.Final)
+        {
+            // The draft: the offset this answer reports must be accepted by the next append, so a request the client gave
+            // up on, still being received here, is fenced off first (its later parts are refused; what it recorded stays).
+            try
+            {
+                view = await grain.FenceWritersAsync().WaitAsync(uploads.Value.CompletionWait, cancellationToken) ?? view;
+            }
+            catch (Exception ex) when (ex is TimeoutException or MediaException)
+            {
+                // Not fenced now (a long call holds the item, or the database did not answer): what is durable is answered.
+            }
+        }
+
         if (view.Status == MediaStatus.Completing)
         {
             // Every byte is in S3 and the item is being assembled. An offset equal to the length would tell the client it

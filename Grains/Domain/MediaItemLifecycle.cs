@@ -117,6 +117,23 @@ public static class MediaItemLifecycle
     }
 
     /// <summary>
+    /// Revokes the current writer's lease (an offset retrieval that must stay true until the next append): the state
+    /// under <paramref name="lease"/>, a fresh value no writer holds. Bytes staged by the revoked writer and not yet
+    /// counted are dropped, as a new writer's grant drops them. <c>Durable</c> is true when that dropping must be persisted;
+    /// otherwise the revocation may stay in memory (lost with the activation, the older lease is current again). An item
+    /// that is not receiving is returned unchanged.
+    /// </summary>
+    public static (MediaItemState State, bool Durable) FenceWriters(MediaItemState state, long lease, DateTimeOffset now)
+    {
+        if (!state.Exists || state.Status != MediaStatus.Receiving || state.Concat == ConcatKind.Final || state.ExpiresAt <= now)
+        {
+            return (state, false);
+        }
+
+        return (state with { Staged = null, Lease = lease, UpdatedAt = now }, state.Staged is not null);
+    }
+
+    /// <summary>
     /// The state a new activation works from: numbers up to the durable ceiling may have been handed out by the last one,
     /// so the next number handed out is above it. (States written before the ceiling existed count their reserved numbers.)
     /// </summary>

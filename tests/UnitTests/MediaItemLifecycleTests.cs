@@ -85,6 +85,34 @@ public sealed class MediaItemLifecycleTests
     }
 
     [Fact]
+    public void AnOffsetRetrievalFencesTheWriterOffAndKeepsWhatItRecorded()
+    {
+        var (writing, grant) = Begin(Created(length: 10 * Mib), parts: 2);
+        writing = Part(Open(writing, grant.Lease), grant.Lease, grant.PartNumber, 5 * Mib);
+
+        var (fenced, durable) = MediaItemLifecycle.FenceWriters(writing, writing.Lease + 100, T0);
+
+        Assert.False(durable);
+        Assert.Equal(5 * Mib, fenced.Offset);
+        // The fenced-off writer's next part is refused: the offset reported stays true for the next append.
+        Assert.Equal(MediaErrorCode.StaleWriter, CodeOf(() => Part(fenced, grant.Lease, grant.PartNumber + 1, 5 * Mib, final: true)));
+        var (_, next) = Begin(fenced, offset: 5 * Mib);
+        Assert.Equal(5 * Mib, next.Offset);
+    }
+
+    [Fact]
+    public void AFenceLeavesAnItemThatIsNotReceivingAsItIs()
+    {
+        var (state, grant) = Begin(Created());
+        var stored = StoredByPut(state, grant, 3);
+
+        var (same, durable) = MediaItemLifecycle.FenceWriters(stored, stored.Lease + 1, T0);
+
+        Assert.Same(stored, same);
+        Assert.False(durable);
+    }
+
+    [Fact]
     public void PartNumbersAreNeverHandedOutTwice()
     {
         var (state, first) = Begin(Created());
