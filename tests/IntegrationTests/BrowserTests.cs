@@ -93,6 +93,11 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
         Assert.True(report.GetProperty("offlineFailures").GetInt32() > 0, "No request failed while the browser was offline: the drop tested nothing.");
         Assert.True(report.GetProperty("thumbnailsShown").GetInt32() >= batch.Count);
         Assert.True(report.GetProperty("reloadProgressAtReload").GetDouble() < 100, "The page was reloaded after its upload had finished: the resume tested nothing.");
+        // After the reload the same upload went on from the service's offset: nothing stored was sent again.
+        Assert.True(report.GetProperty("reloadOffsetAfterReload").GetInt64() > 0, "The service held nothing of the reloaded file: the resume tested nothing.");
+        Assert.True(report.GetProperty("reloadSameUpload").GetBoolean(), "After the reload the file was uploaded anew instead of resumed.");
+        Assert.True(report.GetProperty("reloadFirstOffsetAfter").GetInt64() >= report.GetProperty("reloadOffsetAfterReload").GetInt64(),
+            $"After the reload the upload started again at {report.GetProperty("reloadFirstOffsetAfter")}, below the service's offset {report.GetProperty("reloadOffsetAfterReload")}.");
 
         // The title edited on the item page is stored; search finds the item by it, and by tag.
         var edited = report.GetProperty("edited");
