@@ -120,8 +120,9 @@ try {
 
   // 5. Reload while a large file uploads. The upload goes on from the offset the service holds, under the same upload
   // URL (tus-js-client keeps it in localStorage by the file's fingerprint): Golden Retriever restores the file by
-  // itself when its saved state is current; when it is not (its IndexedDB state lags behind: seen in about one run in
-  // three), the person drops the same file again, and it resumes as well. Either way no byte already stored is re-sent.
+  // itself; should its saved state lag behind (an earlier version of this test, which polled Uppy's IndexedDB from the
+  // page, saw it miss the newest file), the person drops the same file again, and it resumes as well. Either way no
+  // byte already stored is sent again.
   if (config.reload) {
     const name = path.basename(config.reload);
     await addFiles(config.reload);
