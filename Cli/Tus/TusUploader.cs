@@ -54,8 +54,11 @@ public sealed record TusCapabilities(bool Sha1Checksum, bool CreationWithUpload,
 /// filetype), then PATCHes of one chunk each at the offset the service reports, each with a sha1 <c>Upload-Checksum</c>
 /// when the service verifies them. After a network failure, a 5xx/429 or a checksum refusal the upload waits (backoff,
 /// or <c>Retry-After</c>), asks the service for its offset (HEAD) and goes on from there; the count of failures in a row
-/// is bounded by <c>--retries</c> and starts again with every chunk that lands. The upload's URL is in the state file from
-/// its creation until it completes, so the next run, after Ctrl-C or a kill, resumes from the service's offset.
+/// is bounded by <c>--retries</c> and starts again with every chunk that lands (an answer that takes none of the chunk
+/// counts as a failure). The upload's URL is in the state file from its creation until it completes, so the next run,
+/// after Ctrl-C or a kill, resumes from the service's offset. A file whose size or modification time changed before its
+/// last chunk is sent fails, and its upload is terminated. Once stored, the item's SHA-256 (or, when the service has
+/// none, that of its content read back) must be the file's.
 /// </summary>
 public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities capabilities, int chunkSize, IReadOnlyList<string> tags, Pacer? pacer)
 {
@@ -103,7 +106,7 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
                 // 204, or already gone (404, 410): forgotten. Anything else: it expires on the service by itself.
             }
 
-            await state.SetAsync(staleKey, null, cancellationToken);
+            await state.RemoveAsync(staleKey, new Uri(stale.Url));
         }
 
         if (await state.FindAsync(key, cancellationToken) is { } entry)
@@ -117,30 +120,52 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
             else
             {
                 note($"{file.Display}: the earlier upload is gone from the service (expired or deleted); starting over");
-                await state.SetAsync(key, null, cancellationToken);
+                await state.RemoveAsync(key, new Uri(entry.Url));
+            }
+        }
+
+        if (url is null && capabilities.CreationWithUpload && file.Size > 0 && file.Size <= chunkSize)
+        {
+            // The whole file in the creation: one request. It is sent once, never retried: a retry after an answer that
+            // was lost could store the file twice (tus has no way to name the first). When it fails (no answer, or
+            // 5xx/429), the file goes the ordinary way below: an empty creation (a duplicate of that is an empty upload
+            // that expires) and PATCHes from the service's offset. A 201 lost after the body fully arrived can still
+            // leave one stray item, which the client cannot find; the note says so.
+            var n = (int)file.Size;
+            await ReadAsync(handle, buffer.AsMemory(0, n), 0, cancellationToken);
+            sha256.AppendData(buffer, 0, n);
+            hashed = n;
+            if (Changed(handle, file))
+            {
+                throw new CliException(ExitCodes.Failure, $"{file.Display}: the file changed while being uploaded (size or modification time); nothing was uploaded");
+            }
+
+            try
+            {
+                if (await CreateWithUploadAsync(file, buffer.AsMemory(0, n), progress, cancellationToken) is { } created)
+                {
+                    (url, offset) = created;
+                    if (offset < file.Size)
+                    {
+                        await RecordAsync(key, url, file, note);
+                    }
+                }
+                else
+                {
+                    progress(0);
+                }
+            }
+            catch (Exception ex) when (MediaApi.IsNetworkFailure(ex, cancellationToken))
+            {
+                note($"{file.Display}: no answer to the upload ({api.Unreachable(ex)}); sending it again as a new upload (if the first had arrived whole, the service holds it twice)");
+                progress(0);
             }
         }
 
         if (url is null)
         {
-            if (capabilities.CreationWithUpload && file.Size > 0 && file.Size <= chunkSize)
-            {
-                // The whole file in the creation: one request, and nothing to resume if it is cut (it starts over).
-                var n = (int)file.Size;
-                await ReadAsync(handle, buffer.AsMemory(0, n), 0, cancellationToken);
-                sha256.AppendData(buffer, 0, n);
-                hashed = n;
-                (url, offset) = await CreateAsync(file, buffer.AsMemory(0, n), progress, cancellationToken);
-                if (offset < file.Size)
-                {
-                    await state.SetAsync(key, NewEntry(url, file), cancellationToken);
-                }
-            }
-            else
-            {
-                (url, _) = await CreateAsync(file, null, progress, cancellationToken);
-                await state.SetAsync(key, NewEntry(url, file), cancellationToken);
-            }
+            (url, _) = await CreateAsync(file, cancellationToken);
+            await RecordAsync(key, url, file, note);
         }
 
         progress(offset);
@@ -163,6 +188,14 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
                 hashed = offset + n;
             }
 
+            if (offset + n == file.Size && Changed(handle, file))
+            {
+                // The last chunk would complete an upload of bytes of two versions of the file: end it unfinished.
+                await TerminateAsync(key, url, file, cancellationToken);
+                throw new CliException(ExitCodes.Failure,
+                    $"{file.Display}: the file changed while being uploaded (size or modification time); the upload was terminated, run again to upload the file as it is now");
+            }
+
             var start = offset;
             string failure;
             TimeSpan? retryAfter = null;
@@ -177,10 +210,14 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
                         if (offset > start)
                         {
                             failures = 0;
+                            progress(offset);
+                            continue;
                         }
 
-                        progress(offset);
-                        continue;
+                        // Answered, but nothing of the chunk was taken (the service cut the body, say): a failed
+                        // attempt like any other, or the loop would send the same chunk for ever.
+                        failure = $"the service took none of the chunk at offset {start} ({(int)response.StatusCode} at the same offset)";
+                        break;
                     case HttpStatusCode.Conflict:
                         // Another offset than ours (a writer before us, or bytes of ours that did not land): ask.
                         failure = "the service holds another offset (409)";
@@ -191,7 +228,7 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
                         exit = ExitCodes.Failure;
                         break;
                     case HttpStatusCode.NotFound or HttpStatusCode.Gone:
-                        await state.SetAsync(key, null, CancellationToken.None);
+                        await state.RemoveAsync(key, url);
                         throw new CliException(ExitCodes.Failure, $"{file.Display}: the upload is gone from the service (expired or deleted); run again to start over");
                     case var status when MediaApi.IsRetryable(status):
                         failure = (await MediaApi.ErrorAsync(response, "PATCH", cancellationToken)).Message;
@@ -223,15 +260,38 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
         }
 
         var id = IdOf(url);
-        var digest = Convert.ToHexStringLower(sha256.GetHashAndReset());
-        var item = tags.Count > 0 ? await TagAsync(id, file, cancellationToken) : await api.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, api.Resolve($"media/{id}")), $"read {file.Display}'s item {id}", cancellationToken);
-        if (item.TryGetProperty("sha256", out var stored) && stored.ValueKind == JsonValueKind.String && stored.GetString() != digest)
+        if (Changed(handle, file))
         {
-            throw new CliException(ExitCodes.Failure, $"{file.Display}: the service stored other bytes (sha256 {stored.GetString()}, the file's is {digest})");
+            // Changed after the last chunk was read: the item may hold one version and the digest be of another. The
+            // upload is complete, so the item itself goes.
+            using (await api.SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, api.Resolve($"media/{id}")), $"delete item {id} of {file.Display}", cancellationToken))
+            {
+                // 204, or already gone. Anything else: the message names the item.
+            }
+
+            await state.RemoveAsync(key, url);
+            throw new CliException(ExitCodes.Failure,
+                $"{file.Display}: the file changed while being uploaded (size or modification time); item {id} was deleted, run again to upload the file as it is now");
         }
 
-        await state.SetAsync(key, null, CancellationToken.None);
+        var digest = Convert.ToHexStringLower(sha256.GetHashAndReset());
+        if (tags.Count > 0)
+        {
+            await TagAsync(id, file, cancellationToken);
+        }
+
+        var item = await StoredItemAsync(id, file, cancellationToken);
+        var storedDigest = item.TryGetProperty("sha256", out var stored) && stored.ValueKind == JsonValueKind.String
+            ? stored.GetString()!
+            // The service knows the SHA-256 only of a content that came in one request: read the content back.
+            : await ContentSha256Async(id, file, cancellationToken);
+        if (!string.Equals(storedDigest, digest, StringComparison.OrdinalIgnoreCase))
+        {
+            await state.RemoveAsync(key, url);
+            throw new CliException(ExitCodes.Failure, $"{file.Display}: the service stored other bytes (sha256 {storedDigest}, the file's is {digest}) in item {id}");
+        }
+
+        await state.RemoveAsync(key, url);
         var itemTags = item.TryGetProperty("tags", out var t) && t.ValueKind == JsonValueKind.Array ? t.EnumerateArray().Select(x => x.GetString()!).ToArray() : [];
         return new UploadResult(file.Display, id, file.Size, digest, resumedFrom, api.Resolve($"media/{id}").AbsoluteUri, itemTags);
     }
@@ -245,7 +305,87 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
     private UploadEntry NewEntry(Uri url, SourceFile file) =>
         new(url.AbsoluteUri, api.Settings.BaseUrl.AbsoluteUri, file.FullPath, file.Size, file.ModifiedUtc, DateTimeOffset.UtcNow);
 
-    private async Task<(Uri Url, long Offset)> CreateAsync(SourceFile file, ReadOnlyMemory<byte>? body, Action<long> progress, CancellationToken cancellationToken)
+    // Records a new upload for the next run; another run's upload of the same file, recorded meanwhile, stays recorded.
+    private async Task RecordAsync(string key, Uri url, SourceFile file, Action<string> note)
+    {
+        if (await state.AddAsync(key, NewEntry(url, file)) is not null)
+        {
+            note($"{file.Display}: another run is uploading this file too; this run's upload is not kept for resuming");
+        }
+    }
+
+    // Ends an unfinished upload (tus termination) and forgets it.
+    private async Task TerminateAsync(string key, Uri url, SourceFile file, CancellationToken cancellationToken)
+    {
+        using (await api.SendAsync(() => Request(HttpMethod.Delete, url), $"terminate the upload of {file.Display}", cancellationToken))
+        {
+            // 204, or already gone: forgotten. Anything else: it expires on the service by itself.
+        }
+
+        await state.RemoveAsync(key, url);
+    }
+
+    // The file is no longer the one listed (and uploaded): another size or modification time.
+    private static bool Changed(Microsoft.Win32.SafeHandles.SafeFileHandle handle, SourceFile file) =>
+        RandomAccess.GetLength(handle) != file.Size || File.GetLastWriteTimeUtc(file.FullPath) != file.ModifiedUtc;
+
+    // The item once stored. The last PATCH's answer may come while the service still assembles it (completing): asked
+    // again for a little while; an item that is not stored then, or failed, fails the file.
+    private async Task<JsonElement> StoredItemAsync(long id, SourceFile file, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + StoredWait;
+        for (var delay = TimeSpan.FromMilliseconds(100); ; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.TicksPerSecond)))
+        {
+            var item = await api.SendJsonAsync(
+                () => new HttpRequestMessage(HttpMethod.Get, api.Resolve($"media/{id}")), $"read {file.Display}'s item {id}", cancellationToken);
+            var status = item.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            if (status == "stored")
+            {
+                return item;
+            }
+
+            if (status is not ("receiving" or "completing"))
+            {
+                var reason = item.TryGetProperty("failureReason", out var r) && r.ValueKind == JsonValueKind.String ? $": {r.GetString()}" : "";
+                throw new CliException(ExitCodes.Failure, $"{file.Display}: the service did not store item {id} (status {status ?? "missing"}{reason})");
+            }
+
+            if (DateTime.UtcNow + delay > deadline)
+            {
+                throw new CliException(ExitCodes.Failure,
+                    $"{file.Display}: item {id} was still {status} {StoredWait.TotalSeconds:0} s after its last byte; its SHA-256 could not be checked (see `media get {id}`)");
+            }
+
+            await Task.Delay(delay, cancellationToken);
+        }
+    }
+
+    // How long an item may stay completing after the upload's last byte before the check gives up.
+    private static readonly TimeSpan StoredWait = TimeSpan.FromSeconds(10);
+
+    // The SHA-256 of the stored content, read back from the service (streamed).
+    private async Task<string> ContentSha256Async(long id, SourceFile file, CancellationToken cancellationToken)
+    {
+        using var response = await api.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, api.Resolve($"media/{id}/content")),
+            $"read {file.Display}'s content back (item {id})", cancellationToken, HttpCompletionOption.ResponseHeadersRead, BodyTimeout(file.Size));
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await MediaApi.ErrorAsync(response, $"read {file.Display}'s content back (item {id})", cancellationToken);
+        }
+
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[81920];
+        int n;
+        while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            sha256.AppendData(buffer, 0, n);
+        }
+
+        return Convert.ToHexStringLower(sha256.GetHashAndReset());
+    }
+
+    private string Metadata(SourceFile file)
     {
         var metadata = new StringBuilder("filename ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(Path.GetFileName(file.FullPath))));
         if (MediaTypes.Of(file.FullPath) is { } type)
@@ -253,18 +393,36 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
             metadata.Append(",filetype ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(type)));
         }
 
-        using var response = await api.SendAsync(() =>
-        {
-            var request = Request(HttpMethod.Post, api.Resolve("files/"));
-            request.Headers.Add("Upload-Length", file.Size.ToString(CultureInfo.InvariantCulture));
-            request.Headers.Add("Upload-Metadata", metadata.ToString());
-            if (body is { } bytes)
-            {
-                request.Content = new ChunkContent(bytes, progress, pacer, cancellationToken);
-            }
+        return metadata.ToString();
+    }
 
-            return request;
-        }, $"upload {file.Display}", cancellationToken, timeout: BodyTimeout(body?.Length ?? 0));
+    private HttpRequestMessage CreationRequest(SourceFile file)
+    {
+        var request = Request(HttpMethod.Post, api.Resolve("files/"));
+        request.Headers.Add("Upload-Length", file.Size.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add("Upload-Metadata", Metadata(file));
+        return request;
+    }
+
+    // An empty creation, retried like any request: a duplicate of it (an answer lost) is an empty upload that expires.
+    private async Task<(Uri Url, long Offset)> CreateAsync(SourceFile file, CancellationToken cancellationToken)
+    {
+        using var response = await api.SendAsync(() => CreationRequest(file), $"upload {file.Display}", cancellationToken);
+        return await CreatedAsync(response, file, cancellationToken);
+    }
+
+    // A creation with the whole file, sent once: null when the service answered 5xx/429 (the caller starts over with an
+    // empty creation); a network failure is thrown (IsNetworkFailure).
+    private async Task<(Uri Url, long Offset)?> CreateWithUploadAsync(SourceFile file, ReadOnlyMemory<byte> body, Action<long> progress, CancellationToken cancellationToken)
+    {
+        using var request = CreationRequest(file);
+        request.Content = new ChunkContent(body, progress, pacer, cancellationToken);
+        using var response = await api.SendOnceAsync(request, BodyTimeout(body.Length), cancellationToken);
+        return MediaApi.IsRetryable(response.StatusCode) ? null : await CreatedAsync(response, file, cancellationToken);
+    }
+
+    private async Task<(Uri Url, long Offset)> CreatedAsync(HttpResponseMessage response, SourceFile file, CancellationToken cancellationToken)
+    {
         if (response.StatusCode != HttpStatusCode.Created)
         {
             throw await MediaApi.ErrorAsync(response, $"upload {file.Display}", cancellationToken);
@@ -310,7 +468,7 @@ public sealed class TusUploader(MediaApi api, UploadState state, TusCapabilities
         return await api.SendOnceAsync(request, BodyTimeout(chunk.Length), cancellationToken);
     }
 
-    private async Task<JsonElement> TagAsync(long id, SourceFile file, CancellationToken cancellationToken) =>
+    private async Task TagAsync(long id, SourceFile file, CancellationToken cancellationToken) =>
         await api.SendJsonAsync(() =>
         {
             // A merge patch replaces the array whole; no If-Match: the item was made by this upload.

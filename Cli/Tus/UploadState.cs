@@ -18,7 +18,8 @@ public sealed record UploadEntry(string Url, string Endpoint, string Path, long 
 /// <c>~/.local/state/media/uploads.json</c>), keyed by endpoint, absolute path, size and modification time, so a file
 /// that changed starts over. Each change re-reads the file under a lock (several runs may share it), and replaces it
 /// with a rename, so a run killed at any moment leaves the old or the new file, never half of one. An entry is removed
-/// when its upload completes.
+/// when its upload completes, and only by the run of that upload (compare-and-delete): two runs of the same file at once
+/// may each create an upload, but neither forgets the other's.
 /// </summary>
 public sealed class UploadState(string path)
 {
@@ -76,23 +77,42 @@ public sealed class UploadState(string path)
         }
     }
 
-    /// <summary>Records (or, with null, forgets) the upload of <paramref name="key"/>.</summary>
-    public async Task SetAsync(string key, UploadEntry? entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the upload of <paramref name="key"/> unless the key has one already (another run of the same file created
+    /// its upload meanwhile): then that one stays, and is returned. Null when <paramref name="entry"/> was recorded.
+    /// </summary>
+    public async Task<UploadEntry?> AddAsync(string key, UploadEntry entry) =>
+        await ChangeAsync(uploads =>
+        {
+            if (uploads.TryGetValue(key, out var existing))
+            {
+                return (existing.Url == entry.Url ? null : existing, false);
+            }
+
+            uploads[key] = entry;
+            return (null, true);
+        });
+
+    /// <summary>Forgets the upload of <paramref name="key"/>, only if it is the one at <paramref name="url"/>: the entry
+    /// of another run's upload of the same file stays.</summary>
+    public async Task RemoveAsync(string key, Uri url) =>
+        await ChangeAsync(uploads =>
+            (null, uploads.TryGetValue(key, out var existing) && existing.Url == url.AbsoluteUri && uploads.Remove(key)));
+
+    // Reads, changes and (when the change says so) replaces the file, all under the lock, so that a check and the change
+    // it decides are one step for every run sharing the file. Not cancelled by Ctrl-C: a change begun is finished, so
+    // the file says what the service holds.
+    private async Task<UploadEntry?> ChangeAsync(Func<SortedDictionary<string, UploadEntry>, (UploadEntry? Result, bool Write)> change)
     {
-        // Not cancelled by Ctrl-C: a change begun is finished, so the file says what the service holds.
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
             using var _ = await LockAsync(CancellationToken.None);
             var uploads = Read();
-            if (entry is null ? !uploads.Remove(key) : uploads.TryGetValue(key, out var old) && old == entry)
+            var (result, write) = change(uploads);
+            if (!write)
             {
-                return;
-            }
-
-            if (entry is not null)
-            {
-                uploads[key] = entry;
+                return result;
             }
 
             var temp = $"{FilePath}.{Environment.ProcessId}.tmp";
@@ -103,6 +123,7 @@ public sealed class UploadState(string path)
             }
 
             File.Move(temp, FilePath, overwrite: true);
+            return result;
         }
         finally
         {

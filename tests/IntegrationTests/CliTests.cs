@@ -147,6 +147,39 @@ public sealed class CliTests(MediaServiceFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task AFileRewrittenDuringItsUploadFailsWithExit1AndItsUploadIsTerminated()
+    {
+        var file = Write("rewritten.bin", Payloads.Random(4 * Mib, seed: 31));
+        CliResult result;
+        string url;
+        using (var run = Cli.Start("upload", file, "--chunk-size", "256K", "--limit-rate", "512K", "--json"))
+        {
+            url = await UploadUrlAsync(file);
+            await Eventually.HoldsAsync(() => OffsetAsync(url), offset => offset > 0, TimeSpan.FromSeconds(60), "a first chunk stored");
+            // Same length, other bytes, a later modification time: what an editor saving in place does.
+            await using (var stream = new FileStream(file, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            {
+                await stream.WriteAsync(Payloads.Random(4 * Mib, seed: 32));
+            }
+
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(1));
+            result = await run.WaitAsync(TimeSpan.FromMinutes(2));
+        }
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("changed while being uploaded", result.Stderr, StringComparison.Ordinal);
+        var line = Assert.Single(result.JsonLines());
+        Assert.Equal(1, line.GetProperty("exit").GetInt32());
+        using (var head = Tus.Request(HttpMethod.Head, new Uri(url).AbsolutePath))
+        using (var response = await fixture.Http.SendAsync(head))
+        {
+            Assert.Contains(response.StatusCode, new[] { HttpStatusCode.NotFound, HttpStatusCode.Gone });
+        }
+
+        Assert.Empty(Cli.Unfinished());
+    }
+
+    [Fact]
     public async Task ABadKeyExits4WithTheServicesMessage()
     {
         var file = Write("refused.bin", Payloads.Random(1000, seed: 9));
