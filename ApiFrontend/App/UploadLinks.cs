@@ -15,11 +15,13 @@ namespace MediaService.ApiFrontend.App;
 /// <param name="Owner">The owner whose key made the link; uploads through it are theirs.</param>
 /// <param name="ExpiresAt">When the link stops working (whole seconds).</param>
 /// <param name="MaxBytes">The largest upload it allows (its <c>Upload-Length</c>), or none beyond the service's own limit.</param>
-/// <param name="Nonce">Random, per link: it names the link's own rate-limit bucket.</param>
-public sealed record UploadLinkGrant(string Owner, DateTimeOffset ExpiresAt, long? MaxBytes, string Nonce);
+/// <param name="Nonce">Random, per link: no two links have the same token.</param>
+/// <param name="Limits">The rate-limit buckets of the key (or token) that made the link: its holder spends them, so that
+/// making links never multiplies a key's limits (<see cref="Auth.RateLimitMiddleware.LimitKey"/>).</param>
+public sealed record UploadLinkGrant(string Owner, DateTimeOffset ExpiresAt, long? MaxBytes, string Nonce, string Limits = "");
 
 /// <summary>
-/// The upload link token: <c>mul_</c>, the grant (base64url of <c>expires\nmaxBytes\nnonce\nowner</c>), a dot, and an
+/// The upload link token: <c>mul_</c>, the grant (base64url of <c>expires\nmaxBytes\nnonce\nlimits\nowner</c>), a dot, and an
 /// HMAC-SHA256 of the grant under the service secret <c>upload-links</c> (<see cref="ServiceSecrets"/>, shared by every
 /// frontend; a secret of its own, so that no share link or key signature can ever pass for one). Pure functions, so
 /// that unit tests drive them.
@@ -39,7 +41,7 @@ public static class UploadLinkToken
     public static string Issue(byte[] secret, UploadLinkGrant grant)
     {
         var payload = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{grant.ExpiresAt.ToUnixTimeSeconds()}\n{grant.MaxBytes}\n{grant.Nonce}\n{grant.Owner}"));
+            $"{grant.ExpiresAt.ToUnixTimeSeconds()}\n{grant.MaxBytes}\n{grant.Nonce}\n{grant.Limits}\n{grant.Owner}"));
         return $"{Prefix}{System.Buffers.Text.Base64Url.EncodeToString(payload)}.{System.Buffers.Text.Base64Url.EncodeToString(Sign(secret, payload))}";
     }
 
@@ -69,9 +71,9 @@ public static class UploadLinkToken
             return (null, "The upload link's signature does not match.");
         }
 
-        var parts = Encoding.UTF8.GetString(payload).Split('\n', 4);
-        if (parts.Length != 4 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
-            || (parts[1].Length > 0 && !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _)) || parts[3].Length == 0)
+        var parts = Encoding.UTF8.GetString(payload).Split('\n', 5);
+        if (parts.Length != 5 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
+            || (parts[1].Length > 0 && !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _)) || parts[4].Length == 0)
         {
             return (null, "The upload link is malformed.");
         }
@@ -82,7 +84,7 @@ public static class UploadLinkToken
         }
 
         long? max = parts[1].Length > 0 ? long.Parse(parts[1], CultureInfo.InvariantCulture) : null;
-        return (new UploadLinkGrant(parts[3], DateTimeOffset.FromUnixTimeSeconds(expires), max, parts[2]), null);
+        return (new UploadLinkGrant(parts[4], DateTimeOffset.FromUnixTimeSeconds(expires), max, parts[2], parts[3]), null);
     }
 
     private static byte[] Sign(byte[] secret, byte[] payload) =>
@@ -123,8 +125,8 @@ public sealed class UploadLinks(ServiceSecrets secrets, TimeProvider time)
         List<System.Security.Claims.Claim> claims =
         [
             new(ClaimTypes.NameIdentifier, grant.Owner),
-            // Its own rate-limit bucket: a link's holder cannot spend the owner's key's tokens, nor the other way round.
-            new("media:key", $"link-{grant.Nonce}"),
+            // The buckets of the key that made it: links share their maker's limits, they never add to them.
+            new(Auth.RateLimitMiddleware.LimitsClaim, grant.Limits.Length > 0 ? grant.Limits : $"owner-{grant.Owner}"),
             new(Claim, grant.MaxBytes?.ToString(CultureInfo.InvariantCulture) ?? string.Empty),
         ];
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, scheme)), scheme));
@@ -186,7 +188,11 @@ public static class UploadLinkScope
             return null;
         }
 
-        if (IsItemPath(path, "/files/") && (HttpMethods.IsHead(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method) || HttpMethods.IsOptions(method)))
+        // Capabilities (anonymous anyway), and an upload's offset (HEAD, or GET in the IETF draft's version 8), appends
+        // and termination.
+        if ((path is "/files" or "/files/" && HttpMethods.IsOptions(method))
+            || (IsItemPath(path, "/files/") && (HttpMethods.IsHead(method) || HttpMethods.IsGet(method) || HttpMethods.IsPatch(method)
+                || HttpMethods.IsDelete(method) || HttpMethods.IsOptions(method))))
         {
             return null;
         }
@@ -246,7 +252,7 @@ public static class UploadLinkEndpoints
         var lifetime = request?.ExpiresInSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : limits.DefaultLinkLifetime;
         var expires = DateTimeOffset.FromUnixTimeSeconds((time.GetUtcNow() + lifetime).ToUnixTimeSeconds());
         var grant = new UploadLinkGrant(context.User.Owner(), expires, request?.MaxBytes,
-            System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(12)));
+            System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(12)), context.User.LimitKey());
         var token = await links.IssueAsync(grant);
         var url = $"{WebApp.Path}/#upload={token}";
         return TypedResults.Created(url, new UploadLink(url, token, expires, request?.MaxBytes));

@@ -261,9 +261,14 @@ public sealed record RateDecision(bool Admitted, RequestClass Class, RateRule Ru
 /// <summary>The middleware that classifies authenticated requests and applies the limits.</summary>
 public static class RateLimitMiddleware
 {
-    /// <summary>Whose buckets a request uses: its API key's (every key has its own), or a JWT owner's.</summary>
+    /// <summary>The claim naming the buckets of a request made through an upload link: its maker's. (A JWT cannot carry
+    /// it: <c>media:*</c> claims are stripped from tokens.)</summary>
+    public const string LimitsClaim = "media:limits";
+
+    /// <summary>Whose buckets a request uses: its API key's (every key has its own), an upload link's maker's, or a JWT owner's.</summary>
     public static string LimitKey(this System.Security.Claims.ClaimsPrincipal user) =>
-        user.FindFirst("media:key")?.Value is { } key ? $"key-{key}" : $"owner-{user.Owner()}";
+        user.FindFirst(LimitsClaim)?.Value is { Length: > 0 } maker ? maker
+        : user.FindFirst("media:key")?.Value is { } key ? $"key-{key}" : $"owner-{user.Owner()}";
 
     /// <summary>After authentication: every request with a key or token is counted against its key's buckets.</summary>
     public static IApplicationBuilder UseClusterRateLimits(this IApplicationBuilder app) => app.Use(static async (context, next) =>
@@ -309,6 +314,11 @@ public static class RateLimitMiddleware
                 "OPTIONS" => null,
                 _ => RequestClass.Read,
             };
+        }
+
+        if (path.StartsWith("/upload-links", StringComparison.OrdinalIgnoreCase))
+        {
+            return RequestClass.Create;
         }
 
         if (!path.StartsWith("/media", StringComparison.OrdinalIgnoreCase))

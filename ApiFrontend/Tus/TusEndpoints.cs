@@ -325,7 +325,11 @@ public static partial class TusEndpoints
             }
             catch (Exception ex) when (ex is TimeoutException or MediaException)
             {
-                // Not fenced now (a long call holds the item, or the database did not answer): what is durable is answered.
+                // Not fenced now (a long call of the old writer holds the item, or the database did not answer): an offset
+                // that writer may still move is no answer; the draft lets a client retry an offset retrieval after a 5xx.
+                context.Response.Headers.RetryAfter = "2";
+                return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Offset not settled",
+                    "A request still writing to this upload could not be stopped in time. Ask again shortly.");
             }
         }
 
@@ -587,7 +591,7 @@ public static partial class TusEndpoints
         {
             // The answer to a completion was lost and the client completes again, with nothing more: it is replayed.
             if (endsContent && request.ContentLength is null or 0 && await grain.GetMetadataAsync() is { } done
-                && done.Status is not (MediaStatus.Receiving or MediaStatus.Completing) && done.Offset == begin.Offset && done.Length == begin.Offset)
+                && done.Status == MediaStatus.Stored && done.Offset == begin.Offset && done.Length == begin.Offset)
             {
                 ResumableProtocol.Of(context).WriteComplete(context.Response.Headers, true);
                 return new Appended(done.Offset, null, null, null);

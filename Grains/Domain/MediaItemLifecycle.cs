@@ -125,7 +125,9 @@ public static class MediaItemLifecycle
     /// </summary>
     public static (MediaItemState State, bool Durable) FenceWriters(MediaItemState state, long lease, DateTimeOffset now)
     {
-        if (!state.Exists || state.Status != MediaStatus.Receiving || state.Concat == ConcatKind.Final || state.ExpiresAt <= now)
+        // Not a one-shot upload (POST /media/upload: its single request is the upload, with no offset to retrieve).
+        if (!state.Exists || state.Status != MediaStatus.Receiving || state.Concat == ConcatKind.Final || state.ExpiresAt <= now
+            || state.SlidingExpiry is not null)
         {
             return (state, false);
         }

@@ -450,6 +450,60 @@ public sealed class IetfDraftTests(MediaServiceFixture fixture)
         Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await ContentAsync(url)));
     }
 
+    [Theory]
+    [InlineData("7")]
+    [InlineData("8")]
+    public async Task AnOffsetRetrievedWhileAnOlderAppendStillSendsIsTheOneTheNextAppendUses(string version)
+    {
+        // The client gave up on an append that the server still receives (its connection is not dead yet): the offset a
+        // HEAD reports must be accepted by the next append ("MUST NOT send outdated information"), so the old request
+        // may not move it afterwards, even when it goes on to send every byte with Upload-Complete: ?1.
+        const int Mib = 1024 * 1024;
+        var body = Payloads.Random(12 * Mib, seed: 118);
+        var url = await CreateUrlAsync(version, body.Length);
+        var gated = new GatedStream(body, gateAt: 6 * Mib);
+        using var stale = Draft(HttpMethod.Patch, url, version);
+        stale.Headers.Add("Upload-Offset", "0");
+        stale.Headers.Add("Upload-Complete", "?1");
+        stale.Content = new StreamContent(gated);
+        stale.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+        stale.Content.Headers.ContentLength = body.Length;
+        var staleAnswer = _http.SendAsync(stale);
+        await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Its first part is recorded (seen through tus, whose HEAD fences nothing), then the draft's HEAD fences it off.
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                using var tusHead = await Tus.HeadAsync(_http, url);
+                return Tus.Offset(tusHead) ?? 0;
+            },
+            offset => offset >= TestEnvironment.PartSize, TimeSpan.FromSeconds(30), "the old append's first part");
+        long reported;
+        using (var head = await HeadAsync(version, url))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            reported = Tus.Offset(head)!.Value;
+        }
+
+        // The old request sends the rest; whatever it is answered, it must not have moved the offset.
+        gated.Open();
+        try
+        {
+            using var _ = await staleAnswer;
+        }
+        catch (HttpRequestException)
+        {
+            // The server may cut the superseded request off.
+        }
+
+        using var resumed = await AppendAsync(version, url, reported, body[(int)reported..], complete: true);
+
+        Assert.Equal(HttpStatusCode.NoContent, resumed.StatusCode);
+        Assert.Equal("?1", Tus.Header(resumed, "Upload-Complete"));
+        Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await ContentAsync(url)));
+    }
+
     [Fact]
     public async Task Version8TakesTheFileNameFromContentDisposition()
     {

@@ -10,7 +10,7 @@ public sealed class UploadLinkTests
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
 
     private static UploadLinkGrant Grant(string owner = "alice", long? maxBytes = 1_000_000, TimeSpan? lifetime = null) =>
-        new(owner, Now + (lifetime ?? TimeSpan.FromHours(1)), maxBytes, "n0nce");
+        new(owner, Now + (lifetime ?? TimeSpan.FromHours(1)), maxBytes, "n0nce", "key-42");
 
     [Theory]
     [InlineData("alice", 1_000_000L)]
@@ -29,6 +29,24 @@ public sealed class UploadLinkTests
         // One dot: never taken for a JWT (two dots), and URL-safe (it travels in a fragment and a header).
         Assert.Equal(1, token.Count(c => c == '.'));
         Assert.Matches("^[A-Za-z0-9_.-]+$", token);
+    }
+
+    [Fact]
+    public void ALinksRequestsSpendTheBucketsOfTheKeyThatMadeIt()
+    {
+        var link = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+        [
+            new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, "alice"),
+            new System.Security.Claims.Claim(MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitsClaim, "key-42"),
+        ], "test"));
+        var key = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+        [
+            new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, "alice"),
+            new System.Security.Claims.Claim("media:key", "42"),
+        ], "test"));
+
+        Assert.Equal("key-42", MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(link));
+        Assert.Equal(MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(key), MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(link));
     }
 
     [Fact]
@@ -105,7 +123,8 @@ public sealed class UploadLinkTests
     [InlineData("POST", "/media/4502084102828374/links", false)]
     [InlineData("POST", "/upload-links", false)]
     [InlineData("GET", "/admin/keys", false)]
-    [InlineData("GET", "/files/4502084102828374", false)]
+    [InlineData("GET", "/files/4502084102828374", true)]
+    [InlineData("OPTIONS", "/files/", true)]
     [InlineData("PATCH", "/files/", false)]
     [InlineData("HEAD", "/files/12/../13", false)]
     public void ALinkOpensOnlyUploadsAndTheStatusOfAnItem(string method, string path, bool opened)

@@ -33,7 +33,11 @@ function header() {
 async function route() {
   const hash = location.hash;
   const token = /^#upload=([A-Za-z0-9_.-]+)$/.exec(hash)?.[1];
-  if (token) useUploadLink(token);
+  if (token) {
+    useUploadLink(token);
+    // The token out of the address bar and the history (it stays in this tab's session storage only).
+    history.replaceState(null, '', `${location.pathname}#/upload`);
+  }
   header();
   const c = credential();
   if (!c) {
