@@ -101,7 +101,7 @@ m_tus=$(printf '%s\n' "${results[@]}" | awk '$1 == "tus-js-client" { print $2 }'
   echo "# ./media upload vs tus-js-client: one folder, same concurrency"
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores. One stack (PostgreSQL, s3rver, one silo, one frontend; Release) on 127.0.0.1;"
-  echo "rate limits: ${BENCH_LIMITS:-high} (high: every class at 10^6/s, so the figures show the clients, not the limits)."
+  echo "rate limits: ${BENCH_LIMITS:-high} (high: every class at 10^6/s, so the figures show the clients, not the limits; default: the service's defaults, as ./run.sh has them)."
   echo "Folder: $SMALL files of 1 MiB and $LARGE of 16 MiB ($BYTES bytes), $PARALLEL uploads at a time, PATCHes of $CHUNK."
   echo "media: \`./media upload FOLDER --parallel $PARALLEL --chunk-size $CHUNK --json\` (process start included; sha1 per chunk,"
   echo "sha256 of every file, a GET of each item to compare the service's sha256). tus-js-client 4.3.1 (tests/interop):"
