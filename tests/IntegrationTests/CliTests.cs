@@ -316,7 +316,7 @@ public sealed class CliTests(MediaServiceFixture fixture) : IDisposable
     [Fact]
     public async Task TheWrapperRunsTheClientFromAnyDirectoryAndPassesItsExitCode()
     {
-        var wrapper = Path.Combine(MediaCli.RepositoryRoot(), "media");
+        var wrapper = Path.Combine(ServiceProcess.RepositoryRoot, "media");
         var start = new ProcessStartInfo(wrapper) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _work.FullName };
         start.ArgumentList.Add("get");
         start.ArgumentList.Add("not-an-id");

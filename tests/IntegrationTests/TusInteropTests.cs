@@ -49,7 +49,7 @@ public sealed class TusInteropTests(MediaServiceFixture fixture) : IDisposable
     private async Task<long> UploadAsync(string options)
     {
         await File.WriteAllBytesAsync(_file, _body);
-        var script = Path.Combine(RepositoryRoot(), "tests", "interop", "upload.mjs");
+        var script = Path.Combine(ServiceProcess.RepositoryRoot, "tests", "interop", "upload.mjs");
         var start = new ProcessStartInfo("node")
         {
             ArgumentList = { script, new Uri(fixture.Frontend.Address, "/files/").ToString(), _file, options },
@@ -74,16 +74,5 @@ public sealed class TusInteropTests(MediaServiceFixture fixture) : IDisposable
         Assert.True(process.ExitCode == 0, $"tus-js-client failed: {await stderr}");
         var url = JsonDocument.Parse(await stdout).RootElement.GetProperty("url").GetString()!;
         return Tus.IdOf(new Uri(url).AbsolutePath);
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Orleans.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Orleans.sln not found above the test binaries.");
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MediaService.IntegrationTests.Infrastructure;
 
 namespace MediaService.IntegrationTests.Browser;
 
@@ -15,22 +16,10 @@ public static class BrowserRun
     /// <summary>Debian's Chromium, installed by scripts/env.sh.</summary>
     public const string Chromium = "/usr/bin/chromium";
 
-    /// <summary>The repository's root (where Orleans.sln is).</summary>
-    public static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Orleans.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Orleans.sln not found above the test binaries.");
-    }
-
     /// <summary>Where screenshots are kept (.data is git-ignored); made when missing.</summary>
     public static string ArtifactsFolder()
     {
-        var folder = Path.Combine(RepositoryRoot(), ".data", "test-artifacts", "browser");
+        var folder = Path.Combine(ServiceProcess.RepositoryRoot, ".data", "test-artifacts", "browser");
         Directory.CreateDirectory(folder);
         return folder;
     }
@@ -40,7 +29,7 @@ public static class BrowserRun
     public static async Task<(JsonElement Report, string Log, int ExitCode)> RunAsync(string script, Dictionary<string, object?> config, TimeSpan timeout)
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/env.sh installs Debian's chromium.");
-        var web = Path.Combine(RepositoryRoot(), "web");
+        var web = Path.Combine(ServiceProcess.RepositoryRoot, "web");
         Assert.True(Directory.Exists(Path.Combine(web, "node_modules", "playwright-core")), "playwright-core is missing: run web/install.sh.");
         config["webFolder"] = web;
         config["chromium"] = Chromium;
@@ -50,7 +39,7 @@ public static class BrowserRun
         {
             var start = new ProcessStartInfo("node")
             {
-                ArgumentList = { Path.Combine(RepositoryRoot(), "tests", "IntegrationTests", "Browser", script), configFile },
+                ArgumentList = { Path.Combine(ServiceProcess.RepositoryRoot, "tests", "IntegrationTests", "Browser", script), configFile },
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MediaService.IntegrationTests.Infrastructure;
 
 namespace MediaService.IntegrationTests.Cli;
 
@@ -14,23 +15,11 @@ public sealed class MediaCli(Uri url, string key, string stateFile)
     /// <summary>The state file the runs share.</summary>
     public string StateFile { get; } = stateFile;
 
-    /// <summary>The repository (the folder of Orleans.sln above the test binaries).</summary>
-    public static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Orleans.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Orleans.sln not found above the test binaries.");
-    }
-
     /// <summary>The client's assembly, of the configuration the tests were built in.</summary>
     public static string Assembly()
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var dll = Path.Combine(RepositoryRoot(), "Cli", "bin", configuration, "net10.0", "media.dll");
+        var dll = Path.Combine(ServiceProcess.RepositoryRoot, "Cli", "bin", configuration, "net10.0", "media.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"The client is not built: {dll}");
     }
 
