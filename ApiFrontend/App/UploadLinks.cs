@@ -95,10 +95,10 @@ public static class UploadLinkToken
 /// Upload links: an owner with a key makes an expiring link (<c>POST /upload-links</c>) whose holder can upload into the
 /// owner's library from <c>/app/</c> without the key. The token travels in the URL's fragment (never sent to the
 /// server) and then as <c>Authorization: Bearer</c>; it opens the tus upload routes and the status of single items
-/// (<c>GET /media/{id}</c>) and nothing else (<see cref="UploadLinkScope.UseUploadLinkScope"/>). It cannot be revoked before it expires
-/// (its lifetime is bounded by <c>Auth:MaxLinkLifetime</c>).
+/// (<c>GET /media/{id}</c>) and nothing else (<see cref="UploadLinkScope.UseUploadLinkScope"/>). It ends when it expires (its
+/// lifetime is bounded by <c>Auth:MaxLinkLifetime</c>) or when the key that made it is revoked.
 /// </summary>
-public sealed class UploadLinks(ServiceSecrets secrets, TimeProvider time)
+public sealed class UploadLinks(ServiceSecrets secrets, Auth.ApiKeys keys, TimeProvider time)
 {
     /// <summary>The name of the secret that signs upload links.</summary>
     public const string SecretName = "upload-links";
@@ -116,6 +116,12 @@ public sealed class UploadLinks(ServiceSecrets secrets, TimeProvider time)
     public async Task<AuthenticateResult> AuthenticateAsync(HttpContext context, string token, string scheme)
     {
         var (grant, reason) = UploadLinkToken.Read(await secrets.GetAsync(SecretName), token, time.GetUtcNow());
+        if (grant is not null && MakerKeyId(grant) is { } keyId && !await keys.IsActiveAsync(keyId, context.RequestAborted))
+        {
+            // Revoking a key ends the links it made (within Auth:KeyCacheTtl on every frontend).
+            (grant, reason) = (null, "The key that made this upload link was revoked.");
+        }
+
         if (grant is null)
         {
             context.Items[FailureItem] = reason;
@@ -131,6 +137,11 @@ public sealed class UploadLinks(ServiceSecrets secrets, TimeProvider time)
         ];
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, scheme)), scheme));
     }
+
+    /// <summary>The id of the API key that made a link (its buckets are <c>key-{id}</c>), or null for a link a JWT owner made.</summary>
+    internal static long? MakerKeyId(UploadLinkGrant grant) =>
+        grant.Limits.StartsWith("key-", StringComparison.Ordinal)
+        && long.TryParse(grant.Limits.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
 }
 
 /// <summary>What a request made through an upload link may reach.</summary>

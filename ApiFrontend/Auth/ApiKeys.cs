@@ -64,6 +64,7 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
     private readonly ConcurrentDictionary<string, (KeyIdentity? Identity, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _trusted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, (bool Active, DateTimeOffset Until)> _activeById = new();
     private readonly string _service = cluster.Value.ServiceId;
 
     /// <summary>Makes a key for an owner; the key itself is returned only here.</summary>
@@ -189,6 +190,44 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, ResiliencePipelineProvi
         }
 
         return Counted(identity);
+    }
+
+    /// <summary>Whether the key with this id exists and is not revoked (an upload link made with it works only while it
+    /// is). Cached for <see cref="AuthOptions.KeyCacheTtl"/> like key lookups, and read stale while the database does not
+    /// answer (<see cref="AuthOptions.KeyStaleIfError"/>).</summary>
+    public async Task<bool> IsActiveAsync(long id, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_activeById.TryGetValue(id, out var cached) && cached.Until > now)
+        {
+            return cached.Active;
+        }
+
+        bool active;
+        try
+        {
+            active = await RunAsync(async ct =>
+            {
+                await using var command = dataSource.CreateCommand(
+                    "SELECT count(*) FROM api_keys WHERE service_id = @service AND id = @id AND revoked_at IS NULL");
+                command.Parameters.AddWithValue("service", _service);
+                command.Parameters.AddWithValue("id", id);
+                return (long)(await command.ExecuteScalarAsync(ct))! == 1;
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex)
+            && _activeById.TryGetValue(id, out var stale) && stale.Until - options.Value.KeyCacheTtl + options.Value.KeyStaleIfError > now)
+        {
+            return stale.Active;
+        }
+
+        if (_activeById.Count >= CacheCapacity)
+        {
+            _activeById.Clear();
+        }
+
+        _activeById[id] = (active, now + options.Value.KeyCacheTtl);
+        return active;
     }
 
     private KeyIdentity? Counted(KeyIdentity? identity)

@@ -49,6 +49,15 @@ public sealed class UploadLinkTests
         Assert.Equal(MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(key), MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(link));
     }
 
+    [Theory]
+    [InlineData("key-42", 42L)]
+    [InlineData("owner-jwt:alice", null)]
+    [InlineData("key-", null)]
+    [InlineData("key-4x", null)]
+    [InlineData("", null)]
+    public void TheMakersKeyIsKnownForLinksAKeyMade(string limits, long? id) =>
+        Assert.Equal(id, UploadLinks.MakerKeyId(Grant() with { Limits = limits }));
+
     [Fact]
     public void AnExpiredTokenIsRefused()
     {

@@ -125,6 +125,35 @@ public sealed class WebAppTests(MediaServiceFixture fixture)
     }
 
     [Fact]
+    public async Task RevokingTheKeyThatMadeAnUploadLinkEndsTheLink()
+    {
+        using var admin = fixture.Frontend.CreateHttpClient(fixture.Frontend.AdminKey);
+        using var made = await admin.PostAsJsonAsync("/admin/keys", new { owner = "link-maker" });
+        Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+        var key = await made.Content.ReadFromJsonAsync<JsonElement>();
+        using var maker = fixture.Frontend.CreateHttpClient(key.GetProperty("key").GetString());
+        using var link = await maker.PostAsJsonAsync("/upload-links", new { expiresInSeconds = 600 });
+        Assert.Equal(HttpStatusCode.Created, link.StatusCode);
+        using var holder = fixture.Frontend.CreateHttpClient((await link.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString());
+        Assert.NotNull(await Tus.CreateUrlAsync(holder, 10));
+
+        using (var revoked = await admin.DeleteAsync($"/admin/keys/{key.GetProperty("id").GetInt64()}"))
+        {
+            Assert.True(revoked.IsSuccessStatusCode, $"revoking answered {revoked.StatusCode}");
+        }
+
+        // Within Auth:KeyCacheTtl (5 s by default) every frontend refuses the link, with the reason.
+        var refused = await Eventually.HoldsAsync(
+            async () =>
+            {
+                using var response = await Tus.CreateAsync(holder, 10);
+                return response.StatusCode == HttpStatusCode.Unauthorized ? await response.Content.ReadAsStringAsync() : null;
+            },
+            text => text is not null, TimeSpan.FromSeconds(30), "the link refused after its key was revoked");
+        Assert.Contains("revoked", refused);
+    }
+
+    [Fact]
     public async Task AForgedOrExpiredUploadLinkIs401WithTheReason()
     {
         using var link = await fixture.Http.PostAsJsonAsync("/upload-links", new { expiresInSeconds = 600 });
