@@ -31,8 +31,10 @@ trap cleanup EXIT INT TERM
   --Silo:SiloPort="${SILO_PORT:-11111}" --Silo:GatewayPort="${GATEWAY_PORT:-30000}" --Silo:HttpPort="${SILO_HTTP_PORT:-11180}") &
 pids+=($!)
 # Development keys, made on first start: an admin key and a key of the owner "dev".
+# Webhooks may target this machine's own addresses (a receiver on 127.0.0.1 while developing); off by default.
 (cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --urls "http://127.0.0.1:$API_PORT" \
-  --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key") &
+  --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key" \
+  --Webhooks:AllowPrivateTargets=true) &
 pids+=($!)
 
 for _ in $(seq 1 120); do

@@ -77,6 +77,8 @@ public static class FrontendSetup
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<ShareLinks>();
         builder.Services.AddSingleton<UploadLinks>();
+        builder.Services.AddOptions<Webhooks.WebhookOptions>().Bind(configuration.GetSection(Webhooks.WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Webhooks.WebhookStore>();
         builder.Services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Quotas>();
         builder.Services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -137,6 +139,7 @@ public static class FrontendSetup
         app.MapClusterAdmin();
         app.MapShareLinks();
         app.MapUploadLinks();
+        Webhooks.WebhookEndpoints.MapWebhooks(app);
         app.MapMediaHealth();
         app.MapMediaMetrics(app.Configuration).AllowAnonymous();
         app.MapMedia();

@@ -321,6 +321,11 @@ public static class RateLimitMiddleware
             return RequestClass.Create;
         }
 
+        if (path.StartsWith("/webhooks", StringComparison.OrdinalIgnoreCase))
+        {
+            return HttpMethods.IsGet(method) ? RequestClass.Read : RequestClass.Create;
+        }
+
         if (!path.StartsWith("/media", StringComparison.OrdinalIgnoreCase))
         {
             return null;

@@ -27,6 +27,7 @@ public static class MediaOpenApi
         ["tus"] = "Resumable uploads: tus 1.0.0 and the IETF resumable upload drafts, at /files/.",
         ["Admin"] = "API keys and the cluster's state; needs an admin key.",
         ["Upload links"] = "Expiring links that let their holder upload into the caller's library from /app/ without a key.",
+        ["Webhooks"] = "Subscriptions of the caller's backend to events, signed as Standard Webhooks specifies.",
     };
 
     private const string Description = """

@@ -29,6 +29,8 @@ public static class TestEnvironment
         ["S3:SecretKey"] = Configuration["S3:SecretKey"],
         ["S3:PartSizeBytes"] = PartSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Uploads:MaxUploadBytes"] = (128L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // The tests' webhook receivers listen on 127.0.0.1 (WebhookSubscriptionTests checks the refusal with it off).
+        ["Webhooks:AllowPrivateTargets"] = "true",
         // The hostile corpus's decompression bomb (9000x9000, 324 MB as pixels) passes the pixel limit here so that it
         // meets the decoder's allocation cap (with the defaults, the pixel limit already rejects it).
         ["Processing:MaxImagePixels"] = "100000000",

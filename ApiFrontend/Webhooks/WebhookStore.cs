@@ -1,0 +1,158 @@
+using MediaService.DataPlane;
+using Npgsql;
+using Orleans.Configuration;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
+
+namespace MediaService.ApiFrontend.Webhooks;
+
+/// <summary>A webhook subscription as its owner sees it (never its secret, which is shown when made and rotated).</summary>
+public sealed record WebhookSubscription(
+    long Id, string Url, IReadOnlyList<string> Events, string Description, DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt,
+    string? DisabledReason, DateTimeOffset? PreviousSecretUntil);
+
+/// <summary>The events a subscription may ask for.</summary>
+public static class WebhookEvents
+{
+    /// <summary>Every event type, in the order the README lists them.</summary>
+    public static readonly IReadOnlyList<string> All =
+        ["media.created", "media.stored", "media.processed", "media.updated", "media.deleted", "upload.expired"];
+}
+
+/// <summary>
+/// Webhook subscriptions in PostgreSQL (table <c>webhook_subscriptions</c>, migration 008), per owner: every read and
+/// change names the owner, so one owner never sees or touches another's (their ids answer 404). Calls go through the
+/// PostgreSQL resilience pipeline (<see cref="Resilience.Postgres"/>).
+/// </summary>
+public sealed class WebhookStore(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster)
+{
+    private const string Columns = "id, url, events, description, created_at, disabled_at, disabled_reason, previous_until";
+    private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
+    private readonly string _service = cluster.Value.ServiceId;
+
+    /// <summary>Records a subscription, unless the owner already has <paramref name="max"/>; null then.</summary>
+    public Task<WebhookSubscription?> CreateAsync(string owner, Uri url, IReadOnlyList<string> events, string description, string secret, int max,
+        CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            // The count and the insert in one statement: two requests of one owner cannot both pass the limit.
+            await using var command = dataSource.CreateCommand($"""
+                INSERT INTO webhook_subscriptions (service_id, owner, url, events, description, secret)
+                SELECT @service, @owner, @url, @events, @description, @secret
+                WHERE (SELECT count(*) FROM webhook_subscriptions WHERE service_id = @service AND owner = @owner) < @max
+                RETURNING {Columns}
+                """);
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("url", url.AbsoluteUri);
+            command.Parameters.AddWithValue("events", events.ToArray());
+            command.Parameters.AddWithValue("description", description);
+            command.Parameters.AddWithValue("secret", secret);
+            command.Parameters.AddWithValue("max", (long)max);
+            return await ReadOneAsync(command, ct);
+        }, cancellationToken);
+
+    /// <summary>The owner's subscriptions, oldest first.</summary>
+    public Task<IReadOnlyList<WebhookSubscription>> ListAsync(string owner, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<WebhookSubscription>>(async ct =>
+        {
+            await using var command = dataSource.CreateCommand(
+                $"SELECT {Columns} FROM webhook_subscriptions WHERE service_id = @service AND owner = @owner ORDER BY id");
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            var list = new List<WebhookSubscription>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(Read(reader));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    /// <summary>One of the owner's subscriptions, or null.</summary>
+    public Task<WebhookSubscription?> FindAsync(string owner, long id, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand(
+                $"SELECT {Columns} FROM webhook_subscriptions WHERE service_id = @service AND owner = @owner AND id = @id");
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("id", id);
+            return await ReadOneAsync(command, ct);
+        }, cancellationToken);
+
+    /// <summary>Removes one of the owner's subscriptions; false when there was none.</summary>
+    public Task<bool> DeleteAsync(string owner, long id, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand(
+                "DELETE FROM webhook_subscriptions WHERE service_id = @service AND owner = @owner AND id = @id");
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("id", id);
+            return await command.ExecuteNonQueryAsync(ct) == 1;
+        }, cancellationToken);
+
+    /// <summary>Gives a subscription a new secret; the current one becomes the previous one and keeps signing until
+    /// <paramref name="previousUntil"/>. Null when the owner has no such subscription.</summary>
+    public Task<WebhookSubscription?> RotateAsync(string owner, long id, string secret, DateTimeOffset previousUntil, CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand($"""
+                UPDATE webhook_subscriptions SET previous_secret = secret, previous_until = @until, secret = @secret
+                WHERE service_id = @service AND owner = @owner AND id = @id
+                RETURNING {Columns}
+                """);
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("id", id);
+            command.Parameters.AddWithValue("secret", secret);
+            command.Parameters.AddWithValue("until", previousUntil.UtcDateTime);
+            return await ReadOneAsync(command, ct);
+        }, cancellationToken);
+
+    /// <summary>The secrets that sign a subscription's deliveries now: the current one, and the previous one during a
+    /// rotation's overlap. Null when there is no such subscription.</summary>
+    public Task<IReadOnlyList<string>?> SigningSecretsAsync(string owner, long id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<string>?>(async ct =>
+        {
+            await using var command = dataSource.CreateCommand(
+                "SELECT secret, previous_secret, previous_until FROM webhook_subscriptions WHERE service_id = @service AND owner = @owner AND id = @id");
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("id", id);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return null;
+            }
+
+            var secrets = new List<string> { reader.GetString(0) };
+            if (!reader.IsDBNull(1) && !reader.IsDBNull(2) && new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero) > now)
+            {
+                secrets.Add(reader.GetString(1));
+            }
+
+            return secrets;
+        }, cancellationToken);
+
+    private static async Task<WebhookSubscription?> ReadOneAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    private static WebhookSubscription Read(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetString(3),
+        new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero),
+        reader.IsDBNull(5) ? null : new DateTimeOffset(reader.GetDateTime(5), TimeSpan.Zero),
+        reader.IsDBNull(6) ? null : reader.GetString(6),
+        reader.IsDBNull(7) ? null : new DateTimeOffset(reader.GetDateTime(7), TimeSpan.Zero));
+
+    // Writes are not repeated (an insert could run twice); a database that does not answer is a 503 (the cluster's
+    // exception handler).
+    private Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        _pipeline.RunAsync(idempotent: false, call, cancellationToken);
+}
