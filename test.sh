@@ -23,6 +23,8 @@ trap 'report; scripts/env.sh stop' EXIT
 scripts/env.sh fresh
 # The real tus client the interop tests drive, pinned by its lock file.
 [ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
+# An independent implementation of the Standard Webhooks scheme, to check the service's signatures (WebhookSignatureTests).
+[ -d tools/webhooks/node_modules/standardwebhooks ] || (cd tools/webhooks && npm ci --no-audit --no-fund --silent)
 # The OpenAPI validators and Kiota (tests/IntegrationTests/OpenApiTests.cs), pinned by a lock file and the tool manifest;
 # the generated client's packages restored here, before the test generates and builds it.
 [ -d tools/openapi/node_modules/@redocly/cli ] || (cd tools/openapi && npm ci --no-audit --no-fund --silent)
