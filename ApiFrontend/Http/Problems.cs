@@ -23,6 +23,9 @@ public static class Problems
     public const string VersionMismatch = "version-mismatch";
     public const string QuotaExceeded = "quota-exceeded";
 
+    /// <summary>A webhook subscription request breaks the rules (400, with <c>errors</c> by field).</summary>
+    public const string WebhookInvalid = "webhook-invalid";
+
     /// <summary>No form of a negotiated rendition is acceptable (406).</summary>
     public const string NotAcceptable = "not-acceptable";
     public const string ClusterUnavailable = "cluster-unavailable";
@@ -49,8 +52,11 @@ public static class Problems
         Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", $"No media item {id} exists.");
 
     /// <summary>400 with the broken rules by field (<c>errors</c>, as ASP.NET Core's validation problems have them).</summary>
-    public static ProblemHttpResult Invalid(IReadOnlyDictionary<string, string[]> errors) =>
-        Create(MetadataInvalid, StatusCodes.Status400BadRequest, "Invalid metadata",
+    public static ProblemHttpResult Invalid(IReadOnlyDictionary<string, string[]> errors) => Invalid(errors, MetadataInvalid, "Invalid metadata");
+
+    /// <summary>A 400 whose <c>errors</c> name each field that breaks the rules, under its own code and title.</summary>
+    public static ProblemHttpResult Invalid(IReadOnlyDictionary<string, string[]> errors, string code, string title) =>
+        Create(code, StatusCodes.Status400BadRequest, title,
             $"{errors.Count} field(s) break the rules: {string.Join(", ", errors.Keys)}.", new Dictionary<string, object?> { ["errors"] = errors });
 
     /// <summary>The HTTP face of a grain's refusal (with <paramref name="context"/>, a refusal for unavailability also sets

@@ -53,13 +53,13 @@ public static class WebhookEndpoints
 
         if (errors.Count > 0)
         {
-            return Problems.Invalid(errors);
+            return Problems.Invalid(errors, Problems.WebhookInvalid, "Invalid webhook subscription");
         }
 
         // The target's addresses now; delivery checks the address it connects to again (DNS may change).
         if (await WebhookTargets.CheckHostAsync(url!, options.Value.AllowPrivateTargets, options.Value.ResolveTimeout, cancellationToken) is { } refused)
         {
-            return Problems.Invalid(new Dictionary<string, string[]> { ["url"] = [refused] });
+            return Problems.Invalid(new Dictionary<string, string[]> { ["url"] = [refused] }, Problems.WebhookInvalid, "Invalid webhook subscription");
         }
 
         var secret = WebhookTargets.NewSecret();

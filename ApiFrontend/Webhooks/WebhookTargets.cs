@@ -8,7 +8,8 @@ namespace MediaService.ApiFrontend.Webhooks;
 /// Which webhook targets may be called: an absolute http(s) URL without credentials, whose host (a name is resolved)
 /// has only public addresses. Loopback, private (RFC 1918, IPv6 unique-local), link-local (and so the cloud metadata
 /// address 169.254.169.254), carrier-grade NAT, "this network", multicast, broadcast, documentation and benchmark
-/// ranges and IPv4-mapped forms of any of them are refused, unless <see cref="WebhookOptions.AllowPrivateTargets"/>.
+/// ranges and the IPv6 forms that carry an IPv4 address inside (mapped, compatible, NAT64, 6to4; Teredo always) of any
+/// of them are refused, unless <see cref="WebhookOptions.AllowPrivateTargets"/>.
 /// Checked at subscription; delivery checks the address it connects to again (a name may resolve elsewhere later).
 /// </summary>
 public static class WebhookTargets
@@ -68,6 +69,23 @@ public static class WebhookTargets
             {
                 // NAT64: the IPv4 address inside decides.
                 return Refusal(new IPAddress(b.AsSpan(12, 4)));
+            }
+
+            if (b.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0)
+            {
+                // IPv4-compatible (::a.b.c.d, deprecated): the IPv4 address inside decides.
+                return Refusal(new IPAddress(b.AsSpan(12, 4)));
+            }
+
+            if (b[0] == 0x20 && b[1] == 0x02)
+            {
+                // 6to4 (2002:a.b.c.d::/48) reaches the IPv4 address inside.
+                return Refusal(new IPAddress(b.AsSpan(2, 4))) is { } inside ? $"a 6to4 address of {inside}" : null;
+            }
+
+            if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00)
+            {
+                return "a Teredo address";
             }
 
             return null;

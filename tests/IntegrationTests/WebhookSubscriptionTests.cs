@@ -101,6 +101,7 @@ public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.GetRawText());
+        Assert.Equal("webhook-invalid", problem.GetProperty("code").GetString());
     }
 
     [Fact]

@@ -30,6 +30,11 @@ public sealed class WebhookTargetsTests
     [InlineData("::ffff:169.254.169.254")]
     [InlineData("64:ff9b::a00:1")]
     [InlineData("2001:db8::1")]
+    [InlineData("::127.0.0.1")]
+    [InlineData("::a9fe:a9fe")]
+    [InlineData("2002:a00:1::1")]
+    [InlineData("2002:c0a8:101::1")]
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2")]
     public void InternalAddressesAreRefused(string address) => Assert.NotNull(WebhookTargets.Refusal(IPAddress.Parse(address)));
 
     [Theory]
@@ -40,6 +45,7 @@ public sealed class WebhookTargetsTests
     [InlineData("2606:4700::6810:84e5")]
     [InlineData("::ffff:8.8.8.8")]
     [InlineData("64:ff9b::808:808")]
+    [InlineData("2002:808:808::1")]
     public void PublicAddressesAreTargets(string address) => Assert.Null(WebhookTargets.Refusal(IPAddress.Parse(address)));
 
     [Theory]
