@@ -36,7 +36,8 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, ResiliencePipeline
         CancellationToken cancellationToken) =>
         RunAsync(async ct =>
         {
-            // The count and the insert in one statement: two requests of one owner cannot both pass the limit.
+            // The count and the insert in one statement, so the limit holds for requests one after another; two of one
+            // owner racing each other (READ COMMITTED) can both pass it, by one each.
             await using var command = dataSource.CreateCommand($"""
                 INSERT INTO webhook_subscriptions (service_id, owner, url, events, description, secret)
                 SELECT @service, @owner, @url, @events, @description, @secret

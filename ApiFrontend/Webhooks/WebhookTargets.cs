@@ -129,7 +129,8 @@ public static class WebhookTargets
                 bounded.CancelAfter(timeout);
                 addresses = await Dns.GetHostAddressesAsync(url.DnsSafeHost, bounded.Token);
             }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            // ArgumentException: a name the resolver will not take (over 255 characters, a label over 63), which Uri accepts.
+            catch (Exception ex) when (ex is SocketException or ArgumentException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 return $"The host {url.DnsSafeHost} does not resolve.";
             }

@@ -70,6 +70,15 @@ public sealed class WebhookTargetsTests
     }
 
     [Fact]
+    public async Task ANameTheResolverWillNotTakeIsRefusedNotThrown()
+    {
+        // Labels of 60 characters, 300 in all: Uri takes it, the resolver refuses names over 255.
+        var url = new Uri($"http://{string.Join('.', Enumerable.Repeat(new string('a', 60), 5))}/hook");
+
+        Assert.Contains("does not resolve", await WebhookTargets.CheckHostAsync(url, allowPrivate: false, TimeSpan.FromSeconds(5), default));
+    }
+
+    [Fact]
     public void SecretsHaveTheStandardWebhooksForm()
     {
         var secret = WebhookTargets.NewSecret();
