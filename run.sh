@@ -27,11 +27,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Webhooks may target this machine's own addresses (a receiver on 127.0.0.1 while developing): the frontend checks a
+# subscription's URL, and the silos check the address they connect to at delivery. Off by default; never in production.
 (cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll \
-  --Silo:SiloPort="${SILO_PORT:-11111}" --Silo:GatewayPort="${GATEWAY_PORT:-30000}" --Silo:HttpPort="${SILO_HTTP_PORT:-11180}") &
+  --Silo:SiloPort="${SILO_PORT:-11111}" --Silo:GatewayPort="${GATEWAY_PORT:-30000}" --Silo:HttpPort="${SILO_HTTP_PORT:-11180}" \
+  --Webhooks:AllowPrivateTargets=true) &
 pids+=($!)
 # Development keys, made on first start: an admin key and a key of the owner "dev".
-# Webhooks may target this machine's own addresses (a receiver on 127.0.0.1 while developing); off by default.
 (cd ApiFrontend/bin/Release/net10.0 && exec dotnet ApiFrontend.dll --urls "http://127.0.0.1:$API_PORT" \
   --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key" \
   --Webhooks:AllowPrivateTargets=true) &

@@ -77,8 +77,9 @@ public static class FrontendSetup
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<ShareLinks>();
         builder.Services.AddSingleton<UploadLinks>();
-        builder.Services.AddOptions<Webhooks.WebhookOptions>().Bind(configuration.GetSection(Webhooks.WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<DataPlane.Webhooks.WebhookOptions>().Bind(configuration.GetSection(DataPlane.Webhooks.WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Webhooks.WebhookStore>();
+        builder.Services.AddSingleton<Webhooks.WebhookDeliveryLog>();
         builder.Services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Quotas>();
         builder.Services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();

@@ -33,6 +33,8 @@ public sealed partial class UploadGrain(
     MediaMetrics metrics,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     Operations.SiloPeers peers,
+    DataPlane.Webhooks.WebhookQueue webhooks,
+    IOptions<DataPlane.Webhooks.WebhookOptions> webhookOptions,
     ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable, IGrainMigrationParticipant
 {
     private const string RunningAttemptKey = "media.running-attempt";
@@ -65,6 +67,14 @@ public sealed partial class UploadGrain(
 
     // Whether this activation counts in the silo's unfinished uploads (media.uploads.active, GET /admin/cluster).
     private bool _countedActive;
+
+    // Whether the index row (or S3 for an ended item) may be behind the state: the index reminder stays until it is not
+    // and the outbox is empty.
+    private bool _indexBehind;
+
+    // Hands the outbox to the webhook queue after the write that filled it, off the caller's turn; retried with backoff.
+    private IGrainTimer? _settleTimer;
+    private int _settleFailures;
 
     private long Id => this.GetPrimaryKeyLong();
 
@@ -102,6 +112,14 @@ public sealed partial class UploadGrain(
         if (Current.Processing is { Pending: true } p)
         {
             ScheduleProcessingCheck(p.NextAttemptAt is { } next ? next - time.GetUtcNow() : TimeSpan.Zero);
+        }
+
+        if (!Current.Outbox.IsDefaultOrEmpty)
+        {
+            // Events written by the last activation and not handed off (its silo died in between). Its index may be behind
+            // too: the index reminder, left registered, catches it up and then goes.
+            _indexBehind = true;
+            ScheduleSettle(TimeSpan.Zero);
         }
 
         metrics.MediaItemActivated(1);
@@ -636,6 +654,7 @@ public sealed partial class UploadGrain(
         if (reminderName == IndexReminder)
         {
             await SyncIndexAsync();
+            await SettleAsync();
             return;
         }
 
@@ -765,7 +784,11 @@ public sealed partial class UploadGrain(
                 await index.UpsertAsync(_serviceId, MediaIndexing.Entry(Current, Id), CancellationToken.None);
             }
 
-            await ForgetReminderAsync(IndexReminder);
+            _indexBehind = false;
+            if (Current.Outbox.IsDefaultOrEmpty)
+            {
+                await ForgetReminderAsync(IndexReminder);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -863,10 +886,26 @@ public sealed partial class UploadGrain(
             new GrainTimerCreationOptions(Max(due, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = false });
     }
 
+    // Every durable change goes through here: its events are born in the same write (the outbox), the index reminder is
+    // registered before it when the index or the outbox has something to catch up, and both are brought up to date after.
     private async Task PersistAsync(MediaItemState next)
     {
+        var events = MediaEventRules.For(Current, next, Id, Current.Version + 1, time.GetUtcNow());
+        if (Current.Outbox.Length + events.Length > MediaEventRules.MaxOutbox)
+        {
+            // The queue has not taken the outbox for a while (PostgreSQL, or a subscription's silo, did not answer):
+            // try once more now, and refuse the change rather than make it without its events.
+            await SettleAsync();
+            if (Current.Outbox.Length + events.Length > MediaEventRules.MaxOutbox)
+            {
+                throw MediaException.Unavailable("Events of earlier changes are still being handed to webhooks; nothing was changed. Retry later.",
+                    _postgresRetryAfter);
+            }
+        }
+
+        next = next with { Outbox = MediaEventRules.Carry(Current.Outbox, events) };
         var indexed = MediaIndexing.Changes(Current, next);
-        if (indexed)
+        if (indexed || !events.IsEmpty)
         {
             await StoreAsync(async () =>
             {
@@ -876,16 +915,76 @@ public sealed partial class UploadGrain(
         }
 
         await WriteAsync(next);
+        foreach (var e in events)
+        {
+            metrics.WebhookEventBorn(e.Type);
+        }
+
         if (indexed)
         {
+            _indexBehind = true;
             await SyncIndexAsync();
+        }
+
+        if (!Current.Outbox.IsDefaultOrEmpty)
+        {
+            ScheduleSettle(TimeSpan.Zero);
         }
     }
 
-    private async Task WriteAsync(MediaItemState next)
+    private void ScheduleSettle(TimeSpan due)
+    {
+        _settleTimer?.Dispose();
+        _settleTimer = this.RegisterGrainTimer(static (grain, _) => grain.SettleAsync(), this,
+            new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    // Hands the outbox to the webhook queue, wakes the subscriptions it reached, then trims the outbox: a crash between
+    // the hand-off and the trim hands the same events off again, which queues nothing twice (the queue's rows are unique
+    // by subscription and event). Once the outbox is empty and the index is up to date, the index reminder goes.
+    private async Task SettleAsync()
+    {
+        var outbox = Current.Outbox;
+        if (outbox.IsDefaultOrEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            var subscriptions = await webhooks.HandOffAsync(_serviceId, Current.Owner ?? string.Empty, Id,
+                [.. outbox.Select(e => new DataPlane.Webhooks.OutboxEvent(e.EventId, e.Type, e.ItemVersion, e.OccurredAt, e.Body))], CancellationToken.None);
+            var wake = webhookOptions.Value.WakeTimeout;
+            await Task.WhenAll(subscriptions.Select(s => GrainFactory.GetGrain<IWebhookEndpointGrain>(s).WakeAsync().WaitAsync(wake)));
+            var handed = outbox.Select(e => e.EventId).ToHashSet(StringComparer.Ordinal);
+            await WriteAsync(Current with { Outbox = MediaEventRules.Trim(Current.Outbox, handed) }, bumpVersion: false);
+            var now = time.GetUtcNow();
+            foreach (var e in outbox)
+            {
+                metrics.WebhookEventHandedOff(now - e.OccurredAt);
+            }
+
+            _settleFailures = 0;
+            if (Current.Outbox.IsDefaultOrEmpty && !_indexBehind)
+            {
+                await ForgetReminderAsync(IndexReminder);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The events stay in the outbox; the index reminder backs this timer up.
+            _settleFailures++;
+            LogHandOffDeferred(logger, Id, outbox.Length, ex.Message);
+            ScheduleSettle(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(_settleFailures - 1, 5))));
+        }
+    }
+
+    // Writes the state. A change bumps the version (the metadata ETag); housekeeping (the outbox's trim) does not, so that
+    // it never turns a client's If-Match into a 412.
+    private async Task WriteAsync(MediaItemState next, bool bumpVersion = true)
     {
         var previous = state.State;
-        state.State = next with { Version = Current.Version + 1 };
+        state.State = bumpVersion ? next with { Version = Current.Version + 1 } : next;
         try
         {
             // Writes are conditional on the ETag Orleans holds: a repeated write after an ambiguous failure
@@ -938,6 +1037,9 @@ public sealed partial class UploadGrain(
             throw MediaException.Unavailable("The database did not answer; nothing was changed. Retry later.", _postgresRetryAfter);
         }
     }
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Media item {MediaId}: {Count} events not handed to webhooks now, retried later: {Reason}")]
+    private static partial void LogHandOffDeferred(ILogger logger, long mediaId, int count, string reason);
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "Media item {MediaId}: an assembly that failed ({Reason}) had already happened; settled by the stored object")]
     private static partial void LogCompletionSettled(ILogger logger, long mediaId, string reason);

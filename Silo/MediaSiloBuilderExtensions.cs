@@ -60,6 +60,13 @@ public static class MediaSiloBuilderExtensions
             .Validate<IOptions<ReminderOptions>>((o, r) => o.IndexRetryPeriod >= r.Value.MinimumReminderPeriod,
                 "Metadata:IndexRetryPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).")
             .ValidateOnStart();
+        silo.Services.AddOptions<DataPlane.Webhooks.WebhookOptions>().Bind(configuration.GetSection(DataPlane.Webhooks.WebhookOptions.Section)).ValidateDataAnnotations()
+            .Validate<IOptions<ReminderOptions>>((o, r) => o.ReminderPeriod >= r.Value.MinimumReminderPeriod,
+                "Webhooks:ReminderPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).")
+            .ValidateOnStart();
+        silo.Services.AddSingleton<DataPlane.Webhooks.WebhookQueue>();
+        silo.Services.AddSingleton<DataPlane.Webhooks.WebhookDeliveries>();
+        silo.Services.AddSingleton<Grains.Webhooks.WebhookSender>();
         silo.Services.AddOptions<ProcessingOptions>()
             .Validate<IOptions<ReminderOptions>>((o, r) => o.ReminderPeriod >= r.Value.MinimumReminderPeriod,
                 "Processing:ReminderPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).");

@@ -79,7 +79,9 @@ add_silo() {
   http=${3:-$(free_port 11181)}
   name=silo-$silo
   printf '%s\n%s\n%s\n' "$silo" "$gateway" "$http" >"$DIR/$name.ports"
-  launch "$name" Silo/bin/Release/net10.0 dotnet Silo.dll --Silo:SiloPort="$silo" --Silo:GatewayPort="$gateway" --Silo:HttpPort="$http"
+  # A local cluster, like ./run.sh: webhooks may target this machine (a receiver on 127.0.0.1).
+  launch "$name" Silo/bin/Release/net10.0 dotnet Silo.dll --Silo:SiloPort="$silo" --Silo:GatewayPort="$gateway" --Silo:HttpPort="$http" \
+    --Webhooks:AllowPrivateTargets=true
   for _ in $(seq 1 120); do
     curl -fsS -o /dev/null "http://127.0.0.1:$http/health/ready" 2>/dev/null && {
       log "$name up (silo port $silo, gateway $gateway, http://127.0.0.1:$http: /metrics /dashboard/; pid $(cat "$DIR/$name.pid"), log $DIR/$name.log)"
@@ -99,7 +101,7 @@ add_frontend() {
   echo "$port" >"$DIR/$name.ports"
   launch "$name" ApiFrontend/bin/Release/net10.0 dotnet ApiFrontend.dll --urls "http://127.0.0.1:$port" \
     --Auth:BootstrapAdminKeyFile="$ROOT/.data/admin-api-key" --Auth:BootstrapUserKeyFile="$ROOT/.data/dev-api-key" \
-    --Http:TrustedProxies:0=127.0.0.1
+    --Http:TrustedProxies:0=127.0.0.1 --Webhooks:AllowPrivateTargets=true
   for _ in $(seq 1 120); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && { log "$name up at http://127.0.0.1:$port (pid $(cat "$DIR/$name.pid"))"; lb_sync; echo "$name"; return; }
     alive "$name" || break

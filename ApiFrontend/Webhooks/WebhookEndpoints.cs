@@ -1,13 +1,16 @@
+using MediaService.DataPlane.Webhooks;
 using MediaService.ApiFrontend.Auth;
 using MediaService.ApiFrontend.Http;
+using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace MediaService.ApiFrontend.Webhooks;
 
 /// <summary>
-/// <c>/webhooks</c>: an owner's webhook subscriptions (issue 17, first part: subscriptions and their secrets; the
-/// events and their delivery come next). Owners are isolated as for media: another owner's subscription answers 404.
+/// <c>/webhooks</c>: an owner's webhook subscriptions, their secrets and their delivery log. Owners are isolated as for
+/// media: another owner's subscription answers 404. Deliveries are made by the silos (<c>IWebhookEndpointGrain</c>); the
+/// frontend reads their log and asks the subscription's grain for a redelivery.
 /// </summary>
 public static class WebhookEndpoints
 {
@@ -23,9 +26,18 @@ public static class WebhookEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{id:long}", DeleteAsync).WithName("DeleteWebhook").WithSummary("Ends a subscription.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPatch("/{id:long}", UpdateAsync).WithName("UpdateWebhook")
+            .WithSummary("Changes a subscription's description or events, or enables it again after it was disabled.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id:long}/rotate", RotateAsync).WithName("RotateWebhookSecret")
             .WithSummary("Gives a subscription a new secret; the previous one keeps signing beside it for Webhooks:RotationOverlap.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id:long}/deliveries", DeliveriesAsync).WithName("ListWebhookDeliveries")
+            .WithSummary("The subscription's recent deliveries, newest first, each with its last attempts (status, latency, error).")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id:long}/deliveries/{deliveryId:long}/redeliver", RedeliverAsync).WithName("RedeliverWebhookDelivery")
+            .WithSummary("Sends one delivery again, now, with the same webhook-id and body.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 
@@ -40,9 +52,9 @@ public static class WebhookEndpoints
         }
 
         var events = request?.Events?.Distinct(StringComparer.Ordinal).ToList() ?? [];
-        if (events.Count == 0 || events.Any(e => !WebhookEvents.All.Contains(e)))
+        if (EventsError(events) is { } eventsError)
         {
-            errors["events"] = [$"One or more of {string.Join(", ", WebhookEvents.All)}."];
+            errors["events"] = [eventsError];
         }
 
         var description = request?.Description ?? string.Empty;
@@ -83,12 +95,120 @@ public static class WebhookEndpoints
         await store.DeleteAsync(context.User.Owner(), id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
 
     internal static async Task<Results<Ok<NewWebhook>, ProblemHttpResult>> RotateAsync(
-        long id, HttpContext context, WebhookStore store, IOptions<WebhookOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        long id, HttpContext context, WebhookStore store, IClusterClient cluster, IOptions<WebhookOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var secret = WebhookTargets.NewSecret();
         var rotated = await store.RotateAsync(context.User.Owner(), id, secret, time.GetUtcNow() + options.Value.RotationOverlap, cancellationToken);
-        return rotated is null ? NotFound(id) : TypedResults.Ok(NewWebhook.Of(rotated, secret));
+        if (rotated is null)
+        {
+            return NotFound(id);
+        }
+
+        // The delivering silo signs with both secrets from its next attempt (it would also read them within Webhooks:ConfigRefresh).
+        await cluster.GetGrain<IWebhookEndpointGrain>(id).ReloadAsync();
+        return TypedResults.Ok(NewWebhook.Of(rotated, secret));
     }
+
+    internal static async Task<Results<Ok<WebhookSubscription>, ProblemHttpResult>> UpdateAsync(
+        long id, WebhookUpdateRequest? request, HttpContext context, WebhookStore store, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request?.Events is { } events && EventsError(events) is { } eventsError)
+        {
+            errors["events"] = [eventsError];
+        }
+
+        if (request?.Description is { Length: > 500 })
+        {
+            errors["description"] = ["At most 500 characters."];
+        }
+
+        if (request?.Enabled == false)
+        {
+            errors["enabled"] = ["Only true (enable again) is accepted; delete the subscription to stop it."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors, Problems.WebhookInvalid, "Invalid webhook subscription");
+        }
+
+        var updated = await store.UpdateAsync(context.User.Owner(), id, request?.Description, request?.Events?.Distinct(StringComparer.Ordinal).ToList(),
+            request?.Enabled == true, cancellationToken);
+        if (updated is null)
+        {
+            return NotFound(id);
+        }
+
+        await cluster.GetGrain<IWebhookEndpointGrain>(id).ReloadAsync();
+        return TypedResults.Ok(updated);
+    }
+
+    internal static async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> DeliveriesAsync(
+        long id, HttpContext context, WebhookStore store, WebhookDeliveryLog log, string? status, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (status is not (null or "pending" or "delivered" or "failed"))
+        {
+            errors["status"] = ["pending, delivered or failed."];
+        }
+
+        if (limit is < 1 or > 100)
+        {
+            errors["limit"] = ["From 1 to 100."];
+        }
+
+        long? before = null;
+        if (cursor is not null)
+        {
+            if (long.TryParse(cursor, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at))
+            {
+                before = at;
+            }
+            else
+            {
+                errors["cursor"] = ["Not a cursor of this list."];
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors, Problems.WebhookInvalid, "Invalid delivery query");
+        }
+
+        var owner = context.User.Owner();
+        if (await store.FindAsync(owner, id, cancellationToken) is null)
+        {
+            return NotFound(id);
+        }
+
+        return TypedResults.Ok(await log.ListAsync(owner, id, status, before, limit ?? 20, cancellationToken));
+    }
+
+    internal static async Task<Results<Accepted<RedeliveryAccepted>, ProblemHttpResult>> RedeliverAsync(
+        long id, long deliveryId, HttpContext context, WebhookStore store, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(context.User.Owner(), id, cancellationToken) is not { } subscription)
+        {
+            return NotFound(id);
+        }
+
+        if (subscription.DisabledAt is not null)
+        {
+            return Problems.Create("webhook-disabled", StatusCodes.Status409Conflict, "Webhook disabled",
+                "The subscription is disabled; enable it (PATCH {\"enabled\": true}) before redelivering.");
+        }
+
+        return await cluster.GetGrain<IWebhookEndpointGrain>(id).RedeliverAsync(deliveryId)
+            ? TypedResults.Accepted($"/webhooks/{id}/deliveries", new RedeliveryAccepted(deliveryId, "pending"))
+            : Problems.Create("delivery-not-found", StatusCodes.Status404NotFound, "Delivery not found", $"Subscription {id} has no delivery {deliveryId}.");
+    }
+
+    // Null when the list is good: one or more event types, or * for all.
+    private static string? EventsError(IReadOnlyCollection<string> events) =>
+        events.Count == 0 || events.Any(e => e != "*" && !MediaEventTypes.All.Contains(e))
+            ? $"One or more of {string.Join(", ", MediaEventTypes.All)}, or * for all."
+            : null;
 
     private static ProblemHttpResult NotFound(long id) =>
         Problems.Create("webhook-not-found", StatusCodes.Status404NotFound, "Webhook not found", $"You have no webhook subscription {id}.");
@@ -96,9 +216,20 @@ public static class WebhookEndpoints
 
 /// <summary>A request for a subscription.</summary>
 /// <param name="Url">Where events are POSTed: an http(s) URL of a public address.</param>
-/// <param name="Events">Which events: media.created, media.stored, media.processed, media.updated, media.deleted, upload.expired.</param>
+/// <param name="Events">Which events: media.created, media.stored, media.processed, media.updated, media.deleted, upload.expired, or * for all.</param>
 /// <param name="Description">A note for the owner, at most 500 characters.</param>
 public sealed record NewWebhookRequest(string? Url, IReadOnlyList<string>? Events, string? Description);
+
+/// <summary>Changes to a subscription; what is absent stays.</summary>
+/// <param name="Description">A new note.</param>
+/// <param name="Events">New event types.</param>
+/// <param name="Enabled">true enables a disabled subscription again (its pending deliveries resume).</param>
+public sealed record WebhookUpdateRequest(string? Description, IReadOnlyList<string>? Events, bool? Enabled);
+
+/// <summary>A redelivery was queued.</summary>
+/// <param name="Id">The delivery.</param>
+/// <param name="Status">pending.</param>
+public sealed record RedeliveryAccepted(long Id, string Status);
 
 /// <summary>A subscription with its signing secret: shown when it is made and when it is rotated, never again.</summary>
 public sealed record NewWebhook(

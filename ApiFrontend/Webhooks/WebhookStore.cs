@@ -8,16 +8,22 @@ using Polly.Registry;
 namespace MediaService.ApiFrontend.Webhooks;
 
 /// <summary>A webhook subscription as its owner sees it (never its secret, which is shown when made and rotated).</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="Url">Where events are POSTed.</param>
+/// <param name="Events">The event types it receives (<c>*</c>: all).</param>
+/// <param name="Description">The owner's note.</param>
+/// <param name="CreatedAt">When it was made: it receives events of changes made after.</param>
+/// <param name="DisabledAt">When delivery disabled it (a 410 Gone, or no success for <c>Webhooks:DisableAfter</c>).</param>
+/// <param name="DisabledReason">Why.</param>
+/// <param name="PreviousSecretUntil">Until when the secret before the last rotation still signs.</param>
+/// <param name="LastSuccessAt">The last delivery its receiver accepted.</param>
+/// <param name="PendingDeliveries">Deliveries queued and not finished.</param>
 public sealed record WebhookSubscription(
     long Id, string Url, IReadOnlyList<string> Events, string Description, DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt,
-    string? DisabledReason, DateTimeOffset? PreviousSecretUntil);
-
-/// <summary>The events a subscription may ask for.</summary>
-public static class WebhookEvents
+    string? DisabledReason, DateTimeOffset? PreviousSecretUntil, DateTimeOffset? LastSuccessAt, long PendingDeliveries)
 {
-    /// <summary>Every event type, in the order the README lists them.</summary>
-    public static readonly IReadOnlyList<string> All =
-        ["media.created", "media.stored", "media.processed", "media.updated", "media.deleted", "upload.expired"];
+    /// <summary><c>enabled</c>, or <c>disabled</c> (see <see cref="DisabledReason"/>; enable it with a PATCH).</summary>
+    public string Status => DisabledAt is null ? "enabled" : "disabled";
 }
 
 /// <summary>
@@ -27,7 +33,8 @@ public static class WebhookEvents
 /// </summary>
 public sealed class WebhookStore(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster)
 {
-    private const string Columns = "id, url, events, description, created_at, disabled_at, disabled_reason, previous_until";
+    private const string Columns = "id, url, events, description, created_at, disabled_at, disabled_reason, previous_until, last_success_at, " +
+        "(SELECT count(*) FROM webhook_deliveries d WHERE d.subscription_id = webhook_subscriptions.id AND d.status = 'pending')";
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
     private readonly string _service = cluster.Value.ServiceId;
 
@@ -102,7 +109,7 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, ResiliencePipeline
         RunAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand($"""
-                UPDATE webhook_subscriptions SET previous_secret = secret, previous_until = @until, secret = @secret
+                UPDATE webhook_subscriptions SET previous_secret = secret, previous_until = @until, secret = @secret, secret_rotated_at = now()
                 WHERE service_id = @service AND owner = @owner AND id = @id
                 RETURNING {Columns}
                 """);
@@ -111,6 +118,29 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, ResiliencePipeline
             command.Parameters.AddWithValue("id", id);
             command.Parameters.AddWithValue("secret", secret);
             command.Parameters.AddWithValue("until", previousUntil.UtcDateTime);
+            return await ReadOneAsync(command, ct);
+        }, cancellationToken);
+
+    /// <summary>Changes what is given of a subscription (null: unchanged); <paramref name="enable"/> ends its disabled state.
+    /// Null when the owner has no such subscription.</summary>
+    public Task<WebhookSubscription?> UpdateAsync(string owner, long id, string? description, IReadOnlyList<string>? events, bool enable,
+        CancellationToken cancellationToken) =>
+        RunAsync(async ct =>
+        {
+            await using var command = dataSource.CreateCommand($"""
+                UPDATE webhook_subscriptions SET description = COALESCE(@description, description), events = COALESCE(@events, events),
+                    last_success_at = CASE WHEN @enable AND disabled_at IS NOT NULL THEN now() ELSE last_success_at END,
+                    disabled_at = CASE WHEN @enable THEN NULL ELSE disabled_at END,
+                    disabled_reason = CASE WHEN @enable THEN NULL ELSE disabled_reason END
+                WHERE service_id = @service AND owner = @owner AND id = @id
+                RETURNING {Columns}
+                """);
+            command.Parameters.AddWithValue("service", _service);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("id", id);
+            command.Parameters.AddWithValue("description", NpgsqlTypes.NpgsqlDbType.Text, (object?)description ?? DBNull.Value);
+            command.Parameters.AddWithValue("events", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, (object?)events?.ToArray() ?? DBNull.Value);
+            command.Parameters.AddWithValue("enable", enable);
             return await ReadOneAsync(command, ct);
         }, cancellationToken);
 
@@ -150,7 +180,9 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, ResiliencePipeline
         new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero),
         reader.IsDBNull(5) ? null : new DateTimeOffset(reader.GetDateTime(5), TimeSpan.Zero),
         reader.IsDBNull(6) ? null : reader.GetString(6),
-        reader.IsDBNull(7) ? null : new DateTimeOffset(reader.GetDateTime(7), TimeSpan.Zero));
+        reader.IsDBNull(7) ? null : new DateTimeOffset(reader.GetDateTime(7), TimeSpan.Zero),
+        reader.IsDBNull(8) ? null : new DateTimeOffset(reader.GetDateTime(8), TimeSpan.Zero),
+        reader.GetInt64(9));
 
     // Writes are not repeated (an insert could run twice); a database that does not answer is a 503 (the cluster's
     // exception handler).

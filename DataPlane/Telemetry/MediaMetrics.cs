@@ -19,6 +19,12 @@ public sealed class MediaMetrics
     private readonly Counter<long> _keyLookups;
     private readonly Counter<long> _authFailures;
     private readonly Histogram<double> _processingDuration;
+    private readonly Counter<long> _webhookEvents;
+    private readonly Histogram<double> _outboxLag;
+    private readonly Counter<long> _webhookAttempts;
+    private readonly Histogram<double> _webhookAttemptDuration;
+    private readonly Histogram<double> _webhookDeliveryLag;
+    private readonly Counter<long> _webhooksDisabled;
     private long _activeUploads;
     private long _activeItems;
     private long _activeAppends;
@@ -42,7 +48,39 @@ public sealed class MediaMetrics
         _authFailures = _meter.CreateCounter<long>("media.auth.failures", "{request}", "Credentials refused, by reason.");
         _processingDuration = _meter.CreateHistogram<double>("media.processing.duration", "s", "Time of a processing attempt, by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
+        var lagBuckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600] };
+        _webhookEvents = _meter.CreateCounter<long>("media.webhooks.events", "{event}", "Events born in the write of their change, by type.");
+        _outboxLag = _meter.CreateHistogram<double>("media.webhooks.outbox_lag", "s",
+            "From an event's birth to its hand-off from the item's outbox to the delivery queue.", advice: lagBuckets);
+        _webhookAttempts = _meter.CreateCounter<long>("media.webhooks.attempts", "{attempt}",
+            "Delivery attempts, by verdict (delivered, retry, exhausted, gone).");
+        _webhookAttemptDuration = _meter.CreateHistogram<double>("media.webhooks.attempt.duration", "s",
+            "Time of a delivery attempt until the receiver's answer or the failure, by verdict.", advice: lagBuckets);
+        _webhookDeliveryLag = _meter.CreateHistogram<double>("media.webhooks.delivery_lag", "s",
+            "From an event's birth to its successful delivery.", advice: lagBuckets);
+        _webhooksDisabled = _meter.CreateCounter<long>("media.webhooks.disabled", "{subscription}",
+            "Subscriptions disabled after persistent failure or a 410 Gone.");
     }
+
+    /// <summary>An event was born (in the write of its change).</summary>
+    public void WebhookEventBorn(string type) => _webhookEvents.Add(1, new KeyValuePair<string, object?>("type", type));
+
+    /// <summary>An event left its item's outbox for the delivery queue, <paramref name="lag"/> after its birth.</summary>
+    public void WebhookEventHandedOff(TimeSpan lag) => _outboxLag.Record(lag.TotalSeconds);
+
+    /// <summary>A delivery attempt ended.</summary>
+    public void WebhookAttempted(string verdict, TimeSpan elapsed)
+    {
+        var tag = new KeyValuePair<string, object?>("verdict", verdict);
+        _webhookAttempts.Add(1, tag);
+        _webhookAttemptDuration.Record(elapsed.TotalSeconds, tag);
+    }
+
+    /// <summary>An event reached its receiver, <paramref name="lag"/> after its birth.</summary>
+    public void WebhookDelivered(TimeSpan lag) => _webhookDeliveryLag.Record(lag.TotalSeconds);
+
+    /// <summary>A subscription was disabled.</summary>
+    public void WebhookDisabled() => _webhooksDisabled.Add(1);
 
     /// <summary>An API key was looked up in PostgreSQL.</summary>
     public void KeyLookedUp() => _keyLookups.Add(1);

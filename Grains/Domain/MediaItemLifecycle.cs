@@ -541,7 +541,8 @@ public static class MediaItemLifecycle
 
     /// <summary>
     /// Deletes the item (if <paramref name="expectedVersion"/> is absent or current): it becomes a tombstone that answers
-    /// as if nothing existed. It keeps where its bytes were, so that their release can be retried until done.
+    /// as if nothing existed. It keeps where its bytes were, so that their release can be retried until done, and whose
+    /// it was, so that its events still reach the owner's webhooks.
     /// </summary>
     public static MediaItemState Delete(MediaItemState state, long? expectedVersion, DateTimeOffset now)
     {
@@ -555,6 +556,8 @@ public static class MediaItemLifecycle
             StorageKey = state.StorageKey,
             MultipartUploadId = state.MultipartUploadId,
             Version = state.Version,
+            Owner = state.Owner,
+            Outbox = state.Outbox,
         };
     }
 

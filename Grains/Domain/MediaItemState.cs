@@ -95,6 +95,12 @@ public sealed record MediaItemState
     /// <summary>While <see cref="MediaStatus.Completing"/>: the content's SHA-256 that the final writer reported, if any.</summary>
     [Id(30)] public string? PendingSha256 { get; init; }
 
+    /// <summary>
+    /// Events of changes already written, not yet handed to the delivery queue (<see cref="MediaEventRules"/>): each was
+    /// born in the write of its change. In version order; at most <see cref="MediaEventRules.MaxOutbox"/>.
+    /// </summary>
+    [Id(31)] public ImmutableArray<MediaEvent> Outbox { get; init; } = [];
+
     /// <summary>True when this id holds an item, in any state.</summary>
     public bool Exists => Status != MediaStatus.None;
 

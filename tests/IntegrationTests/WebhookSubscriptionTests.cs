@@ -6,7 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace MediaService.IntegrationTests;
 
-/// <summary>Webhook subscriptions through the real frontend and PostgreSQL: secrets, rotation, owners, SSRF.</summary>
+/// <summary>Webhook subscriptions through the real frontend and PostgreSQL: secrets, rotation, owners, SSRF. Made by an
+/// owner of their own ("webhook-subs", who uploads nothing), so that the other tests' uploads queue no deliveries to
+/// these made-up targets.</summary>
 [Collection(MediaServiceCollection.Name)]
 public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
 {
@@ -30,21 +32,24 @@ public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
     [Fact]
     public async Task ASubscriptionShowsItsSecretOnceAndIsListedWithoutIt()
     {
-        var created = await CreateAsync(fixture.Http);
+        using var http = await OtherOwnerAsync("webhook-subs");
+        var created = await CreateAsync(http);
         var id = created.GetProperty("id").GetInt64();
         var secret = created.GetProperty("secret").GetString()!;
 
         Assert.StartsWith("whsec_", secret);
         Assert.Equal(32, Convert.FromBase64String(secret["whsec_".Length..]).Length);
-        var one = await fixture.Http.GetFromJsonAsync<JsonElement>($"/webhooks/{id}");
+        var one = await http.GetFromJsonAsync<JsonElement>($"/webhooks/{id}");
         Assert.Equal("http://127.0.0.1:9/hooks", one.GetProperty("url").GetString());
         Assert.Equal(["media.stored", "media.processed"], one.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
         Assert.False(one.TryGetProperty("secret", out _));
-        var all = await fixture.Http.GetFromJsonAsync<JsonElement>("/webhooks");
+        var all = await http.GetFromJsonAsync<JsonElement>("/webhooks");
+        Assert.Equal("enabled", one.GetProperty("status").GetString());
+        Assert.Equal(0, one.GetProperty("pendingDeliveries").GetInt64());
         Assert.Contains(all.EnumerateArray(), s => s.GetProperty("id").GetInt64() == id && !s.TryGetProperty("secret", out _));
 
-        using var deleted = await fixture.Http.DeleteAsync($"/webhooks/{id}");
-        using var gone = await fixture.Http.GetAsync($"/webhooks/{id}");
+        using var deleted = await http.DeleteAsync($"/webhooks/{id}");
+        using var gone = await http.GetAsync($"/webhooks/{id}");
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
@@ -52,10 +57,11 @@ public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
     [Fact]
     public async Task ARotationGivesANewSecretAndKeepsThePreviousOneForTheOverlap()
     {
-        var created = await CreateAsync(fixture.Http);
+        using var http = await OtherOwnerAsync("webhook-subs");
+        var created = await CreateAsync(http);
         var id = created.GetProperty("id").GetInt64();
 
-        using var rotated = await fixture.Http.PostAsync($"/webhooks/{id}/rotate", null);
+        using var rotated = await http.PostAsync($"/webhooks/{id}/rotate", null);
 
         Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
         var body = await rotated.Content.ReadFromJsonAsync<JsonElement>();
@@ -64,15 +70,16 @@ public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
         Assert.InRange(until, DateTimeOffset.UtcNow.AddHours(23), DateTimeOffset.UtcNow.AddHours(25));
         // Both sign during the overlap (read as delivery will read them).
         var store = fixture.Frontend.Services.GetRequiredService<MediaService.ApiFrontend.Webhooks.WebhookStore>();
-        var secrets = await store.SigningSecretsAsync("dev", id, DateTimeOffset.UtcNow, default);
+        var secrets = await store.SigningSecretsAsync("webhook-subs", id, DateTimeOffset.UtcNow, default);
         Assert.Equal([body.GetProperty("secret").GetString()!, created.GetProperty("secret").GetString()!], secrets);
-        Assert.Equal([body.GetProperty("secret").GetString()!], await store.SigningSecretsAsync("dev", id, until.AddSeconds(1), default));
+        Assert.Equal([body.GetProperty("secret").GetString()!], await store.SigningSecretsAsync("webhook-subs", id, until.AddSeconds(1), default));
     }
 
     [Fact]
     public async Task AnotherOwnerNeitherSeesNorTouchesASubscription()
     {
-        var id = (await CreateAsync(fixture.Http)).GetProperty("id").GetInt64();
+        using var http = await OtherOwnerAsync("webhook-subs");
+        var id = (await CreateAsync(http)).GetProperty("id").GetInt64();
         using var other = await OtherOwnerAsync("webhook-other");
 
         using var get = await other.GetAsync($"/webhooks/{id}");
@@ -84,7 +91,7 @@ public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, rotate.StatusCode);
         Assert.DoesNotContain(list.EnumerateArray(), s => s.GetProperty("id").GetInt64() == id);
-        using var still = await fixture.Http.GetAsync($"/webhooks/{id}");
+        using var still = await http.GetAsync($"/webhooks/{id}");
         Assert.Equal(HttpStatusCode.OK, still.StatusCode);
     }
 
@@ -93,6 +100,7 @@ public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
     [InlineData("{\"url\":\"https://user:pw@example.com/\",\"events\":[\"media.stored\"]}", "url")]
     [InlineData("{\"url\":\"http://127.0.0.1:9/\",\"events\":[]}", "events")]
     [InlineData("{\"url\":\"http://127.0.0.1:9/\",\"events\":[\"media.exploded\"]}", "events")]
+    [InlineData("{\"url\":\"http://127.0.0.1:9/\",\"events\":[\"*\", \"all\"]}", "events")]
     [InlineData("{\"url\":\"http://does-not-resolve.invalid/\",\"events\":[\"media.stored\"]}", "url")]
     public async Task ABadSubscriptionIs400WithTheField(string json, string field)
     {

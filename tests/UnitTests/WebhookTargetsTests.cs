@@ -1,5 +1,5 @@
 using System.Net;
-using MediaService.ApiFrontend.Webhooks;
+using MediaService.DataPlane.Webhooks;
 
 namespace MediaService.UnitTests;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 
-namespace MediaService.ApiFrontend.Webhooks;
+namespace MediaService.DataPlane.Webhooks;
 
 /// <summary>
 /// Which webhook targets may be called: an absolute http(s) URL without credentials, whose host (a name is resolved)
