@@ -918,6 +918,7 @@ public sealed partial class UploadGrain(
         foreach (var e in events)
         {
             metrics.WebhookEventBorn(e.Type);
+            LogEventBorn(logger, Id, e.ItemVersion, e.Type, e.EventId, Current.Outbox.Length);
         }
 
         if (indexed)
@@ -957,13 +958,25 @@ public sealed partial class UploadGrain(
             var wake = webhookOptions.Value.WakeTimeout;
             await Task.WhenAll(subscriptions.Select(s => GrainFactory.GetGrain<IWebhookEndpointGrain>(s).WakeAsync().WaitAsync(wake)));
             var handed = outbox.Select(e => e.EventId).ToHashSet(StringComparer.Ordinal);
-            await WriteAsync(Current with { Outbox = MediaEventRules.Trim(Current.Outbox, handed) }, bumpVersion: false);
+            var trimmed = Current with { Outbox = MediaEventRules.Trim(Current.Outbox, handed) };
+            if (subscriptions.Count == 0)
+            {
+                // No subscription takes these events (the owner has none, or none for these types): trimmed in memory only,
+                // saving a write. The stored copy keeps them until the next write; handing them off again after a crash
+                // queues nothing, since a subscription made later takes only events that happened after it was made.
+                state.State = trimmed;
+            }
+            else
+            {
+                await WriteAsync(trimmed, bumpVersion: false);
+            }
             var now = time.GetUtcNow();
             foreach (var e in outbox)
             {
                 metrics.WebhookEventHandedOff(now - e.OccurredAt);
             }
 
+            LogHandedOff(logger, Id, outbox.Length, string.Join(",", outbox.Select(e => e.EventId)), subscriptions.Count);
             _settleFailures = 0;
             if (Current.Outbox.IsDefaultOrEmpty && !_indexBehind)
             {
@@ -1037,6 +1050,12 @@ public sealed partial class UploadGrain(
             throw MediaException.Unavailable("The database did not answer; nothing was changed. Retry later.", _postgresRetryAfter);
         }
     }
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Debug, Message = "Media item {MediaId} v{Version}: event {Type} {EventId} born; {Pending} in the outbox")]
+    private static partial void LogEventBorn(ILogger logger, long mediaId, long version, string type, string eventId, int pending);
+
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Debug, Message = "Media item {MediaId}: {Count} events ({EventIds}) handed off to {Subscriptions} subscriptions")]
+    private static partial void LogHandedOff(ILogger logger, long mediaId, int count, string eventIds, int subscriptions);
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Media item {MediaId}: {Count} events not handed to webhooks now, retried later: {Reason}")]
     private static partial void LogHandOffDeferred(ILogger logger, long mediaId, int count, string reason);

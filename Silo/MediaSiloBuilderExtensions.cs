@@ -58,20 +58,21 @@ public static class MediaSiloBuilderExtensions
         silo.Services.AddMediaProcessing(configuration);
         silo.Services.AddOptions<MetadataOptions>().Bind(configuration.GetSection(MetadataOptions.Section)).ValidateDataAnnotations()
             .Validate<IOptions<ReminderOptions>>((o, r) => o.IndexRetryPeriod >= r.Value.MinimumReminderPeriod,
-                "Metadata:IndexRetryPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).")
+                "Metadata:IndexRetryPeriod is shorter than Orleans' minimum reminder period (Reminders:MinimumReminderPeriod).")
             .ValidateOnStart();
         silo.Services.AddOptions<DataPlane.Webhooks.WebhookOptions>().Bind(configuration.GetSection(DataPlane.Webhooks.WebhookOptions.Section)).ValidateDataAnnotations()
             .Validate<IOptions<ReminderOptions>>((o, r) => o.ReminderPeriod >= r.Value.MinimumReminderPeriod,
-                "Webhooks:ReminderPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).")
+                "Webhooks:ReminderPeriod is shorter than Orleans' minimum reminder period (Reminders:MinimumReminderPeriod).")
             .ValidateOnStart();
         silo.Services.AddSingleton<DataPlane.Webhooks.WebhookQueue>();
         silo.Services.AddSingleton<DataPlane.Webhooks.WebhookDeliveries>();
         silo.Services.AddSingleton<Grains.Webhooks.WebhookSender>();
         silo.Services.AddOptions<ProcessingOptions>()
             .Validate<IOptions<ReminderOptions>>((o, r) => o.ReminderPeriod >= r.Value.MinimumReminderPeriod,
-                "Processing:ReminderPeriod is shorter than Orleans' minimum reminder period (Orleans:Reminders:MinimumReminderPeriod).");
-        // Orleans refuses reminders more frequent than this (default 1 min); tests lower it to see catch-ups quickly.
-        silo.Configure<ReminderOptions>(configuration.GetSection("Orleans:Reminders"));
+                "Processing:ReminderPeriod is shorter than Orleans' minimum reminder period (Reminders:MinimumReminderPeriod).");
+        // Orleans refuses reminders more frequent than this (default 1 min); tests lower it to see catch-ups quickly. Not
+        // under "Orleans:": Orleans reads Orleans:Reminders as its provider's configuration and stops a silo host that has it.
+        silo.Configure<ReminderOptions>(configuration.GetSection("Reminders"));
         silo.Services.AddSingleton(TimeProvider.System);
 
         // Operators: how fast a silo that stops answering is declared dead (Orleans:Membership: ProbeTimeout,

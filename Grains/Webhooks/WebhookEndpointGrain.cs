@@ -29,7 +29,9 @@ public sealed partial class WebhookEndpointGrain(
     private readonly string _serviceId = cluster.Value.ServiceId;
 
     // Deliveries handed to the sender and not reported yet, by delivery id: their items wait (one at a time per item).
-    private readonly Dictionary<long, long> _inFlight = [];
+    // One whose report never comes (every try of it failed) is given up at its deadline and sent again.
+    private readonly Dictionary<long, (long MediaId, DateTimeOffset Deadline)> _inFlight = [];
+    private static readonly TimeSpan ReportGrace = TimeSpan.FromMinutes(1);
     private WebhookEndpoint? _endpoint;
     private DateTimeOffset _endpointReadAt;
     private bool _reminderRegistered;
@@ -139,13 +141,20 @@ public sealed partial class WebhookEndpointGrain(
             return;
         }
 
+        foreach (var (id, lost) in _inFlight.Where(f => f.Value.Deadline < now).ToList())
+        {
+            _inFlight.Remove(id);
+            LogReportLost(logger, Id, id, lost.MediaId);
+        }
+
         var slots = _options.MaxConcurrency - _inFlight.Count;
         if (slots <= 0)
         {
+            Schedule(_inFlight.Values.Min(f => f.Deadline) - now);
             return;
         }
 
-        var (due, next) = await deliveries.DueAsync(Id, [.. _inFlight.Values.Distinct()], now, slots, CancellationToken.None);
+        var (due, next) = await deliveries.DueAsync(Id, [.. _inFlight.Values.Select(f => f.MediaId).Distinct()], now, slots, CancellationToken.None);
         foreach (var delivery in due)
         {
             Start(endpoint, delivery, now);
@@ -155,6 +164,11 @@ public sealed partial class WebhookEndpointGrain(
         {
             Schedule(at - now);
         }
+        else if (_inFlight.Count > 0)
+        {
+            // Woken by the reports; the earliest deadline in case one never comes.
+            Schedule(_inFlight.Values.Min(f => f.Deadline) - now);
+        }
         else if (due.Count == 0 && _inFlight.Count == 0)
         {
             await ForgetReminderAsync();
@@ -163,7 +177,7 @@ public sealed partial class WebhookEndpointGrain(
 
     private void Start(WebhookEndpoint endpoint, DueDelivery delivery, DateTimeOffset now)
     {
-        _inFlight[delivery.Id] = delivery.MediaId;
+        _inFlight[delivery.Id] = (delivery.MediaId, now + _options.DeliveryTimeout + ReportGrace);
         var attempt = new WebhookAttempt(endpoint.Url, delivery.EventId, delivery.Body, endpoint.SigningSecrets(now), _options.DeliveryTimeout);
         var self = this.AsReference<IWebhookEndpointGrain>();
         var number = delivery.Attempts + 1;
@@ -264,6 +278,9 @@ public sealed partial class WebhookEndpointGrain(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId} disabled: {Reason}")]
     private static partial void LogDisabled(ILogger logger, long subscriptionId, string reason);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: no report of delivery {DeliveryId} (media item {MediaId}); sent again")]
+    private static partial void LogReportLost(ILogger logger, long subscriptionId, long deliveryId, long mediaId);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: report of delivery {DeliveryId} not taken now: {Reason}")]
     private static partial void LogReportRetried(ILogger logger, long subscriptionId, long deliveryId, string reason);

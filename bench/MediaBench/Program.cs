@@ -26,6 +26,10 @@ using SixLabors.ImageSharp.Processing;
 //   MediaBench scale <api-url> <admin-key-file> <concurrency> <seconds> <stop-file>
 //                                          continuous tus uploads retried as tus-js-client does while silos come and go;
 //                                          prints completed/failed uploads per second and media items per silo (bench/scale-bench.sh)
+//   MediaBench webhooks <api-url> <admin-key-file> <label>
+//                                          webhook delivery to a receiver in this process: events/s, lag from change to
+//                                          arrival, PATCH latency with and without a subscription (bench/webhook-bench.sh);
+//                                          WEBHOOK_ITEMS (300), WEBHOOK_CONCURRENCY (8), WEBHOOK_PACED_RATE (20/s), WEBHOOK_PACED_COUNT (100)
 //   MediaBench explain <connection> <service-id> <owner> <query>...
 //                                          EXPLAIN ANALYZE of the service's own search SQL for each query (tag=a&q=b&...)
 var command = args.ElementAtOrDefault(0);
@@ -46,6 +50,13 @@ switch (command)
         await MediaService.Bench.ScaleLoad.RunAsync(folder, File.ReadAllText(args[2]).Trim(),
             Environment.GetEnvironmentVariable("MEDIA_API_KEY") ?? throw new ArgumentException("MEDIA_API_KEY is not set."),
             int.Parse(args[3], CultureInfo.InvariantCulture), TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)), args[5]);
+        return;
+
+    case "webhooks":
+        int Setting(string name, int fallback) =>
+            Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
+        Environment.ExitCode = await MediaService.Bench.WebhookLoad.RunAsync(folder, File.ReadAllText(args[2]).Trim(), args[3],
+            Setting("WEBHOOK_ITEMS", 300), Setting("WEBHOOK_CONCURRENCY", 8), Setting("WEBHOOK_PACED_RATE", 20), Setting("WEBHOOK_PACED_COUNT", 100));
         return;
 
     case "explain":

@@ -25,7 +25,7 @@ public sealed class IndexCatchUpTests(ITestOutputHelper output)
         var retry = TimeSpan.FromSeconds(3);
         var cluster = await MediaTestCluster.StartAsync(serviceId, silos: 2, fastDeathDetection: true, settings: new Dictionary<string, string>
         {
-            ["Orleans:Reminders:MinimumReminderPeriod"] = "00:00:01",
+            ["Reminders:MinimumReminderPeriod"] = "00:00:01",
             ["Metadata:IndexRetryPeriod"] = retry.ToString(),
         });
         await using var data = NpgsqlDataSource.Create(TestEnvironment.ConnectionString);

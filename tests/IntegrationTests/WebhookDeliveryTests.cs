@@ -30,7 +30,7 @@ public sealed class WebhookDeliveryFixture : IAsyncLifetime
         Receiver = await WebhookReceiver.StartAsync();
         Cluster = await MediaTestCluster.StartAsync(ServiceId, silos: 2, settings: new Dictionary<string, string>
         {
-            ["Orleans:Reminders:MinimumReminderPeriod"] = "00:00:01",
+            ["Reminders:MinimumReminderPeriod"] = "00:00:01",
             ["Webhooks:ReminderPeriod"] = "00:00:02",
             ["Webhooks:RetrySchedule:0"] = "00:00:00.200",
             ["Webhooks:RetrySchedule:1"] = "00:00:00.500",
