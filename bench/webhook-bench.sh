@@ -91,7 +91,7 @@ row() { sed -n "s/^$1|//p" "$ROWS" | awk -F'|' -v OFS=' | ' '{ $1 = $1; print "|
 {
   echo "# Webhook delivery"
   echo
-  echo "$(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)$([ -z "$(git status --porcelain --untracked-files=no)" ] || echo ' with uncommitted changes'), $(nproc) cores; bench/webhook-bench.sh with" \
+  echo "$(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)$([ -z "$(git status --porcelain --untracked-files=no -- . ':!bench/webhook-bench.md')" ] || echo ' with uncommitted changes'), $(nproc) cores; bench/webhook-bench.sh with" \
     "WEBHOOK_ITEMS=${WEBHOOK_ITEMS:-300}, WEBHOOK_CONCURRENCY=${WEBHOOK_CONCURRENCY:-8}," \
     "WEBHOOK_PACED_RATE=${WEBHOOK_PACED_RATE:-20}, WEBHOOK_PACED_COUNT=${WEBHOOK_PACED_COUNT:-100}," \
     "Webhooks:MaxConcurrency 4 (the default), then $RAISED. PostgreSQL, s3rver, the silos, one frontend and the" \
