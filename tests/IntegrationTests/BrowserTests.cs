@@ -11,7 +11,8 @@ namespace MediaService.IntegrationTests;
 /// The upload web app (/app/) in a real browser (Debian's Chromium, driven by playwright-core from
 /// Browser/upload-app.mjs) against the real frontend: a pasted key, a batch of images, a 64 MiB file in chunks, a
 /// file through a network drop, a reload mid-upload, thumbnails, a title edited on the item page and found by search,
-/// and a person without a key uploading through an upload link.
+/// a webhook subscription made, delivered to, redelivered and deleted in the page, and a person without a key uploading
+/// through an upload link (who gets neither the gallery nor the webhooks).
 /// Every file must be stored byte-identical. Screenshots are kept in .data/test-artifacts/browser/.
 /// </summary>
 [Collection(MediaServiceCollection.Name)]
@@ -106,6 +107,30 @@ public sealed class BrowserTests(MediaServiceFixture fixture, ITestOutputHelper 
         Assert.Contains("browser-test", item.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
         Assert.True(report.GetProperty("foundBySearch").GetBoolean(), "The gallery's search did not find the item by its new title.");
         Assert.True(report.GetProperty("foundByTag").GetBoolean(), "The gallery's search did not find the item by its tag.");
+
+        // The webhook made in the page: a bad URL refused in words, the secret shown once with its warning and the one
+        // that signs, listed, its delivery shown and redelivered (same webhook-id and body), then deleted.
+        var webhook = report.GetProperty("webhook");
+        Assert.StartsWith("Not created: URL: An http or https URL", webhook.GetProperty("refusal").GetString());
+        Assert.StartsWith("whsec_", webhook.GetProperty("secret").GetString());
+        Assert.Contains("it is not shown again", webhook.GetProperty("secretNote").GetString());
+        Assert.True(webhook.GetProperty("secretFocused").GetBoolean(), "The secret's box did not take the focus.");
+        Assert.Equal("Enabled", webhook.GetProperty("listedStatus").GetString());
+        Assert.True(webhook.GetProperty("signedWithShownSecret").GetBoolean(), "The delivery was not signed with the secret the page showed.");
+        Assert.StartsWith("HTTP 204", webhook.GetProperty("lastAttempt").GetString());
+        Assert.True(webhook.GetProperty("redeliveredSameId").GetBoolean(), "The redelivery did not carry the same webhook-id and body.");
+        Assert.Contains("redelivery", webhook.GetProperty("redeliveryAttempt").GetString());
+        Assert.NotEqual("None yet", webhook.GetProperty("lastSuccess").GetString());
+        Assert.True(webhook.GetProperty("secretGone").GetBoolean(), "The secret stayed on the page after \"I have copied it\".");
+        Assert.True(webhook.GetProperty("deletedInPage").GetBoolean());
+        using (var gone = await fixture.Http.GetAsync($"/webhooks/{webhook.GetProperty("id").GetString()}"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+        }
+
+        var listed = await fixture.Http.GetFromJsonAsync<JsonElement>("/webhooks");
+        Assert.DoesNotContain(webhook.GetProperty("url").GetString(), listed.EnumerateArray().Select(s => s.GetProperty("url").GetString()));
+        Assert.True(report.GetProperty("linkWebhooksHidden").GetBoolean(), "The page offered the webhooks view to an upload link's holder.");
     }
 
     private static string Figure(JsonElement report, string name) =>

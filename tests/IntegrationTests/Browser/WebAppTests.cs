@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using MediaService.IntegrationTests.Infrastructure;
 
 namespace MediaService.IntegrationTests;
@@ -14,6 +15,7 @@ public sealed class WebAppTests(MediaServiceFixture fixture)
     [InlineData("/app/", "text/html")]
     [InlineData("/app/index.html", "text/html")]
     [InlineData("/app/js/main.js", "text/javascript")]
+    [InlineData("/app/js/webhooks.js", "text/javascript")]
     [InlineData("/app/app.css", "text/css")]
     [InlineData("/app/vendor/uppy/uppy.min.mjs", "text/javascript")]
     [InlineData("/app/vendor/uppy/uppy.min.css", "text/css")]
@@ -38,6 +40,58 @@ public sealed class WebAppTests(MediaServiceFixture fixture)
         again.Headers.IfNoneMatch.Add(response.Headers.ETag!);
         using var revalidated = await anonymous.SendAsync(again);
         Assert.Equal(HttpStatusCode.NotModified, revalidated.StatusCode);
+    }
+
+    [Fact]
+    public async Task ThePageAndItsModulesHoldNothingTheStrictPolicyWouldBlock()
+    {
+        using var anonymous = fixture.Frontend.CreateHttpClient(null);
+
+        var html = await anonymous.GetStringAsync("/app/");
+
+        // Scripts only from files, no style elements or attributes, no inline event handlers: the policy
+        // (script-src 'self'; style-src 'self') would block them, and the page would break silently.
+        Assert.DoesNotMatch(@"<script(?![^>]*\bsrc=)[^>]*>", html);
+        Assert.DoesNotMatch(@"<style\b", html);
+        Assert.DoesNotMatch(@"<[^>]*\sstyle\s*=", html);
+        Assert.DoesNotMatch(@"<[^>]*\son[a-z]+\s*=", html);
+        // The views the navigation offers to a key's holder.
+        foreach (var view in new[] { "upload", "items", "webhooks" })
+        {
+            Assert.Contains($"href=\"#/{view}\" data-nav=\"{view}\"", html);
+            Assert.Contains($"id=\"view-{view}\"", html);
+        }
+
+        // Every module the page loads (main.js and what it imports, transitively) is served as JavaScript, and the app's
+        // own never turns strings into code or markup (eval and new Function are blocked; HTML from strings invites
+        // injection of what the API returns, such as a webhook's URL or a delivery's error).
+        var pending = new Queue<string>(["js/main.js"]);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (pending.TryDequeue(out var module))
+        {
+            if (!seen.Add(module))
+            {
+                continue;
+            }
+
+            using var response = await anonymous.GetAsync($"/app/{module}");
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"/app/{module} answered {response.StatusCode}.");
+            Assert.Equal("text/javascript", response.Content.Headers.ContentType?.MediaType);
+            if (module.StartsWith("vendor/", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var source = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotMatch(@"\beval\s*\(|\bnew\s+Function\s*\(|\.innerHTML\s*=|\.outerHTML\s*=|insertAdjacentHTML|document\.write", source);
+            foreach (Match import in Regex.Matches(source, @"\bfrom\s+'(\.{1,2}/[^']+)'"))
+            {
+                pending.Enqueue(new Uri(new Uri($"http://app/app/{module}"), import.Groups[1].Value).AbsolutePath["/app/".Length..]);
+            }
+        }
+
+        Assert.Contains("js/webhooks.js", seen);
+        Assert.Contains("vendor/uppy/uppy.min.mjs", seen);
     }
 
     [Fact]

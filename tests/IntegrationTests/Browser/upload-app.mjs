@@ -1,10 +1,13 @@
 // Drives Debian's Chromium (playwright-core, pinned in web/package-lock.json) through the upload web app at /app/, as a
 // person would: enters a key, drops files, loses the network for a few seconds, reloads mid-upload, waits for
-// thumbnails, edits a title, searches the gallery. Every wait is bounded. Prints one JSON report on stdout (what was
-// uploaded under which id, what the page showed, console errors); BrowserTests.cs checks it against the API.
+// thumbnails, edits a title, searches the gallery, subscribes a webhook receiver of its own and deletes it again.
+// Every wait is bounded. Prints one JSON report on stdout (what was uploaded under which id, what the page showed,
+// console errors); BrowserTests.cs checks it against the API.
 // Usage: node upload-app.mjs CONFIG.json
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
 import path from 'node:path';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -26,10 +29,14 @@ try {
   page.setDefaultTimeout(seconds(30));
   // Network interruptions the test causes itself (offline, reload) are expected; anything else is an error of the app.
   let expectNetworkErrors = false;
+  // A refusal the test asks for (a 400 to a bad form), which Chromium logs as a failed resource.
+  let expectRefusal = false;
   page.on('console', message => {
     if (message.type() !== 'error') return;
     const text = `${message.text()} (${message.location()?.url ?? ''})`;
-    if (expectNetworkErrors && /ERR_INTERNET_DISCONNECTED|ERR_ABORTED|ERR_NETWORK_CHANGED|Failed to load resource/.test(message.text())) {
+    if (expectRefusal && /the server responded with a status of 400/.test(message.text())) {
+      report.expectedRefusals = [...(report.expectedRefusals ?? []), text];
+    } else if (expectNetworkErrors && /ERR_INTERNET_DISCONNECTED|ERR_ABORTED|ERR_NETWORK_CHANGED|Failed to load resource/.test(message.text())) {
       report.networkErrors.push(text);
     } else {
       report.consoleErrors.push(text);
@@ -197,7 +204,107 @@ try {
   await shot('search.png');
   log(`search by text found it: ${found}, by tag: ${report.foundByTag}`);
 
-  // 9. A person without a key, through an upload link: a fresh browser profile opens the link and uploads.
+  // 9. Webhooks: a receiver of this script on 127.0.0.1 (the test environment allows private targets). The page
+  // refuses a bad URL in words, makes the subscription, shows its secret once, lists it; an event of the item edited
+  // above arrives signed with that secret, shows in the subscription's delivery log, is sent again from there under the
+  // same webhook-id; the subscription is deleted after a confirmation.
+  {
+    const received = [];
+    const receiver = http.createServer((request, response) => {
+      const chunks = [];
+      request.on('data', chunk => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ path: request.url, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        response.statusCode = 204;
+        response.end();
+      });
+    });
+    await new Promise(resolve => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookPath = `/hooks/${config.marker}`;
+      const hookUrl = `http://127.0.0.1:${receiver.address().port}${hookPath}`;
+      const signedWith = (secret, delivery) => {
+        const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+        const h = delivery.headers;
+        const expected = createHmac('sha256', key).update(`${h['webhook-id']}.${h['webhook-timestamp']}.${delivery.body}`).digest('base64');
+        return (h['webhook-signature'] ?? '').split(' ').includes(`v1,${expected}`);
+      };
+      const updatesOfItem = () => received.filter(r => r.path === hookPath && r.body.includes('"type":"media.updated"') && r.body.includes(`"id":${itemId},`));
+      const arrived = async (count, what) => {
+        const until = Date.now() + seconds(60);
+        while (updatesOfItem().length < count && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 100));
+        if (updatesOfItem().length < count) throw new Error(`${what} did not reach the receiver within 60 s (received: ${received.length}).`);
+        return updatesOfItem()[count - 1];
+      };
+
+      await page.goto('/app/#/webhooks');
+      await page.locator('#webhooks-status', { hasText: /subscription/ }).waitFor();
+      // A URL the service refuses: its words under the field.
+      expectRefusal = true;
+      await page.locator('#webhook-url').fill('ftp://127.0.0.1/hooks');
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      await page.locator('#webhook-url-error', { hasText: 'http or https' }).waitFor();
+      const refusal = (await page.locator('#webhook-form-error').textContent()).trim();
+      // The one that works: two event types, a description.
+      await page.locator('#webhook-url').fill(hookUrl);
+      await page.getByRole('checkbox', { name: 'All events' }).uncheck();
+      await page.getByRole('checkbox', { name: /media\.updated/ }).check();
+      await page.getByRole('checkbox', { name: /media\.deleted/ }).check();
+      await page.locator('#webhook-description').fill(`Browser test ${config.marker}`);
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      await page.locator('#secret-box').waitFor({ state: 'visible' });
+      expectRefusal = false;
+      const secret = await page.locator('#secret-value').inputValue();
+      const card = page.locator('#subscriptions li.subscription', { hasText: hookUrl });
+      await card.waitFor();
+      report.webhook = {
+        id: await card.getAttribute('data-id'), url: hookUrl, refusal, secret,
+        secretNote: (await page.locator('#secret-box .note').textContent()).trim(),
+        secretFocused: await page.evaluate(() => document.activeElement?.id === 'secret-box'),
+        listedStatus: (await card.locator('.subscription-status').textContent()).trim(),
+      };
+      log(`webhook ${report.webhook.id} subscribed to ${hookUrl}; a bad URL was refused with "${refusal}"`);
+
+      // An event: the edited item's description changes (through the API; the title stays as step 7 left it).
+      const patched = await fetch(new URL(`/media/${itemId}/metadata`, config.baseUrl), {
+        method: 'PATCH', headers: { Authorization: `Bearer ${config.key}`, 'Content-Type': 'application/merge-patch+json' },
+        body: JSON.stringify({ description: `Seen by a webhook ${config.marker}` }) });
+      if (!patched.ok) throw new Error(`PATCH /media/${itemId}/metadata answered ${patched.status}`);
+      const first = await arrived(1, 'The media.updated event');
+      report.webhook.signedWithShownSecret = signedWith(secret, first);
+
+      // Its delivery in the page's log, then sent again from there.
+      await card.getByRole('button', { name: 'Recent deliveries' }).click();
+      const delivered = card.locator('tr[data-type="media.updated"][data-status="delivered"]', { hasText: itemId }).first();
+      await delivered.waitFor({ timeout: seconds(30) });
+      const deliveryId = await delivered.getAttribute('data-id');
+      report.webhook.lastAttempt = (await delivered.locator('.last-attempt').textContent()).trim();
+      await delivered.getByRole('button', { name: /^Redeliver/ }).click();
+      const second = await arrived(2, 'The redelivery');
+      report.webhook.redeliveredSameId = second.headers['webhook-id'] === first.headers['webhook-id'] && second.body === first.body;
+      const again = card.locator(`tr[data-id="${deliveryId}"][data-status="delivered"][data-attempts="2"]`);
+      await again.waitFor({ timeout: seconds(30) });
+      report.webhook.redeliveryAttempt = (await again.locator('.last-attempt').textContent()).trim();
+      // The subscription's summary follows: a last success now.
+      await card.locator('.last-success', { hasNotText: 'None yet' }).waitFor({ timeout: seconds(15) });
+      report.webhook.lastSuccess = (await card.locator('.last-success').textContent()).trim();
+      await shot('webhooks.png');
+
+      // The secret leaves the page; the subscription is deleted after a confirmation.
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      report.webhook.secretGone = await page.locator('#secret-box').isHidden() && await page.locator('#secret-value').inputValue() === '';
+      await card.getByRole('button', { name: 'Delete', exact: true }).click();
+      await card.getByRole('button', { name: 'Delete subscription' }).click();
+      await card.waitFor({ state: 'detached' });
+      report.webhook.deletedInPage = true;
+      log(`webhook delivery ${deliveryId} delivered (${report.webhook.lastAttempt}), redelivered (${report.webhook.redeliveryAttempt}); subscription deleted`);
+    } finally {
+      expectRefusal = false;
+      receiver.close();
+    }
+  }
+
+  // 10. A person without a key, through an upload link: a fresh browser profile opens the link and uploads.
   if (config.uploadLink) {
     const guest = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: config.baseUrl });
     const guestPage = await guest.newPage();
@@ -216,6 +323,10 @@ try {
     // Its status follows the service (GET /media/{id} is open to the link) until processing is done.
     await guestPage.locator('#recent .card-status[data-status="ready"]').waitFor({ timeout: seconds(120) });
     report.linkNavHidden = await guestPage.locator('#nav').isHidden();
+    // The webhooks view is not theirs: its fragment still shows the upload view.
+    await guestPage.evaluate(() => { location.hash = '#/webhooks'; });
+    await guestPage.waitForTimeout(300);
+    report.linkWebhooksHidden = await guestPage.locator('#view-webhooks').isHidden() && await guestPage.locator('#view-upload').isVisible();
     await guestPage.screenshot({ path: path.join(config.artifacts, 'upload-link.png'), fullPage: true });
     report.screenshots.push(path.join(config.artifacts, 'upload-link.png'));
     log(`uploaded through an upload link as item ${report.linkUpload.id}`);

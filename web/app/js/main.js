@@ -1,11 +1,13 @@
 // The app's shell: which credential is in use (a pasted API key, or an upload link's token from the URL fragment),
-// and which view the fragment names (#/upload, #/items, #/items/{id}).
+// and which view the fragment names (#/upload, #/items, #/items/{id}, #/webhooks). An upload link's session only uploads:
+// whatever the fragment, it gets the upload view, and no navigation to the others.
 import { api, credential, saveKey, forgetKey, useUploadLink, leaveUploadLink, ApiError } from './api.js';
 import { startUploader } from './upload.js';
 import { showGallery, wireGallery } from './gallery.js';
 import { showItem, wireItem } from './item.js';
+import { showWebhooks, wireWebhooks, leaveWebhooks } from './webhooks.js';
 
-const views = ['key', 'upload', 'items', 'item'];
+const views = ['key', 'upload', 'items', 'item', 'webhooks'];
 
 function announce(message) {
   const el = document.getElementById('announcer');
@@ -15,6 +17,8 @@ function announce(message) {
 }
 
 function show(name) {
+  // The webhooks view holds a secret on screen and reads deliveries while shown: leaving it ends both.
+  if (name !== 'webhooks') leaveWebhooks();
   for (const view of views) document.getElementById(`view-${view}`).hidden = view !== name;
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === name || (name === 'item' && a.dataset.nav === 'items')) a.setAttribute('aria-current', 'page');
@@ -60,6 +64,9 @@ async function route() {
   } else if (hash === '#/items') {
     show('items');
     await showGallery();
+  } else if (hash === '#/webhooks') {
+    show('webhooks');
+    await showWebhooks();
   } else {
     show('upload');
     startUploader({ announce });
@@ -106,5 +113,6 @@ document.getElementById('forget-key').addEventListener('click', () => {
 
 wireGallery();
 wireItem();
+wireWebhooks({ announce });
 window.addEventListener('hashchange', () => { route().then(moveFocus); });
 route();
