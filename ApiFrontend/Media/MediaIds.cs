@@ -17,16 +17,23 @@ public static class MediaIds
     public const long MaxId = (1L << 53) - 1;
 
     /// <summary>The low bits that check the rest.</summary>
-    public const int CheckBits = 16;
+    public const int CheckBits = DataPlane.Sharding.ShardKey.CheckBits;
 
-    /// <summary>A fresh id from a cryptographic generator, checked under <paramref name="key"/>.</summary>
-    public static long NewId(ReadOnlySpan<byte> key)
+    /// <summary>A fresh id from a cryptographic generator, checked under <paramref name="key"/>; with
+    /// <paramref name="shard"/>, one that lives on that logical shard (its low six random bits say so: the other 31 stay
+    /// random).</summary>
+    public static long NewId(ReadOnlySpan<byte> key, int? shard = null)
     {
         Span<byte> bytes = stackalloc byte[8];
         while (true)
         {
             RandomNumberGenerator.Fill(bytes);
             var random = (long)(BinaryPrimitives.ReadUInt64LittleEndian(bytes) & (ulong)(MaxId >> CheckBits));
+            if (shard is { } s)
+            {
+                random = DataPlane.Sharding.ShardKey.Place(random, s);
+            }
+
             if (random != 0)
             {
                 return (random << CheckBits) | Check(key, random);
