@@ -10,6 +10,8 @@ export MEDIA_ENV_DIR=$PWD/.data/test
 export PG_PORT=${TEST_PG_PORT:-55433}
 export S3_PORT=${TEST_S3_PORT:-54569}
 export PG_DB=media_test
+# A second database in the same PostgreSQL, for the tests of storage shards (ShardedStorageTests).
+export PG_SHARD_DBS=media_test_s1
 export S3_BUCKET=media-test
 # A throwaway cluster: durability settings off for speed.
 export PG_EXTRA_CONF=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'

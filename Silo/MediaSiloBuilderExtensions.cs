@@ -3,6 +3,9 @@ using MediaService.Grains;
 using MediaService.Grains.Interfaces;
 using MediaService.Grains.Operations;
 using MediaService.Grains.Processing;
+using MediaService.Grains.Storage;
+using MediaService.DataPlane.Sharding;
+using Orleans.Runtime.Hosting;
 using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,19 +37,30 @@ public static class MediaSiloBuilderExtensions
             options.ConnectionString = connectionString;
         });
 
-        silo.AddAdoNetGrainStorage(StorageNames.Media, optionsBuilder =>
+        // Media items' state: one ADO.NET provider per database of Storage:Shards (by default the one database), behind a
+        // router that picks the database of an item's logical shard.
+        var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var databases = storage.Databases(connectionString);
+        foreach (var (name, databaseConnection) in databases)
         {
-            optionsBuilder.Configure(options =>
+            silo.AddAdoNetGrainStorage(ShardedGrainStorage.ProviderName(name), optionsBuilder =>
             {
-                options.Invariant = PostgresOptions.Invariant;
-                options.ConnectionString = connectionString;
-            });
+                optionsBuilder.Configure(options =>
+                {
+                    options.Invariant = PostgresOptions.Invariant;
+                    options.ConnectionString = databaseConnection;
+                });
 
-            // Orleans' own serializer is version tolerant through [Id] and [Alias]: state survives renames
-            // and moves of its types, which the default JSON with embedded .NET type names does not.
-            optionsBuilder.Configure<Serializer>((options, serializer) =>
-                options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-        });
+                // Orleans' own serializer is version tolerant through [Id] and [Alias]: state survives renames
+                // and moves of its types, which the default JSON with embedded .NET type names does not.
+                optionsBuilder.Configure<Serializer>((options, serializer) =>
+                    options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+            });
+        }
+
+        silo.Services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        silo.Services.AddSingleton(ShardMap.Seed(databases.Keys));
+        silo.Services.AddGrainStorage(StorageNames.Media, (sp, _) => new ShardedGrainStorage(sp, sp.GetRequiredService<ShardMap>()));
 
         silo.UseAdoNetReminderService(options =>
         {

@@ -8,6 +8,8 @@
 #   MEDIA_ENV_DIR   data folder (default .data/run)      PG_PORT  PostgreSQL port (default 55432)
 #   S3_PORT         s3rver port (default 54568)          PG_DB    database name (default media)
 #   S3_BUCKET       bucket (default media)
+#   PG_SHARD_DBS    more databases in the same PostgreSQL for media items' storage shards (space-separated names,
+#                   default none): created, dropped by fresh and migrated like PG_DB; `env` prints their names
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +17,7 @@ MEDIA_ENV_DIR=${MEDIA_ENV_DIR:-$ROOT/.data/run}
 PG_PORT=${PG_PORT:-55432}
 S3_PORT=${S3_PORT:-54568}
 PG_DB=${PG_DB:-media}
+PG_SHARD_DBS=${PG_SHARD_DBS:-}
 S3_BUCKET=${S3_BUCKET:-media}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # initdb refuses to run as root: as root the cluster belongs to Debian's postgres user, otherwise to the caller.
@@ -108,16 +111,22 @@ CONF
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 60 start >/dev/null
     log "PostgreSQL started on 127.0.0.1:$PG_PORT"
   fi
-  if ! psql_db -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" | grep -q 1; then
-    psql_db -d postgres -c "CREATE DATABASE \"$PG_DB\""
-    log "database $PG_DB created"
-  fi
+  local db
+  for db in $PG_DB $PG_SHARD_DBS; do
+    if ! psql_db -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      psql_db -d postgres -c "CREATE DATABASE \"$db\""
+      log "database $db created"
+    fi
+  done
 }
 
 # Drops the database and the bucket's objects (tests start from nothing; migrations are applied anew).
 reset_data() {
   if pg_running; then
-    psql_db -d postgres -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)"
+    local db
+    for db in $PG_DB $PG_SHARD_DBS; do
+      psql_db -d postgres -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
+    done
   fi
   if s3_running; then
     local pid i
@@ -130,18 +139,21 @@ reset_data() {
   rm -rf "$S3_DIR/data"
 }
 
-# Applies db/migrations/NNN_*.sql in order, each once, each in its own transaction.
+# Applies db/migrations/NNN_*.sql in order, each once, each in its own transaction, to every database (a shard
+# database gets the same schema; the tables it does not use stay empty).
 migrate() {
-  psql_db -d "$PG_DB" -c "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-  local f v
-  for f in "$ROOT"/db/migrations/[0-9][0-9][0-9]_*.sql; do
-    [ -e "$f" ] || continue
-    v=$(basename "$f" .sql)
-    if [ -z "$(psql_db -d "$PG_DB" -tAc "SELECT 1 FROM schema_migrations WHERE version = '$v'")" ]; then
-      log "applying migration $v"
-      { echo "BEGIN;"; cat "$f"; echo; echo "INSERT INTO schema_migrations (version) VALUES ('$v');"; echo "COMMIT;"; } \
-        | psql_db -d "$PG_DB" -f - >/dev/null
-    fi
+  local db f v
+  for db in $PG_DB $PG_SHARD_DBS; do
+    psql_db -d "$db" -c "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())" >/dev/null
+    for f in "$ROOT"/db/migrations/[0-9][0-9][0-9]_*.sql; do
+      [ -e "$f" ] || continue
+      v=$(basename "$f" .sql)
+      if [ -z "$(psql_db -d "$db" -tAc "SELECT 1 FROM schema_migrations WHERE version = '$v'")" ]; then
+        log "applying migration $v to $db"
+        { echo "BEGIN;"; cat "$f"; echo; echo "INSERT INTO schema_migrations (version) VALUES ('$v');"; echo "COMMIT;"; } \
+          | psql_db -d "$db" -f - >/dev/null
+      fi
+    done
   done
 }
 
@@ -193,6 +205,7 @@ export S3__ServiceUrl="http://127.0.0.1:$S3_PORT"
 export S3__Bucket="$S3_BUCKET"
 export S3__AccessKey="S3RVER"
 export S3__SecretKey="S3RVER"
+export MEDIA_SHARD_DBS="$PG_SHARD_DBS"
 VARS
 }
 

@@ -14,6 +14,14 @@ public static class TestEnvironment
 
     public static string S3ServiceUrl => Required("S3:ServiceUrl");
 
+    /// <summary>The extra databases ./test.sh makes in the test PostgreSQL for storage shards (MEDIA_SHARD_DBS).</summary>
+    public static IReadOnlyList<string> ShardDatabases =>
+        (Configuration["MEDIA_SHARD_DBS"] ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>The test connection string, to another database of the same PostgreSQL.</summary>
+    public static string ConnectionStringFor(string database) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Database = database }.ConnectionString;
+
     public static string S3Bucket => Required("S3:Bucket");
 
     /// <summary>Part size the tests run with: S3's minimum, so that multi-part cases stay small.</summary>
