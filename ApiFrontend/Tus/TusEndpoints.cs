@@ -578,7 +578,9 @@ public static partial class TusEndpoints
 
             return new Appended(outcome.Offset, outcome.Stored is null ? grant.ExpiresAt : null, null, null);
         }
-        catch (MediaException ex) when (ResumableProtocol.Of(context).IsDraft && ex.Code == MediaErrorCode.OffsetMismatch)
+        // A stale writer too: a newer request took the upload over while this one was sending (a request the client
+        // dropped can reach the item late). The draft's 409 then says where the upload stands, so the client resumes.
+        catch (MediaException ex) when (ResumableProtocol.Of(context).IsDraft && ex.Code is MediaErrorCode.OffsetMismatch or MediaErrorCode.StaleWriter)
         {
             var expected = (await grain.GetMetadataAsync())?.Offset;
             return Appended.Refused(ResumableProtocol.Of(context).MismatchingOffset(context, expected, begin.Offset, ex.Message));

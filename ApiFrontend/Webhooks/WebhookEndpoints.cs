@@ -12,7 +12,7 @@ namespace MediaService.ApiFrontend.Webhooks;
 /// media: another owner's subscription answers 404. Deliveries are made by the silos (<c>IWebhookEndpointGrain</c>); the
 /// frontend reads their log and asks the subscription's grain for a redelivery.
 /// </summary>
-public static class WebhookEndpoints
+public static partial class WebhookEndpoints
 {
     /// <summary>Maps <c>/webhooks</c>.</summary>
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
@@ -95,7 +95,8 @@ public static class WebhookEndpoints
         await store.DeleteAsync(context.User.Owner(), id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
 
     internal static async Task<Results<Ok<NewWebhook>, ProblemHttpResult>> RotateAsync(
-        long id, HttpContext context, WebhookStore store, IClusterClient cluster, IOptions<WebhookOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        long id, HttpContext context, WebhookStore store, IClusterClient cluster, IOptions<WebhookOptions> options, TimeProvider time,
+        ILogger<WebhookStore> logger, CancellationToken cancellationToken)
     {
         var secret = WebhookTargets.NewSecret();
         var rotated = await store.RotateAsync(context.User.Owner(), id, secret, time.GetUtcNow() + options.Value.RotationOverlap, cancellationToken);
@@ -104,8 +105,18 @@ public static class WebhookEndpoints
             return NotFound(id);
         }
 
-        // The delivering silo signs with both secrets from its next attempt (it would also read them within Webhooks:ConfigRefresh).
-        await cluster.GetGrain<IWebhookEndpointGrain>(id).ReloadAsync();
+        // The delivering silo signs with both secrets from its next attempt. Best effort: the rotation is stored and its
+        // secret must reach the owner (a retried rotation would push this secret out unseen); the silo reads the
+        // subscription again within Webhooks:ConfigRefresh anyway.
+        try
+        {
+            await cluster.GetGrain<IWebhookEndpointGrain>(id).ReloadAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReloadDeferred(logger, id, ex.Message);
+        }
+
         return TypedResults.Ok(NewWebhook.Of(rotated, secret));
     }
 
@@ -209,6 +220,9 @@ public static class WebhookEndpoints
         events.Count == 0 || events.Any(e => e != "*" && !MediaEventTypes.All.Contains(e))
             ? $"One or more of {string.Join(", ", MediaEventTypes.All)}, or * for all."
             : null;
+
+    [LoggerMessage(EventId = 4601, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: rotated, but its delivery grain was not told now ({Reason}); it reads the subscription again within Webhooks:ConfigRefresh")]
+    private static partial void LogReloadDeferred(ILogger logger, long subscriptionId, string reason);
 
     private static ProblemHttpResult NotFound(long id) =>
         Problems.Create("webhook-not-found", StatusCodes.Status404NotFound, "Webhook not found", $"You have no webhook subscription {id}.");
