@@ -64,17 +64,28 @@ public static class Resilience
             });
         });
 
-        services.AddResiliencePipeline(Postgres, (builder, context) =>
+        AddPostgresPipeline(services, Postgres);
+        return services;
+    }
+
+    /// <summary>The pipeline key of a storage shard's database: each has its own breaker, so that one database's outage
+    /// opens only its own circuit.</summary>
+    public static string PostgresFor(string database) => $"{Postgres}:{database}";
+
+    /// <summary>Registers a PostgreSQL pipeline (retries, breaker, per-attempt timeout from <see cref="PostgresOptions"/>)
+    /// under <paramref name="key"/>.</summary>
+    public static IServiceCollection AddPostgresPipeline(this IServiceCollection services, string key)
+    {
+        services.AddResiliencePipeline(key, (builder, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<PostgresOptions>>().Value;
             AddRetryAndBreaker(builder, options.MaxRetries, options.RetryBaseDelay, IsTransientPostgres, new CircuitBreakerStrategyOptions
             {
                 BreakDuration = options.BreakerBreakDuration,
-                StateProvider = context.ServiceProvider.GetRequiredService<CircuitStates>().Track(Postgres),
+                StateProvider = context.ServiceProvider.GetRequiredService<CircuitStates>().Track(key),
             });
             builder.AddTimeout(options.AttemptTimeout);
         });
-
         return services;
     }
 

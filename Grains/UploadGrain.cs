@@ -5,8 +5,6 @@ using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Registry;
 
 namespace MediaService.Grains;
 
@@ -28,7 +26,6 @@ public sealed partial class UploadGrain(
     MediaIndex index,
     IOptions<MetadataOptions> metadataOptions,
     IOptions<Orleans.Configuration.ClusterOptions> clusterOptions,
-    ResiliencePipelineProvider<string> pipelines,
     TimeProvider time,
     MediaMetrics metrics,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
@@ -42,7 +39,6 @@ public sealed partial class UploadGrain(
     private const string ProcessingReminder = "process";
     private const string IndexReminder = "index";
     private const string CompletionReminder = "complete";
-    private readonly ResiliencePipeline _postgres = pipelines.GetPipeline(Resilience.Postgres);
     private readonly TimeSpan _postgresRetryAfter = postgresOptions.Value.BreakerBreakDuration;
     private readonly ProcessingOptions _processing = processingOptions.Value;
     private readonly MetadataOptions _metadata = metadataOptions.Value;
@@ -1000,13 +996,9 @@ public sealed partial class UploadGrain(
         state.State = bumpVersion ? next with { Version = Current.Version + 1 } : next;
         try
         {
-            // Writes are conditional on the ETag Orleans holds: a repeated write after an ambiguous failure
-            // is refused rather than applied twice, so retrying is safe.
-            await _postgres.RunAsync(idempotent: true, async _ =>
-            {
-                await state.WriteStateAsync();
-                return true;
-            }, CancellationToken.None);
+            // Retried (conditional on the ETag, so a repeat is refused rather than applied twice) and counted by the
+            // breaker of this item's database, in the storage router (Storage/ShardedGrainStorage).
+            await state.WriteStateAsync();
         }
         catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
         {

@@ -60,6 +60,11 @@ public static class MediaSiloBuilderExtensions
 
         silo.Services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         silo.Services.AddSingleton(ShardMap.Seed(databases.Keys));
+        foreach (var name in databases.Keys)
+        {
+            silo.Services.AddPostgresPipeline(Resilience.PostgresFor(name));
+        }
+
         silo.Services.AddGrainStorage(StorageNames.Media, (sp, _) => new ShardedGrainStorage(sp, sp.GetRequiredService<ShardMap>()));
 
         silo.UseAdoNetReminderService(options =>

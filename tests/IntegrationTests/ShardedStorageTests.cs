@@ -10,7 +10,8 @@ namespace MediaService.IntegrationTests;
 /// <summary>
 /// Items' state routed over two databases (the test PostgreSQL's own and a second one, <c>Storage:Shards</c>): each
 /// item's state row is in the database of its logical shard and nowhere else, and every item reads back, byte for byte,
-/// after the whole cluster is stopped and a new one started on the same databases.
+/// after the whole cluster is stopped and a new one started on the same databases; a database that does not answer
+/// fails only its own items' writes, with 503 and <c>Retry-After</c>, and they work again once it answers.
 /// </summary>
 public sealed class ShardedStorageTests
 {
@@ -73,6 +74,79 @@ public sealed class ShardedStorageTests
             await again.StopAllSilosAsync();
             await again.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task ADatabaseThatDoesNotAnswerFailsOnlyItsOwnItemsWith503()
+    {
+        var second = Assert.Single(TestEnvironment.ShardDatabases);
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(TestEnvironment.ConnectionStringFor(second));
+        await using var relay = new TcpProxy(new Uri($"http://{direct.Host}:{direct.Port}"));
+        var proxied = new Npgsql.NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = relay.Address.Port, Timeout = 3 };
+        var serviceId = $"media-shards-{Guid.NewGuid():N}";
+        var map = ShardMap.Seed(["db0", "db1"]);
+        var cluster = await MediaTestCluster.StartAsync(serviceId, silos: 1, settings: new Dictionary<string, string>
+        {
+            ["Storage:Shards:db0"] = TestEnvironment.ConnectionString,
+            ["Storage:Shards:db1"] = proxied.ConnectionString,
+            ["Postgres:BreakerBreakDuration"] = "00:00:02",
+        });
+        try
+        {
+            await using var frontend = new FrontendFactory(cluster.Options.ClusterId, serviceId);
+            using var http = frontend.CreateHttpClient();
+            var ids = new List<long>();
+            for (var i = 0; i < 16; i++)
+            {
+                ids.Add(await MediaFiles.UploadAsync(http, Payloads.Random(500, seed: 600 + i), $"o{i}.bin", "application/octet-stream"));
+            }
+
+            var onSecond = ids.Where(id => map.Route(id).Database == "db1").ToList();
+            var onFirst = ids.Except(onSecond).ToList();
+            Assert.NotEmpty(onSecond);
+            Assert.NotEmpty(onFirst);
+
+            relay.Cut(); // db1's connections are reset and new ones refused
+            foreach (var id in onSecond)
+            {
+                using var refused = await PatchAsync(http, id, "during the outage");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+                Assert.NotNull(refused.Headers.RetryAfter);
+            }
+
+            foreach (var id in onFirst)
+            {
+                using var changed = await PatchAsync(http, id, "during the outage");
+                Assert.Equal(HttpStatusCode.OK, changed.StatusCode); // its own database, its own breaker
+            }
+
+            relay.Restore();
+            foreach (var id in onSecond)
+            {
+                await Eventually.HoldsAsync(async () =>
+                {
+                    using var again = await PatchAsync(http, id, "after the outage");
+                    return again.StatusCode;
+                }, status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), $"item {id} writable again");
+                var metadata = await http.GetFromJsonAsync<JsonElement>($"/media/{id}/metadata");
+                Assert.Equal("after the outage", metadata.GetProperty("title").GetString());
+            }
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+
+    private static async Task<HttpResponseMessage> PatchAsync(HttpClient http, long id, string title)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Patch, $"/media/{id}/metadata")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { title })),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/merge-patch+json");
+        return await http.SendAsync(request);
     }
 
     private static async Task<long> StateRowsAsync(string connectionString, string serviceId)
