@@ -810,6 +810,12 @@ public sealed partial class UploadGrain(
         }
     }
 
+    // A reminder call that failed in PostgreSQL on another silo comes back as a CodecNotFoundException (the Npgsql
+    // exception cannot cross the wire): it means the same as the Npgsql one, the database did not answer.
+    private static bool DatabaseDidNotAnswer(Exception ex) =>
+        Resilience.IsPostgresUnavailable(ex)
+        || ex is Orleans.Serialization.CodecNotFoundException codec && codec.Message.Contains("Npgsql", StringComparison.Ordinal);
+
     // Best effort: a reminder left behind (the database did not answer) finds nothing to do when it fires and forgets
     // itself then.
     private async Task ForgetReminderAsync(string name)
@@ -822,7 +828,7 @@ public sealed partial class UploadGrain(
                 await this.UnregisterReminder(reminder);
             }
         }
-        catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
+        catch (Exception ex) when (DatabaseDidNotAnswer(ex))
         {
             LogDatabaseUnavailable(logger, Id, ex.GetType().Name, ex.Message);
         }
@@ -1036,7 +1042,7 @@ public sealed partial class UploadGrain(
             LogCompletionDeferred(logger, Id, ex.ErrorCode ?? ex.GetType().Name, ex.Message);
             throw MediaException.Unavailable("The object store refused the request. Retry later.", uploadOptions.Value.CompletionReminderDue);
         }
-        catch (Exception ex) when (database && Resilience.IsPostgresUnavailable(ex))
+        catch (Exception ex) when (database && DatabaseDidNotAnswer(ex))
         {
             LogDatabaseUnavailable(logger, Id, ex.GetType().Name, ex.Message);
             throw MediaException.Unavailable("The database did not answer; nothing was changed. Retry later.", _postgresRetryAfter);
