@@ -225,9 +225,9 @@ public sealed class FaultRun(FaultStack stack, Action<string> log)
         var lost = new List<string>();
         for (var i = 0; i < plan.Count; i++)
         {
-            if (results[i] is { ToldComplete: true } told && !await ReadsBackAsync(http, told))
+            if (results[i] is { ToldComplete: true } told && await ReadBackFailureAsync(http, told) is { } why)
             {
-                lost.Add($"upload {i} ({plan[i].Kind}, fault {plan[i].Fault} {plan[i].Point}) item {told.Id}");
+                lost.Add($"upload {i} ({plan[i].Kind}, fault {plan[i].Fault} {plan[i].Point}) item {told.Id}: {why}");
             }
         }
 
@@ -324,9 +324,11 @@ public sealed class FaultRun(FaultStack stack, Action<string> log)
         return orphans;
     }
 
-    private static async Task<bool> ReadsBackAsync(HttpClient http, UploadResult told)
+    // Null when the stored bytes read back byte-identical; otherwise what the service answered (for the report).
+    private static async Task<string?> ReadBackFailureAsync(HttpClient http, UploadResult told)
     {
         var expected = Convert.ToHexStringLower(SHA256.HashData(told.Body));
+        var last = "no answer";
         for (var attempt = 0; attempt < 30; attempt++)
         {
             try
@@ -334,22 +336,30 @@ public sealed class FaultRun(FaultStack stack, Action<string> log)
                 using var response = await http.GetAsync($"/media/{told.Id}/content");
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
-                    return Convert.ToHexStringLower(SHA256.HashData(await response.Content.ReadAsByteArrayAsync())) == expected;
+                    var bytes = await response.Content.ReadAsByteArrayAsync();
+                    return Convert.ToHexStringLower(SHA256.HashData(bytes)) == expected
+                        ? null
+                        : $"200 with {bytes.Length} bytes of another content (expected {told.Body.Length})";
                 }
 
+                var body = await response.Content.ReadAsStringAsync();
+                last = $"{(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}";
                 if ((int)response.StatusCode < 500)
                 {
-                    return false;
+                    using var metadata = await http.GetAsync($"/media/{told.Id}/metadata");
+                    var item = await metadata.Content.ReadAsStringAsync();
+                    return $"{last}; metadata {(int)metadata.StatusCode} {item[..Math.Min(item.Length, 400)]}";
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
+                last = ex.GetType().Name + ": " + ex.Message;
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
 
-        return false;
+        return $"no 200 in 30 tries; last: {last}";
     }
 
     private static async Task<bool> ExpiresAsync(HttpClient http, long id)
