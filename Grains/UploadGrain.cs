@@ -978,7 +978,10 @@ public sealed partial class UploadGrain(
                 metrics.WebhookEventHandedOff(now - e.OccurredAt);
             }
 
-            LogHandedOff(logger, Id, outbox.Length, string.Join(",", outbox.Select(e => e.EventId)), subscriptions.Count);
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                LogHandedOff(logger, Id, outbox.Length, string.Join(",", outbox.Select(e => e.EventId)), subscriptions.Count);
+            }
             _settleFailures = 0;
             if (Current.Outbox.IsDefaultOrEmpty && !_indexBehind)
             {

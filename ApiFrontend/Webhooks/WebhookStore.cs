@@ -144,31 +144,6 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, ResiliencePipeline
             return await ReadOneAsync(command, ct);
         }, cancellationToken);
 
-    /// <summary>The secrets that sign a subscription's deliveries now: the current one, and the previous one during a
-    /// rotation's overlap. Null when there is no such subscription.</summary>
-    public Task<IReadOnlyList<string>?> SigningSecretsAsync(string owner, long id, DateTimeOffset now, CancellationToken cancellationToken) =>
-        RunAsync<IReadOnlyList<string>?>(async ct =>
-        {
-            await using var command = dataSource.CreateCommand(
-                "SELECT secret, previous_secret, previous_until FROM webhook_subscriptions WHERE service_id = @service AND owner = @owner AND id = @id");
-            command.Parameters.AddWithValue("service", _service);
-            command.Parameters.AddWithValue("owner", owner);
-            command.Parameters.AddWithValue("id", id);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct))
-            {
-                return null;
-            }
-
-            var secrets = new List<string> { reader.GetString(0) };
-            if (!reader.IsDBNull(1) && !reader.IsDBNull(2) && new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero) > now)
-            {
-                secrets.Add(reader.GetString(1));
-            }
-
-            return secrets;
-        }, cancellationToken);
-
     private static async Task<WebhookSubscription?> ReadOneAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -19,6 +19,7 @@ namespace MediaService.Grains.Storage;
 public sealed class ShardedGrainStorage(IServiceProvider services, ShardMap map) : IGrainStorage
 {
     private readonly ResiliencePipelineProvider<string> _pipelines = services.GetRequiredService<ResiliencePipelineProvider<string>>();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IGrainStorage Store, ResiliencePipeline Pipeline)> _routes = new(StringComparer.Ordinal);
 
     /// <summary>The name the ADO.NET provider of a database is registered under.</summary>
     public static string ProviderName(string database) => $"media-db-{database}";
@@ -42,9 +43,9 @@ public sealed class ShardedGrainStorage(IServiceProvider services, ShardMap map)
             throw new InvalidOperationException($"Storage '{StorageNames.Media}' holds media items only, not {grainId}.");
         }
 
-        var database = map.Route(id).Database;
-        var store = services.GetRequiredKeyedService<IGrainStorage>(ProviderName(database));
-        return _pipelines.GetPipeline(Resilience.PostgresFor(database)).RunAsync(idempotent: true, async _ =>
+        var (store, pipeline) = _routes.GetOrAdd(map.Route(id).Database, database =>
+            (services.GetRequiredKeyedService<IGrainStorage>(ProviderName(database)), _pipelines.GetPipeline(Resilience.PostgresFor(database))));
+        return pipeline.RunAsync(idempotent: true, async _ =>
         {
             await call(store);
             return true;

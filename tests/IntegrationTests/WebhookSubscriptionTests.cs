@@ -68,11 +68,12 @@ public sealed class WebhookSubscriptionTests(MediaServiceFixture fixture)
         Assert.NotEqual(created.GetProperty("secret").GetString(), body.GetProperty("secret").GetString());
         var until = body.GetProperty("previousSecretUntil").GetDateTimeOffset();
         Assert.InRange(until, DateTimeOffset.UtcNow.AddHours(23), DateTimeOffset.UtcNow.AddHours(25));
-        // Both sign during the overlap (read as delivery will read them).
-        var store = fixture.Frontend.Services.GetRequiredService<MediaService.ApiFrontend.Webhooks.WebhookStore>();
-        var secrets = await store.SigningSecretsAsync("webhook-subs", id, DateTimeOffset.UtcNow, default);
-        Assert.Equal([body.GetProperty("secret").GetString()!, created.GetProperty("secret").GetString()!], secrets);
-        Assert.Equal([body.GetProperty("secret").GetString()!], await store.SigningSecretsAsync("webhook-subs", id, until.AddSeconds(1), default));
+        // Both sign during the overlap, as the silos' delivery reads the subscription.
+        var deliveries = new MediaService.DataPlane.Webhooks.WebhookDeliveries(fixture.Frontend.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+            fixture.Frontend.Services.GetRequiredService<Polly.Registry.ResiliencePipelineProvider<string>>());
+        var endpoint = (await deliveries.EndpointAsync(fixture.ServiceId, id, default))!;
+        Assert.Equal([body.GetProperty("secret").GetString()!, created.GetProperty("secret").GetString()!], endpoint.SigningSecrets(DateTimeOffset.UtcNow));
+        Assert.Equal([body.GetProperty("secret").GetString()!], endpoint.SigningSecrets(until.AddSeconds(1)));
     }
 
     [Fact]
