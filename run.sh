@@ -3,13 +3,21 @@
 # Ctrl-C stops all of it. Data stays in .data/run for the next start.
 #   API_PORT (default 5080), SILO_PORT (11111), GATEWAY_PORT (30000), SILO_HTTP_PORT (11180: /metrics, /dashboard/),
 #   PG_PORT (55432), S3_PORT (54568)
+#   PG_SHARD_DBS (default media_s1): the storage shards' databases besides the control database `media`, which is
+#     shard database db0 too; the i-th name becomes db<i>. PG_SHARD_DBS= ./run.sh: one database for everything.
+#   SHARD_PG_PORT (default empty: the shard databases are in the same PostgreSQL): a port, e.g. 55442, puts them in a
+#     second PostgreSQL cluster of their own on it (.data/run/pg-shard). Give scripts/cluster.sh the same two settings.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 export MEDIA_ENV_DIR=${MEDIA_ENV_DIR:-$ROOT/.data/run}
 API_PORT=${API_PORT:-5080}
+# Two storage shard databases by default: the control database and media_s1.
+export PG_SHARD_DBS=${PG_SHARD_DBS-${PG_DB:-media}_s1}
 
 scripts/env.sh start
+# Shards an earlier eval in the caller's shell left behind would be configured too: only env.sh's count.
+unset "${!Storage__Shards__@}"
 eval "$(scripts/env.sh env)"
 
 # The web app's Uppy bundle (/app/vendor/uppy/), pinned by web/package-lock.json; the build copies it.
@@ -39,11 +47,21 @@ pids+=($!)
   --Webhooks:AllowPrivateTargets=true) &
 pids+=($!)
 
+# The storage databases, for the line printed once ready.
+storage="db0 = ${PG_DB:-media} (control)" i=0
+for db in $MEDIA_SHARD_DBS; do i=$((i + 1)); storage+=", db$i = $db"; done
+if [ "$i" -eq 0 ]; then
+  storage="one database, ${PG_DB:-media} (control and media items)"
+elif [ -n "${SHARD_PG_PORT:-}" ]; then
+  storage+=" (db1.. in the second PostgreSQL, 127.0.0.1:$MEDIA_SHARD_PG_PORT)"
+fi
+
 for _ in $(seq 1 120); do
   if curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" 2>/dev/null; then
     echo "[run] Media service ready at http://127.0.0.1:$API_PORT (OpenAPI: /openapi/v1.json). Ctrl-C stops everything." >&2
     echo "[run] API keys: .data/dev-api-key (owner dev), .data/admin-api-key (admin). Send one as: Authorization: Bearer <key>" >&2
     echo "[run] Web app: http://127.0.0.1:$API_PORT/app/ (paste the key from .data/dev-api-key)" >&2
+    echo "[run] Storage: $storage" >&2
     break
   fi
   sleep 0.5

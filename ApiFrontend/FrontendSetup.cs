@@ -53,6 +53,8 @@ public static class FrontendSetup
         });
 
         builder.Services.AddMediaDataPlane(configuration);
+        builder.Services.AddSingleton(sp => new DataPlane.Sharding.MediaServiceId(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ClusterOptions>>().Value.ServiceId));
         builder.Services.AddMediaTelemetry(configuration, "media-frontend");
         builder.Services.AddOptions<MetadataOptions>().Bind(configuration.GetSection(MetadataOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<UploadWriter>();
@@ -172,6 +174,23 @@ public static class FrontendSetup
             }
 
             await Problems.NotFound(id).ExecuteAsync(context);
+            return;
+        }
+
+        // An item whose logical shard is being moved: refused here at once, for as long as the move takes.
+        if (caller && (tus || path.StartsWithSegments("/media")) && context.GetRouteValue("id") is string moving
+            && long.TryParse(moving, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var movingId)
+            && context.RequestServices.GetRequiredService<DataPlane.Sharding.ShardDirectory>().Current?.Route(movingId).State == DataPlane.Sharding.ShardState.Draining)
+        {
+            var retry = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<DataPlane.Sharding.StorageOptions>>().Value.DrainRetryAfter;
+            context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (tus)
+            {
+                context.Response.Headers["Tus-Resumable"] = TusEndpoints.Version;
+            }
+
+            await Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+                "This item's storage is being moved; nothing was changed. Retry later.").ExecuteAsync(context);
             return;
         }
 

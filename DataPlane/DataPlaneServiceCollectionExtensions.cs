@@ -1,4 +1,5 @@
 using Amazon;
+using MediaService.DataPlane.Sharding;
 using Amazon.Runtime;
 using Amazon.S3;
 using Microsoft.Extensions.Configuration;
@@ -28,7 +29,23 @@ public static class DataPlaneServiceCollectionExtensions
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
             services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(connectionString));
-            services.AddSingleton<MediaIndex>();
+
+            // Media items' storage: the databases of Storage:Shards (by default the control database alone), each with a
+            // pipeline and a breaker of its own, the shard map in the control database, and the index over all of them.
+            // The caller registers MediaServiceId (Orleans' ServiceId).
+            services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+            var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+            foreach (var name in storage.Databases(connectionString).Keys)
+            {
+                services.AddPostgresPipeline(Resilience.PostgresFor(name));
+            }
+
+            services.AddSingleton<ShardDatabases>();
+            services.AddSingleton<ShardDirectory>();
+            services.AddSingleton<ShardedIndex>();
+            services.AddHostedService<ShardDirectoryStartup>();
+            services.AddSingleton<ShardHealthProbe>();
+            services.AddHostedService(sp => sp.GetRequiredService<ShardHealthProbe>());
         }
 
         return services;

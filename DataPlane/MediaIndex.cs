@@ -3,7 +3,6 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Polly;
-using Polly.Registry;
 
 namespace MediaService.DataPlane;
 
@@ -96,20 +95,25 @@ public sealed record SearchCursor(SearchSort Sort, long CreatedAtTicks, float Ra
     }
 }
 
-/// <summary>One page of results and where the next starts (null on the last page).</summary>
-public sealed record SearchPage(IReadOnlyList<IndexEntry> Items, SearchCursor? Next);
+/// <summary>One page of results and where the next starts (null on the last page). <paramref name="Partial"/>: some
+/// storage database did not answer (or a shard is being moved), so items of it may be missing.</summary>
+public sealed record SearchPage(IReadOnlyList<IndexEntry> Items, SearchCursor? Next, bool Partial = false);
+
+/// <summary>One row of one database's answer to a search, with its rank (0 unless ranked by relevance).</summary>
+public sealed record SearchRow(IndexEntry Entry, float Rank);
 
 /// <summary>
-/// The search index in PostgreSQL (table <c>media_index</c>, migration 004): written by the grains after their state,
-/// read by the frontends' search. An upsert only replaces an older version, so a late or repeated write can never
-/// overwrite a newer one. Every call goes through the PostgreSQL resilience pipeline.
+/// One storage database's part of the search index (table <c>media_index</c>, migration 004): written by the grains
+/// after their state, read by the frontends' search (<see cref="Sharding.ShardedIndex"/> routes and merges). An upsert
+/// only replaces an older version, so a late or repeated write can never overwrite a newer one. Every call goes through
+/// the database's PostgreSQL pipeline.
 /// </summary>
-public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines)
+public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipeline pipeline)
 {
     private const string Columns =
         "media_id, version, status, processing, kind, content_type, size, file_name, title, description, tags, keywords, created_at, updated_at, owner";
 
-    private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
+    private readonly ResiliencePipeline _pipeline = pipeline;
 
     /// <summary>Writes an item's row unless the index already holds this version or a newer one. True when written.</summary>
     public Task<bool> UpsertAsync(string serviceId, IndexEntry entry, CancellationToken cancellationToken) =>
@@ -162,16 +166,22 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
     /// <param name="owner">The owner.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <param name="except">An item left out (one whose current size the caller knows better than the index).</param>
-    public Task<OwnerUsage> UsageAsync(string serviceId, string owner, CancellationToken cancellationToken, long? except = null) =>
+    /// <param name="shards">The logical shards to count (the ones the map places here); null for all.</param>
+    public Task<OwnerUsage> UsageAsync(string serviceId, string owner, CancellationToken cancellationToken, long? except = null, IReadOnlyList<int>? shards = null) =>
         RunAsync(async ct =>
         {
-            await using var command = dataSource.CreateCommand("""
+            await using var command = dataSource.CreateCommand($"""
                 SELECT coalesce(sum(CASE WHEN status IN ('stored', 'completing') THEN size
                                          WHEN status = 'receiving' THEN greatest(size, coalesce(declared_length, 0))
                                          ELSE 0 END), 0)::bigint,
                        count(*) FILTER (WHERE status = 'receiving')::int
-                FROM media_index WHERE service_id = @service AND owner = @owner AND media_id <> @except
+                FROM media_index WHERE service_id = @service AND owner = @owner AND media_id <> @except{(shards is null ? "" : " AND " + ShardFilter)}
                 """);
+            if (shards is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter("shards", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = shards.ToArray() });
+            }
+
             command.Parameters.AddWithValue("service", serviceId);
             command.Parameters.AddWithValue("owner", owner);
             command.Parameters.AddWithValue("except", except ?? 0L);
@@ -180,39 +190,44 @@ public sealed class MediaIndex(NpgsqlDataSource dataSource, ResiliencePipelinePr
             return new OwnerUsage(reader.GetInt64(0), reader.GetInt32(1));
         }, cancellationToken);
 
-    /// <summary>One page of items matching every filter of the query, in its order.</summary>
-    public Task<SearchPage> SearchAsync(string serviceId, SearchQuery query, CancellationToken cancellationToken) =>
-        RunAsync(async ct =>
+    /// <summary>The first <c>Limit + 1</c> rows after the query's cursor that match every filter, in the query's order
+    /// (<see cref="Sharding.SearchMerge"/> pages them).</summary>
+    /// <param name="serviceId">The service.</param>
+    /// <param name="query">The search.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <param name="shards">The logical shards to read (the ones the map places here); null for all.</param>
+    public Task<IReadOnlyList<SearchRow>> SearchAsync(string serviceId, SearchQuery query, CancellationToken cancellationToken, IReadOnlyList<int>? shards = null) =>
+        RunAsync<IReadOnlyList<SearchRow>>(async ct =>
         {
-            await using var command = BuildSearch(serviceId, query);
-            var items = new List<(IndexEntry Entry, float Rank)>();
-            await using (var reader = await command.ExecuteReaderAsync(ct))
+            await using var command = BuildSearch(serviceId, query, shards);
+            var rows = new List<SearchRow>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                while (await reader.ReadAsync(ct))
-                {
-                    items.Add((Read(reader), reader.GetFloat(15)));
-                }
+                rows.Add(new SearchRow(Read(reader), reader.GetFloat(15)));
             }
 
-            SearchCursor? next = null;
-            if (items.Count > query.Limit)
-            {
-                items.RemoveAt(items.Count - 1);
-                var last = items[^1];
-                next = new SearchCursor(query.Sort, last.Entry.CreatedAt.UtcTicks, last.Rank, last.Entry.MediaId);
-            }
-
-            return new SearchPage([.. items.Select(i => i.Entry)], next);
+            return rows;
         }, cancellationToken);
 
+    // A database holds the rows of the shards the map places on it, and for a while the leftovers of a shard moved away:
+    // those are read from their new database only.
+    private static readonly string ShardFilter = $"{Sharding.ShardSql.ShardOf("media_id")} = ANY (@shards)";
+
     /// <summary>The search's SQL (for EXPLAIN in the benchmark) with its parameters bound.</summary>
-    public NpgsqlCommand BuildSearch(string serviceId, SearchQuery query)
+    public NpgsqlCommand BuildSearch(string serviceId, SearchQuery query, IReadOnlyList<int>? shards = null)
     {
         var command = dataSource.CreateCommand();
         var p = command.Parameters;
         var where = new List<string> { "service_id = @service", "owner = @owner" };
         p.AddWithValue("service", serviceId);
         p.AddWithValue("owner", query.Owner);
+        if (shards is not null)
+        {
+            where.Add(ShardFilter);
+            p.Add(new NpgsqlParameter("shards", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = shards.ToArray() });
+        }
+
         var rank = "0::real";
         if (!string.IsNullOrWhiteSpace(query.Text))
         {

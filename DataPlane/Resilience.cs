@@ -146,7 +146,9 @@ public static class Resilience
     {
         BrokenCircuitException or IsolatedCircuitException or TimeoutRejectedException => true,
         NpgsqlException npgsql when npgsql.IsTransient || npgsql is not PostgresException => true,
-        PostgresException postgres => postgres.SqlState.StartsWith("57P", StringComparison.Ordinal) || postgres.SqlState.StartsWith("08", StringComparison.Ordinal),
+        // 55M01: the item's logical shard is fenced in that database (moved away, or being moved): try again later.
+        PostgresException postgres => postgres.SqlState.StartsWith("57P", StringComparison.Ordinal) || postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || postgres.SqlState == Sharding.ShardSql.Fenced,
         SocketException or IOException => true,
         { InnerException: { } inner } => IsPostgresUnavailable(inner),
         _ => false,

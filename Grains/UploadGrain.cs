@@ -23,7 +23,7 @@ public sealed partial class UploadGrain(
     IOptions<PostgresOptions> postgresOptions,
     IProcessingQueue processing,
     IOptions<ProcessingOptions> processingOptions,
-    MediaIndex index,
+    DataPlane.Sharding.ShardedIndex index,
     IOptions<MetadataOptions> metadataOptions,
     IOptions<Orleans.Configuration.ClusterOptions> clusterOptions,
     TimeProvider time,
@@ -713,6 +713,10 @@ public sealed partial class UploadGrain(
         {
             await state.ReadStateAsync();
         }
+        catch (Exception ex) when (Refusal(ex) is { } refused)
+        {
+            throw refused;
+        }
         catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
         {
             throw MediaException.Unavailable("The database did not answer. Retry later.", _postgresRetryAfter);
@@ -1009,6 +1013,12 @@ public sealed partial class UploadGrain(
             // breaker of this item's database, in the storage router (Storage/ShardedGrainStorage).
             await state.WriteStateAsync();
         }
+        catch (Exception ex) when (Refusal(ex) is { } refused)
+        {
+            // The storage router refused it (the item's shard is being moved): nothing was written.
+            state.State = previous;
+            throw refused;
+        }
         catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
         {
             state.State = previous;
@@ -1026,6 +1036,20 @@ public sealed partial class UploadGrain(
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    // The storage router's own refusal, wrapped by Orleans' state bridge on the way here.
+    private static MediaException? Refusal(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is MediaException { Code: MediaErrorCode.Unavailable } refused)
+            {
+                return refused;
+            }
+        }
+
+        return null;
+    }
 
     // An S3 (or reminder table) call made by the grain: when the store does not answer, the caller is told to retry
     // (503 at the edge) instead of being handed the store's exception.

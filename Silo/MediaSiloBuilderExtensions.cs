@@ -58,14 +58,8 @@ public static class MediaSiloBuilderExtensions
             });
         }
 
-        silo.Services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        silo.Services.AddSingleton(ShardMap.Seed(databases.Keys));
-        foreach (var name in databases.Keys)
-        {
-            silo.Services.AddPostgresPipeline(Resilience.PostgresFor(name));
-        }
-
-        silo.Services.AddGrainStorage(StorageNames.Media, (sp, _) => new ShardedGrainStorage(sp, sp.GetRequiredService<ShardMap>()));
+        silo.Services.AddSingleton(sp => new MediaServiceId(sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
+        silo.Services.AddGrainStorage(StorageNames.Media, (sp, _) => ActivatorUtilities.CreateInstance<ShardedGrainStorage>(sp));
 
         silo.UseAdoNetReminderService(options =>
         {

@@ -1,10 +1,23 @@
 # Sourced by the benchmarks: starts PostgreSQL, s3rver, one silo and one frontend (Release) in .data/bench on
 # their own ports, and stops everything on exit. Sets API_PORT, FRONTEND_PID, SILO_PID, S3 (the bucket's URL),
 # MEDIA_API_KEY and AUTH (curl's header arguments).
+#   SHARDS (default 1): storage shard databases. 1: one database (media_bench) for everything; N > 1: media_bench
+#     (the control database, shard database db0 too) and media_bench_s1 .. media_bench_s<N-1> (db1 ..).
+#   SHARD_PG_PORT (default empty: the shard databases in the same PostgreSQL, 55434): a port, e.g. 55444, puts
+#     media_bench_s1 .. in a second PostgreSQL cluster of their own on it (.data/bench/pg-shard). Ignored when SHARDS=1.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 API_PORT=${BENCH_API_PORT:-5090}
 export MEDIA_ENV_DIR=$ROOT/.data/bench PG_PORT=55434 S3_PORT=54570 PG_DB=media_bench S3_BUCKET=media-bench
+SHARDS=${SHARDS:-1}
+[[ "$SHARDS" =~ ^[1-9][0-9]*$ ]] || { echo "stack.sh: SHARDS must be 1 or more (is '$SHARDS')" >&2; exit 2; }
+export PG_SHARD_DBS=""
+for ((_shard = 1; _shard < SHARDS; _shard++)); do PG_SHARD_DBS+="${PG_SHARD_DBS:+ }${PG_DB}_s$_shard"; done
+if [ "$SHARDS" -eq 1 ] && [ -n "${SHARD_PG_PORT:-}" ]; then
+  echo "stack.sh: SHARDS=1 (one database): SHARD_PG_PORT=$SHARD_PG_PORT ignored" >&2
+  unset SHARD_PG_PORT
+fi
+[ -z "${SHARD_PG_PORT:-}" ] || export SHARD_PG_PORT
 
 pids=()
 cleanup() {
@@ -15,6 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 scripts/env.sh fresh
+# Shards of an earlier stack in this shell (or of the caller's eval) go: only this one's are configured.
+unset "${!Storage__Shards__@}"
 eval "$(scripts/env.sh env)"
 [ -d tests/interop/node_modules/tus-js-client ] || (cd tests/interop && npm ci --no-audit --no-fund --silent)
 dotnet build Orleans.sln -c Release --nologo -v quiet -clp:ErrorsOnly

@@ -15,13 +15,17 @@
 #   scripts/cluster.sh down                                stops what this script started, then PostgreSQL and S3
 #
 # Processes run detached, with a log and a pid file each in $MEDIA_ENV_DIR/cluster (default .data/run/cluster).
-# Everything binds to 127.0.0.1.
+# Everything binds to 127.0.0.1. Storage databases as ./run.sh: PG_SHARD_DBS (default media_s1; empty: one database)
+# and SHARD_PG_PORT (default empty: in the same PostgreSQL) must be what the running cluster was started with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export MEDIA_ENV_DIR=${MEDIA_ENV_DIR:-$ROOT/.data/run}
 DIR=$MEDIA_ENV_DIR/cluster
 mkdir -p "$DIR"
+# The storage shard databases, as ./run.sh has them; shards an earlier eval in the caller's shell left behind go.
+export PG_SHARD_DBS=${PG_SHARD_DBS-${PG_DB:-media}_s1}
+unset "${!Storage__Shards__@}"
 
 log() { echo "[cluster] $*" >&2; }
 

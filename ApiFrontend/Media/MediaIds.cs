@@ -60,13 +60,23 @@ public static class MediaIds
 }
 
 /// <summary>Issues and checks media ids under the service's <c>media-ids</c> secret (<see cref="ServiceSecrets"/>).</summary>
-public sealed class MediaIdIssuer(ServiceSecrets secrets)
+public sealed class MediaIdIssuer(ServiceSecrets secrets, DataPlane.Sharding.ShardDirectory directory, DataPlane.Sharding.ShardDatabases databases,
+    DataPlane.Telemetry.MediaMetrics metrics)
 {
     /// <summary>The secret's name.</summary>
     public const string SecretName = "media-ids";
 
-    /// <summary>A fresh id.</summary>
-    public async Task<long> NewIdAsync() => MediaIds.NewId(await secrets.GetAsync(SecretName));
+    /// <summary>A fresh id, placed on an open logical shard whose database answers (uniform over those: databases take
+    /// new items in proportion to the shards they hold). When every shard is being moved, 503.</summary>
+    public async Task<long> NewIdAsync()
+    {
+        var key = await secrets.GetAsync(SecretName);
+        var map = await directory.MapAsync();
+        var shard = map.Choose(databases.IsHealthy, Random.Shared)
+            ?? throw Grains.Interfaces.MediaException.Unavailable("Every storage shard is being moved; nothing was created. Retry later.", TimeSpan.FromSeconds(5));
+        metrics.ItemPlaced(map.Placements[shard].Database);
+        return MediaIds.NewId(key, shard);
+    }
 
     /// <summary>True when this service issued an id of this form (it may still name nothing: deleted, or never used).</summary>
     public ValueTask<bool> IsIssuedAsync(long id)

@@ -135,7 +135,7 @@ public static class MetadataEndpoints
 
     internal static async Task<Results<Ok<SearchResponse>, ProblemHttpResult>> SearchAsync(
         HttpContext context,
-        MediaIndex index,
+        DataPlane.Sharding.ShardedIndex index,
         IOptions<MetadataOptions> options,
         IOptions<ClusterOptions> cluster,
         [FromQuery(Name = "tag")] string[]? tags,
@@ -212,7 +212,7 @@ public static class MetadataEndpoints
             MediaService.ApiFrontend.Auth.OwnerPropagation.Owner(context.User));
         var page = await index.SearchAsync(cluster.Value.ServiceId, query, cancellationToken);
         var next = page.Next is { } n ? NextLink(context.Request, n.Encode()) : null;
-        return TypedResults.Ok(new SearchResponse([.. page.Items.Select(SearchItem.From)], page.Next?.Encode(), next));
+        return TypedResults.Ok(new SearchResponse([.. page.Items.Select(SearchItem.From)], page.Next?.Encode(), next, page.Partial ? true : null));
     }
 
     private static SearchSort Error(Dictionary<string, string[]> errors, string field, string message)
@@ -283,7 +283,9 @@ public sealed record MetadataPatchDocument(string? Title, string? Description, s
 /// <param name="Items">The items, in the requested order.</param>
 /// <param name="Cursor">Where this page ended (pass it as <c>cursor</c>), null on the last page.</param>
 /// <param name="Next">The URL of the next page, null on the last page.</param>
-public sealed record SearchResponse(IReadOnlyList<SearchItem> Items, string? Cursor, string? Next);
+/// <param name="Partial">True when a storage database did not answer (or one of its shards is being moved): items of it
+/// may be missing from this page and the ones after it; repeat the search once it is gone. Left out when complete.</param>
+public sealed record SearchResponse(IReadOnlyList<SearchItem> Items, string? Cursor, string? Next, bool? Partial = null);
 
 /// <summary>An item in search results, as the index holds it.</summary>
 public sealed record SearchItem(

@@ -21,6 +21,34 @@ public sealed partial class StorageOptions : IValidatableObject
     /// <summary>Database name to connection string. Names: lower-case letters, digits and dashes, at most 32.</summary>
     public Dictionary<string, string> Shards { get; set; } = [];
 
+    /// <summary>How old the shard map may be before a call reads it again: a moved shard shows everywhere within this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan MapRefresh { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often each database is probed (<c>SELECT 1</c>) for placement and <c>/admin/storage</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a probe waits for its answer.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one database's part of a search may take before the answer goes on without it (partial).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan SearchTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The Retry-After of an item whose shard is being moved.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan DrainRetryAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a move waits for the shard's items to leave memory before it fences the shard anyway.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an owner's usage on a database that does not answer may be taken from the last answer (quotas).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan UsageStaleAfter { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The databases in force: <see cref="Shards"/>, or the control database alone.</summary>
     public IReadOnlyDictionary<string, string> Databases(string controlConnectionString) =>
         Shards.Count > 0 ? Shards : new Dictionary<string, string> { [DefaultDatabase] = controlConnectionString };
@@ -55,7 +83,7 @@ public sealed partial class StorageOptions : IValidatableObject
     }
 
     // host:port/database, normalised; null when the connection string does not say where.
-    internal static string? Target(string connectionString)
+    public static string? Target(string connectionString)
     {
         try
         {

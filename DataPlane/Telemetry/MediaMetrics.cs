@@ -25,6 +25,15 @@ public sealed class MediaMetrics
     private readonly Histogram<double> _webhookAttemptDuration;
     private readonly Histogram<double> _webhookDeliveryLag;
     private readonly Counter<long> _webhooksDisabled;
+    private readonly Counter<long> _storageCalls;
+    private readonly Histogram<double> _storageDuration;
+    private readonly Counter<long> _shardWrites;
+    private readonly Histogram<double> _searchDuration;
+    private readonly Histogram<double> _searchDatabaseDuration;
+    private readonly Counter<long> _searchPartial;
+    private readonly Counter<long> _quotaPartial;
+    private readonly Counter<long> _itemsPlaced;
+    private readonly Counter<long> _shardMoveRows;
     private long _activeUploads;
     private long _activeItems;
     private long _activeAppends;
@@ -60,6 +69,68 @@ public sealed class MediaMetrics
             "From an event's birth to its successful delivery.", advice: lagBuckets);
         _webhooksDisabled = _meter.CreateCounter<long>("media.webhooks.disabled", "{subscription}",
             "Subscriptions disabled after persistent failure or a 410 Gone.");
+        var storageBuckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15] };
+        _storageCalls = _meter.CreateCounter<long>("media.storage.calls", "{call}",
+            "Item state reads, writes and clears by storage database, operation and outcome (ok, conflict, unavailable, draining, fenced).");
+        _storageDuration = _meter.CreateHistogram<double>("media.storage.duration", "s", "Time of an item state call, by storage database and operation.",
+            advice: storageBuckets);
+        _shardWrites = _meter.CreateCounter<long>("media.shard.writes", "{write}", "Item state writes by logical shard (the spread over the 64 shards).");
+        _searchDuration = _meter.CreateHistogram<double>("media.search.duration", "s", "Time of a search over every storage database, by databases asked and partial.",
+            advice: storageBuckets);
+        _searchDatabaseDuration = _meter.CreateHistogram<double>("media.search.database.duration", "s", "Time of one database's part of a search, by database and outcome.",
+            advice: storageBuckets);
+        _searchPartial = _meter.CreateCounter<long>("media.search.partial", "{search}", "Searches answered without some storage database (partial: true).");
+        _quotaPartial = _meter.CreateCounter<long>("media.quota.partial", "{check}",
+            "Quota checks that counted a storage database that did not answer as empty (no recent usage of it was known).");
+        _itemsPlaced = _meter.CreateCounter<long>("media.items.placed", "{item}", "New items placed, by storage database.");
+        _shardMoveRows = _meter.CreateCounter<long>("media.shard.moved_rows", "{row}", "Rows copied by shard moves, by table.");
+    }
+
+    /// <summary>An item state call of the storage router ended.</summary>
+    public void StorageCall(string database, string operation, string outcome, int shard, TimeSpan elapsed)
+    {
+        _storageCalls.Add(1, new KeyValuePair<string, object?>("database", database), new KeyValuePair<string, object?>("op", operation),
+            new KeyValuePair<string, object?>("outcome", outcome));
+        _storageDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("database", database), new KeyValuePair<string, object?>("op", operation));
+        if (operation == "write" && outcome == "ok")
+        {
+            _shardWrites.Add(1, new KeyValuePair<string, object?>("shard", shard));
+        }
+    }
+
+    /// <summary>A search over <paramref name="databases"/> databases was answered.</summary>
+    public void SearchAnswered(int databases, bool partial, TimeSpan elapsed)
+    {
+        _searchDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("databases", databases), new KeyValuePair<string, object?>("partial", partial));
+        if (partial)
+        {
+            _searchPartial.Add(1);
+        }
+    }
+
+    /// <summary>One database's part of a search or usage sum ended.</summary>
+    public void SearchDatabaseAnswered(string database, string outcome, TimeSpan elapsed) =>
+        _searchDatabaseDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("database", database), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>A quota check counted a database that did not answer as empty.</summary>
+    public void QuotaPartial() => _quotaPartial.Add(1);
+
+    /// <summary>A new item was placed on a database.</summary>
+    public void ItemPlaced(string database) => _itemsPlaced.Add(1, new KeyValuePair<string, object?>("database", database));
+
+    /// <summary>A shard move copied rows of a table.</summary>
+    public void ShardRowsMoved(string table, long rows) => _shardMoveRows.Add(rows, new KeyValuePair<string, object?>("table", table));
+
+    /// <summary>Observes the storage databases' health (1 up, 0 down) and the shard map's epoch.</summary>
+    public void ObserveStorage(Func<IEnumerable<(string Database, bool Up)>> health, Func<long> epoch, Func<IEnumerable<(int Shard, bool Draining)>> shards)
+    {
+        _meter.CreateObservableGauge("media.storage.database.up", () => health().Select(h =>
+            new Measurement<int>(h.Up ? 1 : 0, new KeyValuePair<string, object?>("database", h.Database))), "{database}",
+            "Whether each storage database answered its last probe (1) or not (0).");
+        _meter.CreateObservableGauge("media.shard.map.epoch", epoch, "{change}", "The epoch of the shard map this process routes by.");
+        _meter.CreateObservableGauge("media.shard.draining", () => shards().Select(s =>
+            new Measurement<int>(s.Draining ? 1 : 0, new KeyValuePair<string, object?>("shard", s.Shard))), "{shard}",
+            "Whether each logical shard is being moved (1) or open (0).");
     }
 
     /// <summary>An event was born (in the write of its change).</summary>

@@ -13,7 +13,7 @@ public static class Explain
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Media"] = connectionString }).Build();
         await using var services = new ServiceCollection().AddLogging().AddMediaDataPlane(configuration).BuildServiceProvider();
-        var index = services.GetRequiredService<MediaIndex>();
+        var index = services.GetRequiredService<DataPlane.Sharding.ShardDatabases>().All.First().Index;
         foreach (var text in queries)
         {
             var q = QueryHelpers.ParseQuery(text);

@@ -28,13 +28,15 @@ public sealed class IndexCatchUpTests(ITestOutputHelper output)
             ["Reminders:MinimumReminderPeriod"] = "00:00:01",
             ["Metadata:IndexRetryPeriod"] = retry.ToString(),
         });
-        await using var data = NpgsqlDataSource.Create(TestEnvironment.ConnectionString);
+        NpgsqlDataSource? data = null;
         string? trigger = null;
         try
         {
             await using var frontend = new FrontendFactory(cluster.Options.ClusterId, serviceId);
             using var http = frontend.CreateHttpClient();
             var id = await MediaFiles.UploadAsync(http, Encoding.UTF8.GetBytes("text"), "a.txt", "text/plain");
+            // The database of the item's shard holds its index row.
+            data = NpgsqlDataSource.Create(await TestEnvironment.DatabaseOfAsync(serviceId, id));
             await MediaFiles.ProcessedAsync(http, id);
             Task<long?> IndexedAsync() => TestEnvironment.IndexedVersionAsync(serviceId, id);
 
@@ -69,9 +71,14 @@ public sealed class IndexCatchUpTests(ITestOutputHelper output)
         }
         finally
         {
-            if (trigger is not null)
+            if (trigger is not null && data is not null)
             {
                 await Execute(data, $"DROP TRIGGER IF EXISTS {trigger} ON media_index; DROP FUNCTION IF EXISTS {trigger}();");
+            }
+
+            if (data is not null)
+            {
+                await data.DisposeAsync();
             }
 
             await cluster.StopAllSilosAsync();

@@ -19,9 +19,10 @@ public sealed class FaultStack : IAsyncDisposable
     private readonly Dictionary<string, string?> _settings;
     private readonly int _lbPort = ServiceProcess.FreePort();
 
-    private FaultStack(int frontends, IReadOnlyDictionary<string, string?> settings)
+    private FaultStack(int frontends, IReadOnlyDictionary<string, string?> settings, bool shardCluster)
     {
         var (pg, s3) = (ServiceProcess.FreePort(), ServiceProcess.FreePort());
+        var shardPort = shardCluster ? ServiceProcess.FreePort() : pg;
         _env = new Dictionary<string, string>
         {
             ["MEDIA_ENV_DIR"] = _dir,
@@ -32,8 +33,18 @@ public sealed class FaultStack : IAsyncDisposable
             // Durable, unlike the other tests' database: this one is crashed (pg_ctl -m immediate), and a commit it
             // acknowledged must survive that, as on a real server.
             ["PG_EXTRA_CONF"] = "",
+            // Sharded, as ./run.sh is: a second database for half of the logical shards, in the same PostgreSQL or
+            // (shardCluster) in a second one of its own, which can be stopped alone.
+            ["PG_SHARD_DBS"] = "media_faults_s1",
         };
-        ConnectionString = $"Host=127.0.0.1;Port={pg};Database=media_faults;Username={(Environment.UserName == "root" ? "postgres" : Environment.UserName)};Maximum Pool Size=50;Timeout=3";
+        if (shardCluster)
+        {
+            _env["SHARD_PG_PORT"] = shardPort.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var user = Environment.UserName == "root" ? "postgres" : Environment.UserName;
+        ConnectionString = $"Host=127.0.0.1;Port={pg};Database=media_faults;Username={user};Maximum Pool Size=50;Timeout=3";
+        ShardConnectionString = $"Host=127.0.0.1;Port={shardPort};Database=media_faults_s1;Username={user};Maximum Pool Size=50;Timeout=3";
         S3Url = new Uri($"http://127.0.0.1:{s3}");
         Relay = new TcpProxy(S3Url);
         ServiceId = $"media-faults-{Guid.NewGuid():N}";
@@ -43,6 +54,8 @@ public sealed class FaultStack : IAsyncDisposable
         _settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Media"] = ConnectionString,
+            ["Storage:Shards:db0"] = ConnectionString,
+            ["Storage:Shards:db1"] = ShardConnectionString,
             ["Orleans:ClusterId"] = ClusterId,
             ["Orleans:ServiceId"] = ServiceId,
             ["S3:ServiceUrl"] = Relay.Address.ToString().TrimEnd('/'),
@@ -69,6 +82,9 @@ public sealed class FaultStack : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    /// <summary>The second storage database (db1; db0 is the control database).</summary>
+    public string ShardConnectionString { get; }
+
     public Uri S3Url { get; }
 
     /// <summary>The relay every silo and frontend reaches S3 through.</summary>
@@ -87,9 +103,9 @@ public sealed class FaultStack : IAsyncDisposable
 
     /// <summary>Starts everything: PostgreSQL and S3, <paramref name="silos"/> silos, <paramref name="frontends"/>
     /// frontends and nginx.</summary>
-    public static async Task<FaultStack> StartAsync(int silos, int frontends, IReadOnlyDictionary<string, string?> settings)
+    public static async Task<FaultStack> StartAsync(int silos, int frontends, IReadOnlyDictionary<string, string?> settings, bool shardCluster = false)
     {
-        var stack = new FaultStack(frontends, settings);
+        var stack = new FaultStack(frontends, settings, shardCluster);
         try
         {
             await stack.ScriptAsync("scripts/env.sh", "start");
@@ -193,6 +209,11 @@ public sealed class FaultStack : IAsyncDisposable
 
     public Task PostgresStartAsync() => ScriptAsync("scripts/env.sh", "pg-start");
 
+    /// <summary>Stops the second PostgreSQL (shardCluster) at once, as a crash would.</summary>
+    public Task ShardPostgresStopAsync() => ScriptAsync("scripts/env.sh", "pg-kill", "shard");
+
+    public Task ShardPostgresStartAsync() => ScriptAsync("scripts/env.sh", "pg-start", "shard");
+
     /// <summary>S3 hung (s3rver stopped with SIGSTOP: connections are accepted, nothing is answered) for <paramref name="outage"/>.</summary>
     public async Task S3HungAsync(TimeSpan outage)
     {
@@ -244,17 +265,40 @@ public sealed class FaultStack : IAsyncDisposable
     /// <summary>Every item of the service as the search index holds it: id and status.</summary>
     public async Task<IReadOnlyDictionary<long, string>> IndexedItemsAsync()
     {
-        await using var data = Npgsql.NpgsqlDataSource.Create(ConnectionString);
-        await using var command = data.CreateCommand("SELECT media_id, status FROM media_index WHERE service_id = @s");
-        command.Parameters.AddWithValue("s", ServiceId);
         var items = new Dictionary<long, string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+        foreach (var (name, connectionString) in new[] { ("db0", ConnectionString), ("db1", ShardConnectionString) })
         {
-            items[reader.GetInt64(0)] = reader.GetString(1);
+            await using var data = Npgsql.NpgsqlDataSource.Create(connectionString);
+            // Each database answers for the shards the map places on it (a moved shard's leftovers are not its items).
+            await using var command = data.CreateCommand(
+                "SELECT media_id, status FROM media_index WHERE service_id = @s AND ((media_id >> 16) & 63) = ANY (@shards)");
+            command.Parameters.AddWithValue("s", ServiceId);
+            command.Parameters.AddWithValue("shards", (await ShardsOnAsync(name)).ToArray());
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                items[reader.GetInt64(0)] = reader.GetString(1);
+            }
         }
 
         return items;
+    }
+
+    /// <summary>The logical shards the service's map places on a database.</summary>
+    public async Task<IReadOnlyList<int>> ShardsOnAsync(string database)
+    {
+        await using var data = Npgsql.NpgsqlDataSource.Create(ConnectionString);
+        await using var command = data.CreateCommand("SELECT shard FROM shard_map WHERE service_id = @s AND database = @d ORDER BY shard");
+        command.Parameters.AddWithValue("s", ServiceId);
+        command.Parameters.AddWithValue("d", database);
+        var shards = new List<int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            shards.Add(reader.GetInt16(0));
+        }
+
+        return shards;
     }
 
     public async ValueTask DisposeAsync()

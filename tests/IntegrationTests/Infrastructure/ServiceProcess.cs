@@ -45,6 +45,13 @@ public sealed class ServiceProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add($"{project}.dll");
+        // ./test.sh exports the main suite's storage databases (Storage__Shards__*): a process of its own stack must
+        // not inherit them, or it would keep items in the main suite's databases.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Storage__", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
         foreach (var argument in arguments ?? [])
         {
             start.ArgumentList.Add(argument);

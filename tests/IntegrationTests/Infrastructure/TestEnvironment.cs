@@ -24,11 +24,36 @@ public static class TestEnvironment
 
     public static string S3Bucket => Required("S3:Bucket");
 
+    /// <summary>The storage databases every suite runs on (<c>Storage:Shards</c>): db0 is the test database itself (also
+    /// the control database), db1.. the extra ones of MEDIA_SHARD_DBS. Empty when ./test.sh made none.</summary>
+    public static IReadOnlyDictionary<string, string> StorageDatabases =>
+        ShardDatabases.Count == 0
+            ? new Dictionary<string, string>()
+            : new Dictionary<string, string> { ["db0"] = ConnectionString }
+                .Concat(ShardDatabases.Select((name, i) => KeyValuePair.Create($"db{i + 1}", ConnectionStringFor(name))))
+                .ToDictionary();
+
+    /// <summary>The connection string of the database that holds an item (by the service's shard map), or the test
+    /// database when the service is not sharded.</summary>
+    public static async Task<string> DatabaseOfAsync(string serviceId, long id)
+    {
+        await using var data = Npgsql.NpgsqlDataSource.Create(ConnectionString);
+        await using var command = data.CreateCommand("SELECT database FROM shard_map WHERE service_id = @s AND shard = @n");
+        command.Parameters.AddWithValue("s", serviceId);
+        command.Parameters.AddWithValue("n", (short)MediaService.DataPlane.Sharding.ShardKey.Of(id));
+        return await command.ExecuteScalarAsync() is string name && StorageDatabases.TryGetValue(name, out var connectionString)
+            ? connectionString
+            : ConnectionString;
+    }
+
+    /// <summary>The connection strings of every database that may hold items (the test database alone when not sharded).</summary>
+    public static IReadOnlyList<string> ItemDatabases => StorageDatabases.Count == 0 ? [ConnectionString] : [.. StorageDatabases.Values];
+
     /// <summary>Part size the tests run with: S3's minimum, so that multi-part cases stay small.</summary>
     public const long PartSize = 5L * 1024 * 1024;
 
     /// <summary>Settings shared by every silo and frontend of the tests.</summary>
-    public static Dictionary<string, string?> Settings(string clusterId, string serviceId) => new()
+    public static Dictionary<string, string?> Settings(string clusterId, string serviceId) => new Dictionary<string, string?>
     {
         ["ConnectionStrings:Media"] = ConnectionString,
         ["S3:ServiceUrl"] = S3ServiceUrl,
@@ -63,7 +88,7 @@ public static class TestEnvironment
         ["RateLimits:UploadKib:Burst"] = "100000000",
         ["Orleans:ClusterId"] = clusterId,
         ["Orleans:ServiceId"] = serviceId,
-    };
+    }.Concat(StorageDatabases.Select(d => KeyValuePair.Create($"Storage:Shards:{d.Key}", (string?)d.Value))).ToDictionary();
 
     /// <summary>A client of the test S3 server, to look at what the service stored.</summary>
     public static Amazon.S3.AmazonS3Client S3Client() => MediaService.DataPlane.DataPlaneServiceCollectionExtensions.CreateClient(new MediaService.DataPlane.S3Options
@@ -85,7 +110,7 @@ public static class TestEnvironment
     /// <summary>The version of an item the service's search index holds, or null when it holds no row for it.</summary>
     public static async Task<long?> IndexedVersionAsync(string serviceId, long id)
     {
-        await using var data = Npgsql.NpgsqlDataSource.Create(ConnectionString);
+        await using var data = Npgsql.NpgsqlDataSource.Create(await DatabaseOfAsync(serviceId, id));
         await using var command = data.CreateCommand("SELECT version FROM media_index WHERE service_id = @s AND media_id = @id");
         command.Parameters.AddWithValue("s", serviceId);
         command.Parameters.AddWithValue("id", id);
