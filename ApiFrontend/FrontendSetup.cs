@@ -140,6 +140,7 @@ public static class FrontendSetup
             .AllowAnonymous();
         app.MapAdmin();
         app.MapClusterAdmin();
+        app.MapStorageAdmin();
         app.MapShareLinks();
         app.MapUploadLinks();
         Webhooks.WebhookEndpoints.MapWebhooks(app);

@@ -43,6 +43,8 @@ public static class DataPlaneServiceCollectionExtensions
             services.AddSingleton<ShardDatabases>();
             services.AddSingleton<ShardDirectory>();
             services.AddSingleton<ShardedIndex>();
+            services.AddSingleton<ShardMover>();
+            services.AddSingleton<ShardStatistics>();
             services.AddHostedService<ShardDirectoryStartup>();
             services.AddSingleton<ShardHealthProbe>();
             services.AddHostedService(sp => sp.GetRequiredService<ShardHealthProbe>());

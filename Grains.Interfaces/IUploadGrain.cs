@@ -101,6 +101,12 @@ public interface IUploadGrain : IGrainWithIntegerKey
     [Alias("GetMetadataFromStorage")]
     Task<MediaItemView?> GetMetadataFromStorageAsync();
 
+    /// <summary>Leaves memory once idle (a shard move drains the items of its shard): the next call activates the item
+    /// again from its database.</summary>
+    [Alias("Drain")]
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task DrainAsync();
+
     /// <summary>Where the stored bytes are, or null when the item does not exist or is not stored.</summary>
     [Alias("GetStoredContent")]
     [Orleans.Concurrency.AlwaysInterleave]

@@ -706,6 +706,12 @@ public sealed partial class UploadGrain(
     public Task<MediaItemView?> GetMetadataAsync() =>
         Task.FromResult(Durable.Exists && Durable.Status != MediaStatus.Deleted && Visible ? MediaItemLifecycle.ToView(Durable, Id) : null);
 
+    public Task DrainAsync()
+    {
+        this.DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
     public async Task<MediaItemView?> GetMetadataFromStorageAsync()
     {
         RequireOwner();

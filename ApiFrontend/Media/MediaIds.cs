@@ -68,15 +68,18 @@ public sealed class MediaIdIssuer(ServiceSecrets secrets, DataPlane.Sharding.Sha
 
     /// <summary>A fresh id, placed on an open logical shard whose database answers (uniform over those: databases take
     /// new items in proportion to the shards they hold). When every shard is being moved, 503.</summary>
-    public async Task<long> NewIdAsync()
+    public async Task<long> NewIdAsync(IReadOnlySet<string>? avoid = null)
     {
         var key = await secrets.GetAsync(SecretName);
         var map = await directory.MapAsync();
-        var shard = map.Choose(databases.IsHealthy, Random.Shared)
+        var shard = map.Choose(d => databases.IsHealthy(d) && avoid?.Contains(d) != true, Random.Shared)
             ?? throw Grains.Interfaces.MediaException.Unavailable("Every storage shard is being moved; nothing was created. Retry later.", TimeSpan.FromSeconds(5));
         metrics.ItemPlaced(map.Placements[shard].Database);
         return MediaIds.NewId(key, shard);
     }
+
+    /// <summary>The database the shard map places an item on (null before the map was read).</summary>
+    public string? DatabaseOf(long id) => directory.Current?.Route(id).Database;
 
     /// <summary>True when this service issued an id of this form (it may still name nothing: deleted, or never used).</summary>
     public ValueTask<bool> IsIssuedAsync(long id)

@@ -19,11 +19,24 @@ public sealed partial class MediaIngest(
     /// <summary>Creates an item under a fresh random id; ids already holding an item are skipped, never reused.</summary>
     public async Task<(long Id, IUploadGrain Grain, DateTimeOffset? ExpiresAt)> CreateItemAsync(CreateMediaItem request)
     {
+        var refused = new HashSet<string>(StringComparer.Ordinal);
         for (var attempt = 0; attempt < MaxIdAttempts; attempt++)
         {
-            var id = await ids.NewIdAsync();
+            var id = await ids.NewIdAsync(refused);
             var grain = cluster.GetGrain<IUploadGrain>(id);
-            var created = await grain.CreateAsync(request);
+            CreateMediaItemResult created;
+            try
+            {
+                created = await grain.CreateAsync(request);
+            }
+            catch (MediaException ex) when (ex.Code == MediaErrorCode.Unavailable && attempt < 2 && ids.DatabaseOf(id) is { } database && refused.Add(database))
+            {
+                // That item's database did not take it (down, or its shard is being moved, before this frontend could
+                // know): a new id on another database. An item written despite the error is never used and expires.
+                LogPlacedElsewhere(logger, id, database, ex.Message);
+                continue;
+            }
+
             if (created.Created)
             {
                 return (id, grain, created.ExpiresAt);
@@ -33,6 +46,9 @@ public sealed partial class MediaIngest(
         // 8 collisions in a space of 2^53 means the generator is broken, not that we were unlucky.
         throw new InvalidOperationException("Could not find an unused media id.");
     }
+
+    [LoggerMessage(EventId = 4720, Level = LogLevel.Information, Message = "Item {MediaId} not created on storage database {Database} ({Error}); placing it elsewhere")]
+    private static partial void LogPlacedElsewhere(ILogger logger, long mediaId, string database, string error);
 
     /// <summary>Creates an item with a fresh id and fills it with <paramref name="body"/>.</summary>
     /// <exception cref="IngestFailedException">The item was created but not stored (it is failed); the inner

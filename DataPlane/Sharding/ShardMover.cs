@@ -1,0 +1,412 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace MediaService.DataPlane.Sharding;
+
+/// <summary>One row of <c>shard_moves</c>.</summary>
+public sealed record ShardMove(
+    long Id, int Shard, string Source, string Target, string Step, IReadOnlyDictionary<string, long> Rows, string? Error,
+    DateTimeOffset StartedAt, DateTimeOffset StepAt, DateTimeOffset? FinishedAt);
+
+/// <summary>Why a move cannot start.</summary>
+public sealed class ShardMoveRefusedException(string reason, bool conflict) : Exception(reason)
+{
+    /// <summary>True when the shard's state refuses it (already there, a move unfinished); false for a bad request.</summary>
+    public bool Conflict { get; } = conflict;
+}
+
+/// <summary>
+/// The steps of moving one logical shard between storage databases, each recorded in <c>shard_moves</c> (control
+/// database) before it runs and idempotent, so that a move resumed after a crash re-runs its current step:
+/// <list type="number">
+/// <item><b>draining</b>: the map marks the shard draining; within <see cref="StorageOptions.MapRefresh"/> every process
+/// refuses its items (503) and places nothing there.</item>
+/// <item><b>deactivating</b>: the caller takes the shard's items out of memory.</item>
+/// <item><b>fencing</b>: the source refuses every write of the shard from then on, whatever map a process holds (the
+/// fence waits for writes in flight: they hold a shared advisory lock of the shard until they commit).</item>
+/// <item><b>copying</b>: in one transaction of the target, leftovers of an earlier attempt are deleted, both tables' rows
+/// of the shard are copied as they are (versions, so ETags, carry over) and verified against the source by count and
+/// checksum; any difference rolls it back and aborts the move.</item>
+/// <item><b>switching</b>: the map places the shard on the target, open, in the same transaction as the step.</item>
+/// <item><b>cleaning</b>: the source's rows of the shard are deleted; its fence stays (a stale process is refused forever).</item>
+/// </list>
+/// A failure before the switch aborts: the map goes back to open on the source and the source's fence is lifted.
+/// </summary>
+public sealed partial class ShardMover(
+    NpgsqlDataSource control, ShardDatabases databases, ShardDirectory directory, IOptions<StorageOptions> options,
+    Telemetry.MediaMetrics metrics, ILogger<ShardMover> logger)
+{
+    private static readonly (string Table, string ServiceColumn, string IdColumn)[] Tables =
+    [
+        ("orleansstorage", "serviceid", "grainidn1"),
+        ("media_index", "service_id", "media_id"),
+    ];
+
+    /// <summary>Records a new move of <paramref name="shard"/> to <paramref name="target"/>.</summary>
+    public async Task<ShardMove> BeginAsync(int shard, string target, CancellationToken cancellationToken)
+    {
+        if (shard is < 0 or >= ShardKey.LogicalShards)
+        {
+            throw new ShardMoveRefusedException($"A logical shard is 0 to {ShardKey.LogicalShards - 1}.", conflict: false);
+        }
+
+        if (!databases.Names.Contains(target))
+        {
+            throw new ShardMoveRefusedException($"'{target}' is not a configured storage database ({string.Join(", ", databases.Names.Order(StringComparer.Ordinal))}).", conflict: false);
+        }
+
+        var placement = (await directory.ReloadAsync(cancellationToken)).Placements[shard];
+        if (placement.Database == target)
+        {
+            throw new ShardMoveRefusedException($"Shard {shard} is on {target} already.", conflict: true);
+        }
+
+        if (placement.State != ShardState.Open)
+        {
+            throw new ShardMoveRefusedException($"Shard {shard} is being moved.", conflict: true);
+        }
+
+        await using var command = control.CreateCommand("""
+            INSERT INTO shard_moves (service_id, shard, source, target, step) VALUES (@service, @shard, @source, @target, 'draining')
+            ON CONFLICT DO NOTHING RETURNING id
+            """);
+        command.Parameters.AddWithValue("service", directory.ServiceId);
+        command.Parameters.AddWithValue("shard", (short)shard);
+        command.Parameters.AddWithValue("source", placement.Database);
+        command.Parameters.AddWithValue("target", target);
+        if (await command.ExecuteScalarAsync(cancellationToken) is not long id)
+        {
+            throw new ShardMoveRefusedException($"A move of shard {shard} is unfinished.", conflict: true);
+        }
+
+        LogBegun(logger, id, shard, placement.Database, target);
+        return (await GetAsync(id, cancellationToken))!;
+    }
+
+    /// <summary>The shard's unfinished move, if any.</summary>
+    public async Task<ShardMove?> UnfinishedAsync(int shard, CancellationToken cancellationToken) =>
+        (await ListAsync("shard = @shard AND finished_at IS NULL", p => p.AddWithValue("shard", (short)shard), 1, cancellationToken)).FirstOrDefault();
+
+    /// <summary>The shard's latest move, if any.</summary>
+    public async Task<ShardMove?> LatestAsync(int shard, CancellationToken cancellationToken) =>
+        (await ListAsync("shard = @shard", p => p.AddWithValue("shard", (short)shard), 1, cancellationToken)).FirstOrDefault();
+
+    /// <summary>A move by id.</summary>
+    public async Task<ShardMove?> GetAsync(long id, CancellationToken cancellationToken) =>
+        (await ListAsync("id = @id", p => p.AddWithValue("id", id), 1, cancellationToken)).FirstOrDefault();
+
+    /// <summary>The latest moves of the service, newest first.</summary>
+    public Task<IReadOnlyList<ShardMove>> RecentAsync(int count, CancellationToken cancellationToken) =>
+        ListAsync("TRUE", _ => { }, count, cancellationToken);
+
+    /// <summary>Runs the move's steps from its current one to the end. <paramref name="deactivate"/> takes the shard's
+    /// items out of memory. Returns the move as it ended (done or aborted).</summary>
+    public async Task<ShardMove> RunAsync(long id, Func<int, CancellationToken, Task<int>> deactivate, CancellationToken cancellationToken)
+    {
+        var move = await GetAsync(id, cancellationToken) ?? throw new InvalidOperationException($"No shard move {id}.");
+        try
+        {
+            while (move.FinishedAt is null)
+            {
+                move = move.Step switch
+                {
+                    "draining" => await DrainAsync(move, cancellationToken),
+                    "deactivating" => await StepAsync(move, "fencing", new() { ["left_in_memory"] = await deactivate(move.Shard, cancellationToken) }, cancellationToken),
+                    "fencing" => await FenceAsync(move, cancellationToken),
+                    "copying" => await CopyAsync(move, cancellationToken),
+                    "switching" => await SwitchAsync(move, cancellationToken),
+                    "cleaning" => await CleanAsync(move, cancellationToken),
+                    _ => throw new InvalidOperationException($"Shard move {move.Id} is at an unknown step '{move.Step}'."),
+                };
+            }
+        }
+        catch (Exception ex) when (move.Step is not ("cleaning" or "done") && !cancellationToken.IsCancellationRequested)
+        {
+            // The switch commits its step with the map: a move that got that far is finished by a later run (its
+            // reminder), never aborted.
+            if ((await GetAsync(move.Id, cancellationToken))?.Step is "cleaning" or "done")
+            {
+                throw;
+            }
+
+            LogFailed(logger, move.Id, move.Shard, move.Step, ex.Message);
+            move = await AbortAsync(move, $"{move.Step}: {ex.Message}", cancellationToken);
+        }
+
+        return move;
+    }
+
+    private async Task<ShardMove> DrainAsync(ShardMove move, CancellationToken cancellationToken)
+    {
+        await using (var connection = await control.OpenConnectionAsync(cancellationToken))
+        {
+            // Idempotent: a resumed move finds the shard draining already.
+            await directory.SetAsync(move.Shard, new ShardPlacement(move.Shard, move.Source, ShardState.Open),
+                new ShardPlacement(move.Shard, move.Source, ShardState.Draining), connection, null, cancellationToken);
+        }
+
+        var map = await directory.ReloadAsync(cancellationToken);
+        if (map.Placements[move.Shard] is not { State: ShardState.Draining } placement || placement.Database != move.Source)
+        {
+            throw new InvalidOperationException($"Shard {move.Shard} is not draining on {move.Source} (the map changed under the move).");
+        }
+
+        // Every process reads the map again within MapRefresh of its next call; wait for two of those.
+        await Task.Delay(options.Value.MapRefresh * 2 + TimeSpan.FromMilliseconds(200), cancellationToken);
+        return await StepAsync(move, "deactivating", null, cancellationToken);
+    }
+
+    private async Task<ShardMove> FenceAsync(ShardMove move, CancellationToken cancellationToken)
+    {
+        var source = databases[move.Source];
+        await using var connection = await source.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext(@service), @shard)", move, cancellationToken);
+        await ExecuteAsync(connection, transaction, """
+            INSERT INTO shard_fences (service_id, shard, reason) VALUES (@service, @shard, 'moved to ' || @target) ON CONFLICT DO NOTHING
+            """, move, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return await StepAsync(move, "copying", null, cancellationToken);
+    }
+
+    private async Task<ShardMove> CopyAsync(ShardMove move, CancellationToken cancellationToken)
+    {
+        var source = databases[move.Source];
+        var target = databases[move.Target];
+        await using var from = await source.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var to = await target.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await to.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(to, transaction, "SET LOCAL media.fence_bypass = 'on'", move, cancellationToken);
+        await ExecuteAsync(to, transaction, "SET LOCAL TimeZone = 'UTC'", move, cancellationToken);
+        await ExecuteAsync(from, null, "SET TimeZone = 'UTC'", move, cancellationToken);
+        var rows = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (table, serviceColumn, idColumn) in Tables)
+        {
+            var filter = Filter(move, serviceColumn, idColumn);
+            var columns = await ColumnsAsync(from, table, cancellationToken);
+            if (!columns.SequenceEqual(await ColumnsAsync(to, table, cancellationToken)))
+            {
+                throw new InvalidOperationException($"The table {table} differs between {move.Source} and {move.Target} (migrate both).");
+            }
+
+            var list = string.Join(", ", columns);
+            await using (var delete = new NpgsqlCommand($"DELETE FROM {table} WHERE {filter}", to, transaction))
+            {
+                await delete.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var reader = await from.BeginRawBinaryCopyAsync($"COPY (SELECT {list} FROM {table} WHERE {filter}) TO STDOUT (FORMAT BINARY)", cancellationToken))
+            await using (var writer = await to.BeginRawBinaryCopyAsync($"COPY {table} ({list}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            {
+                await reader.CopyToAsync(writer, cancellationToken);
+            }
+
+            var copied = await ChecksumAsync(from, null, table, list, filter, cancellationToken);
+            var landed = await ChecksumAsync(to, transaction, table, list, filter, cancellationToken);
+            if (copied != landed)
+            {
+                throw new InvalidOperationException(
+                    $"Verification of {table} failed: {copied.Count} rows (checksum {copied.Sum}) in {move.Source}, {landed.Count} ({landed.Sum}) in {move.Target}.");
+            }
+
+            rows[table] = copied.Count;
+            metrics.ShardRowsMoved(table, copied.Count);
+        }
+
+        // The target may hold a fence of this shard from a move away from it: lifted, since the map points here next.
+        await ExecuteAsync(to, transaction, "DELETE FROM shard_fences WHERE service_id = @service AND shard = @shard", move, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return await StepAsync(move, "switching", rows, cancellationToken);
+    }
+
+    private async Task<ShardMove> SwitchAsync(ShardMove move, CancellationToken cancellationToken)
+    {
+        await using (var connection = await control.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var switched = await directory.SetAsync(move.Shard, new ShardPlacement(move.Shard, move.Source, ShardState.Draining),
+                new ShardPlacement(move.Shard, move.Target, ShardState.Open), connection, transaction, cancellationToken);
+            var current = await PlacementAsync(connection, transaction, directory.ServiceId, move.Shard, cancellationToken);
+            if (!switched && current != (move.Target, "open"))
+            {
+                throw new InvalidOperationException($"Shard {move.Shard} is not draining on {move.Source} (the map changed under the move).");
+            }
+
+            await using var step = new NpgsqlCommand("UPDATE shard_moves SET step = 'cleaning', step_at = now() WHERE id = @id", connection, transaction);
+            step.Parameters.AddWithValue("id", move.Id);
+            await step.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        await directory.ReloadAsync(cancellationToken);
+        LogSwitched(logger, move.Id, move.Shard, move.Target);
+        return (await GetAsync(move.Id, cancellationToken))!;
+    }
+
+    private async Task<ShardMove> CleanAsync(ShardMove move, CancellationToken cancellationToken)
+    {
+        var source = databases[move.Source];
+        foreach (var (table, serviceColumn, idColumn) in Tables)
+        {
+            while (true)
+            {
+                await using var connection = await source.DataSource.OpenConnectionAsync(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await ExecuteAsync(connection, transaction, "SET LOCAL media.fence_bypass = 'on'", move, cancellationToken);
+                await using var delete = new NpgsqlCommand(
+                    $"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {Filter(move, serviceColumn, idColumn)} LIMIT 1000)", connection, transaction);
+                var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                if (deleted == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        await using var finish = control.CreateCommand("UPDATE shard_moves SET step = 'done', step_at = now(), finished_at = now() WHERE id = @id");
+        finish.Parameters.AddWithValue("id", move.Id);
+        await finish.ExecuteNonQueryAsync(cancellationToken);
+        LogDone(logger, move.Id, move.Shard, move.Source, move.Target, string.Join(", ", move.Rows.Select(r => $"{r.Key} {r.Value}")));
+        return (await GetAsync(move.Id, cancellationToken))!;
+    }
+
+    private async Task<ShardMove> AbortAsync(ShardMove move, string error, CancellationToken cancellationToken)
+    {
+        await using (var connection = await control.OpenConnectionAsync(cancellationToken))
+        {
+            await directory.SetAsync(move.Shard, new ShardPlacement(move.Shard, move.Source, ShardState.Draining),
+                new ShardPlacement(move.Shard, move.Source, ShardState.Open), connection, null, cancellationToken);
+        }
+
+        // Nothing was switched: the source is where the shard lives, so its fence goes.
+        await using (var connection = await databases[move.Source].DataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await ExecuteAsync(connection, null, "DELETE FROM shard_fences WHERE service_id = @service AND shard = @shard", move, cancellationToken);
+        }
+
+        await using var finish = control.CreateCommand(
+            "UPDATE shard_moves SET step = 'aborted', error = @error, step_at = now(), finished_at = now() WHERE id = @id");
+        finish.Parameters.AddWithValue("id", move.Id);
+        finish.Parameters.AddWithValue("error", error);
+        await finish.ExecuteNonQueryAsync(cancellationToken);
+        await directory.ReloadAsync(cancellationToken);
+        return (await GetAsync(move.Id, cancellationToken))!;
+    }
+
+    private async Task<ShardMove> StepAsync(ShardMove move, string next, Dictionary<string, long>? rows, CancellationToken cancellationToken)
+    {
+        await using var command = control.CreateCommand(
+            "UPDATE shard_moves SET step = @step, step_at = now(), rows = rows || @rows::jsonb WHERE id = @id AND finished_at IS NULL");
+        command.Parameters.AddWithValue("id", move.Id);
+        command.Parameters.AddWithValue("step", next);
+        command.Parameters.AddWithValue("rows", JsonSerializer.Serialize(rows ?? []));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return (await GetAsync(move.Id, cancellationToken))!;
+    }
+
+    private static async Task<(string Database, string State)?> PlacementAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string serviceId, int shard,
+        CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT database, state FROM shard_map WHERE service_id = @service AND shard = @shard", connection, transaction);
+        command.Parameters.AddWithValue("service", serviceId);
+        command.Parameters.AddWithValue("shard", (short)shard);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetString(1)) : null;
+    }
+
+    private string Filter(ShardMove move, string serviceColumn, string idColumn) =>
+        // COPY takes no parameters: the service id is quoted as a literal (doubling quotes), the shard is a number.
+        $"{serviceColumn} = '{directory.ServiceId.Replace("'", "''", StringComparison.Ordinal)}' AND {ShardSql.ShardOf(idColumn)} = {move.Shard.ToString(CultureInfo.InvariantCulture)}";
+
+    private static async Task<IReadOnlyList<string>> ColumnsAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT column_name FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = @table AND is_generated = 'NEVER'
+            ORDER BY column_name
+            """, connection);
+        command.Parameters.AddWithValue("table", table);
+        var columns = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            columns.Add(reader.GetString(0));
+        }
+
+        return columns;
+    }
+
+    // Count and an order-independent sum of each row's md5 (its text form, with timestamps in UTC on both sides).
+    private static async Task<(long Count, string Sum)> ChecksumAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, string columns, string filter,
+        CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"""
+            SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text
+            FROM (SELECT {columns} FROM {table} WHERE {filter}) AS t
+            """, connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetString(1));
+    }
+
+    private async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, ShardMove move, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        if (sql.Contains("@service", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("service", directory.ServiceId);
+        }
+
+        if (sql.Contains("@shard", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("shard", (short)move.Shard);
+        }
+
+        if (sql.Contains("@target", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("target", move.Target);
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<ShardMove>> ListAsync(string where, Action<NpgsqlParameterCollection> bind, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = control.CreateCommand($"""
+            SELECT id, shard, source, target, step, rows::text, error, started_at, step_at, finished_at
+            FROM shard_moves WHERE service_id = @service AND {where} ORDER BY id DESC LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("service", directory.ServiceId);
+        command.Parameters.AddWithValue("limit", limit);
+        bind(command.Parameters);
+        var moves = new List<ShardMove>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            moves.Add(new ShardMove(
+                reader.GetInt64(0), reader.GetInt16(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(5)) ?? [],
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8),
+                reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9)));
+        }
+
+        return moves;
+    }
+
+    [LoggerMessage(EventId = 4710, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} from {Source} to {Target} begun")]
+    private static partial void LogBegun(ILogger logger, long moveId, int shard, string source, string target);
+
+    [LoggerMessage(EventId = 4711, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} now on {Target}")]
+    private static partial void LogSwitched(ILogger logger, long moveId, int shard, string target);
+
+    [LoggerMessage(EventId = 4712, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} moved from {Source} to {Target} ({Rows})")]
+    private static partial void LogDone(ILogger logger, long moveId, int shard, string source, string target, string rows);
+
+    [LoggerMessage(EventId = 4713, Level = LogLevel.Warning, Message = "Shard move {MoveId}: shard {Shard} failed at {Step} ({Error}); aborted, the shard stays where it was")]
+    private static partial void LogFailed(ILogger logger, long moveId, int shard, string step, string error);
+}
