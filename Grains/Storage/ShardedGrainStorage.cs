@@ -18,12 +18,14 @@ namespace MediaService.Grains.Storage;
 /// it wrote before. Holds media items only: their grain ids are integers. Every call goes through its database's own
 /// PostgreSQL pipeline (<see cref="Resilience.PostgresFor"/>): retried when transient (writes are conditional on the
 /// ETag, so a repeat after an ambiguous failure is refused rather than applied twice), and counted by that database's
-/// breaker alone, so one database that does not answer opens only its own circuit. A shard being moved is refused here
+/// breaker alone, so one database that does not answer opens only its own circuit; its items are then refused with
+/// <see cref="MediaErrorCode.Unavailable"/> (503, Retry-After = the breaker's break). A shard being moved is refused here
 /// (503, <see cref="StorageOptions.DrainRetryAfter"/>), and by its database's fence (55M01) should this process hold an
 /// old map.
 /// </summary>
 public sealed class ShardedGrainStorage(
-    IServiceProvider services, ShardDirectory directory, ShardDatabases databases, IOptions<StorageOptions> options, MediaMetrics metrics) : IGrainStorage
+    IServiceProvider services, ShardDirectory directory, ShardDatabases databases, IOptions<StorageOptions> options, IOptions<PostgresOptions> postgres,
+    MediaMetrics metrics) : IGrainStorage
 {
     private readonly ConcurrentDictionary<string, IGrainStorage> _stores = new(StringComparer.Ordinal);
 
@@ -72,10 +74,17 @@ public sealed class ShardedGrainStorage(
             _ = directory.ReloadAsync();
             throw MediaException.Unavailable("This item's storage is being moved; nothing was changed. Retry later.", options.Value.DrainRetryAfter);
         }
+        catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))
+        {
+            // Said in a type every caller can read: Npgsql's exceptions cannot cross a grain call (an activation whose
+            // first read failed answers its caller with this).
+            metrics.StorageCall(database.Name, operation, "unavailable", placement.Shard, Stopwatch.GetElapsedTime(started));
+            throw MediaException.Unavailable($"The database of this item ({database.Name}) did not answer; nothing was changed. Retry later.",
+                postgres.Value.BreakerBreakDuration);
+        }
         catch (Exception ex)
         {
-            metrics.StorageCall(database.Name, operation, Resilience.IsPostgresUnavailable(ex) ? "unavailable" : ex is InconsistentStateException ? "conflict" : "error",
-                placement.Shard, Stopwatch.GetElapsedTime(started));
+            metrics.StorageCall(database.Name, operation, ex is InconsistentStateException ? "conflict" : "error", placement.Shard, Stopwatch.GetElapsedTime(started));
             throw;
         }
     }

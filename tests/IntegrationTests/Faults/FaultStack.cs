@@ -80,6 +80,9 @@ public sealed class FaultStack : IAsyncDisposable
     /// <summary>The service's key of the owner <c>dev</c>.</summary>
     public string UserKey { get; private set; } = "";
 
+    /// <summary>The service's admin key.</summary>
+    public string AdminKey { get; private set; } = "";
+
     public string ConnectionString { get; }
 
     /// <summary>The second storage database (db1; db0 is the control database).</summary>
@@ -120,6 +123,7 @@ public sealed class FaultStack : IAsyncDisposable
             }
 
             stack.UserKey = (await File.ReadAllTextAsync(stack._settings["Auth:BootstrapUserKeyFile"]!)).Trim();
+            stack.AdminKey = (await File.ReadAllTextAsync(stack._settings["Auth:BootstrapAdminKeyFile"]!)).Trim();
             await stack.ScriptAsync("scripts/lb.sh", ["start", Path.Combine(stack._dir, "lb"), stack._lbPort.ToString(CultureInfo.InvariantCulture),
                 .. stack._frontends.Select(f => f.Port.ToString(CultureInfo.InvariantCulture))]);
             return stack;
