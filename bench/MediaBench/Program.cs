@@ -30,6 +30,9 @@ using SixLabors.ImageSharp.Processing;
 //                                          webhook delivery to a receiver in this process: events/s, lag from change to
 //                                          arrival, PATCH latency with and without a subscription (bench/webhook-bench.sh);
 //                                          WEBHOOK_ITEMS (300), WEBHOOK_CONCURRENCY (8), WEBHOOK_PACED_RATE (20/s), WEBHOOK_PACED_COUNT (100)
+//   MediaBench shardload <api> create|append <concurrency> <seconds>
+//                                          tus creations, or 64 KiB PATCHes to open uploads: storage writes per second
+//                                          (bench/shard-bench.sh)
 //   MediaBench explain <connection> <service-id> <owner> <query>...
 //                                          EXPLAIN ANALYZE of the service's own search SQL for each query (tag=a&q=b&...)
 var command = args.ElementAtOrDefault(0);
@@ -61,6 +64,11 @@ switch (command)
 
     case "explain":
         await MediaService.Bench.Explain.RunAsync(folder, args[2], args[3], args[4..]);
+        return;
+
+    case "shardload":
+        await MediaService.Bench.ShardLoad.RunAsync(folder, args[2], int.Parse(args[3], CultureInfo.InvariantCulture),
+            TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)));
         return;
 }
 
