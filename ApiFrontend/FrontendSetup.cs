@@ -181,7 +181,8 @@ public static class FrontendSetup
         // An item whose logical shard is being moved: refused here at once, for as long as the move takes.
         if (caller && (tus || path.StartsWithSegments("/media")) && context.GetRouteValue("id") is string moving
             && long.TryParse(moving, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var movingId)
-            && context.RequestServices.GetRequiredService<DataPlane.Sharding.ShardDirectory>().Current?.Route(movingId).State == DataPlane.Sharding.ShardState.Draining)
+            && (await context.RequestServices.GetRequiredService<DataPlane.Sharding.ShardDirectory>().MapAsync(context.RequestAborted)).Route(movingId).State
+                == DataPlane.Sharding.ShardState.Draining)
         {
             var retry = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<DataPlane.Sharding.StorageOptions>>().Value.DrainRetryAfter;
             context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -29,7 +29,8 @@ public sealed partial class MediaIngest(
             {
                 created = await grain.CreateAsync(request);
             }
-            catch (MediaException ex) when (ex.Code == MediaErrorCode.Unavailable && attempt < 2 && ids.DatabaseOf(id) is { } database && refused.Add(database))
+            catch (Exception ex) when (Http.ClusterExceptionHandler.StorageRetryAfter(ex) is not null && attempt < 2 && ids.DatabaseOf(id) is { } database
+                && refused.Add(database))
             {
                 // That item's database did not take it (down, or its shard is being moved, before this frontend could
                 // know): a new id on another database. An item written despite the error is never used and expires.

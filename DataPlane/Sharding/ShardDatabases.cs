@@ -151,6 +151,16 @@ public sealed partial class ShardHealthProbe(
         do
         {
             await Task.WhenAll(databases.All.Select(d => ProbeAsync(d, stoppingToken)));
+            try
+            {
+                // Keeps this process's map current even when no call needed it (a frontend that only serves uploads
+                // of existing items still sees a moved shard reopen).
+                await directory.MapAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogMapUnread(logger, ex.Message);
+            }
         }
         while (await WaitAsync(timer, stoppingToken));
     }
@@ -194,6 +204,9 @@ public sealed partial class ShardHealthProbe(
             database.Health = new DatabaseHealth(false, DateTimeOffset.UtcNow, null, ex is OperationCanceledException ? "no answer in time" : ex.Message);
         }
     }
+
+    [LoggerMessage(EventId = 4706, Level = LogLevel.Warning, Message = "Shard map not read: {Error}")]
+    private static partial void LogMapUnread(ILogger logger, string error);
 
     [LoggerMessage(EventId = 4701, Level = LogLevel.Warning, Message = "Storage database {Database} does not answer: {Error}")]
     private static partial void LogDown(ILogger logger, string database, string error);

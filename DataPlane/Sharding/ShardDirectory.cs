@@ -57,7 +57,8 @@ public sealed partial class ShardDirectory(
             Interlocked.Exchange(ref _checkedAt, Stopwatch.GetTimestamp());
             return await LoadAsync(cancellationToken);
         }
-        catch (Exception ex) when (map is not null && Resilience.IsPostgresUnavailable(ex))
+        catch (Exception ex) when (map is not null && !cancellationToken.IsCancellationRequested
+            && (Resilience.IsPostgresUnavailable(ex) || ex is OperationCanceledException or InvalidOperationException))
         {
             LogStale(logger, map.Epoch, ex.Message);
             return map;
@@ -67,6 +68,9 @@ public sealed partial class ShardDirectory(
             _gate.Release();
         }
     }
+
+    /// <summary>Makes the next call read the map again (a database refused a shard as moved: this map is old).</summary>
+    public void Invalidate() => Interlocked.Exchange(ref _checkedAt, 0);
 
     /// <summary>Reads the map now (after a change this process made, or when told another process made one).</summary>
     public async Task<ShardMap> ReloadAsync(CancellationToken cancellationToken = default)
@@ -106,9 +110,18 @@ public sealed partial class ShardDirectory(
 
     private async Task<ShardMap> LoadAsync(CancellationToken cancellationToken)
     {
-        var map = await ReadAsync(cancellationToken) ?? await SeedAsync(cancellationToken);
+        // Bounded: a control database that does not answer must not hold a call for its connection's full timeouts
+        // (the caller goes on with the map it has).
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_map is not null)
+        {
+            timeout.CancelAfter(options.Value.ProbeTimeout * 3);
+        }
+
+        var map = await ReadAsync(timeout.Token) ?? await SeedAsync(cancellationToken);
         if (map.Check(databases.Names) is { } problem)
         {
+            // At start, the process stops; later (someone changed the map), it goes on with the map it had.
             throw new InvalidOperationException(problem);
         }
 
@@ -137,9 +150,11 @@ public sealed partial class ShardDirectory(
         return rows.Count == 0 ? null : ShardMap.Of(epoch, rows);
     }
 
-    // The first start of a service: shards spread over the configured databases. A service that already kept items in
-    // the control database before it was sharded keeps all of them there (every shard on the configured database that
-    // is the control one); shards are then moved one by one (the move procedure), never re-homed by configuration.
+    // The first start of a service: each logical shard on the database that already holds its items' state (a service
+    // that stored items before it was sharded keeps them where they are; shards are then moved one by one, never
+    // re-homed by configuration), the others spread over the configured databases (shard s on the s mod N-th, in name
+    // order). Items of one shard in two databases, or in a control database that Storage:Shards does not name, stop the
+    // process: no map could find them all.
     private async Task<ShardMap> SeedAsync(CancellationToken cancellationToken)
     {
         await using var connection = await control.OpenConnectionAsync(cancellationToken);
@@ -150,29 +165,40 @@ public sealed partial class ShardDirectory(
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        bool legacy;
-        await using (var existing = new NpgsqlCommand("""
-            SELECT EXISTS (SELECT 1 FROM shard_map WHERE service_id = @service),
-                   EXISTS (SELECT 1 FROM OrleansStorage WHERE ServiceId = @service) OR EXISTS (SELECT 1 FROM media_index WHERE service_id = @service)
-            """, connection, transaction))
+        await using (var existing = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM shard_map WHERE service_id = @service)", connection, transaction))
         {
             existing.Parameters.AddWithValue("service", serviceId.Value);
-            await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            if (reader.GetBoolean(0))
+            if (await existing.ExecuteScalarAsync(cancellationToken) is true)
             {
-                await reader.DisposeAsync();
                 await transaction.RollbackAsync(cancellationToken);
                 return await ReadAsync(cancellationToken) ?? throw new InvalidOperationException("The shard map vanished while it was read.");
             }
-
-            legacy = reader.GetBoolean(1);
         }
 
-        var controlDatabase = databases.All.FirstOrDefault(d => d.IsControl);
-        var map = legacy && controlDatabase is not null && databases.All.Count > 1
-            ? ShardMap.Of(1, Enumerable.Range(0, ShardKey.LogicalShards).Select(s => new ShardPlacement(s, controlDatabase.Name, ShardState.Open)))
-            : ShardMap.Seed(databases.Names);
+        var held = new Dictionary<int, List<string>>();
+        foreach (var database in databases.All)
+        {
+            foreach (var shard in await ShardsWithStateAsync(database.DataSource, cancellationToken))
+            {
+                (held.TryGetValue(shard, out var list) ? list : held[shard] = []).Add(database.Name);
+            }
+        }
+
+        if (!databases.All.Any(d => d.IsControl) && (await ShardsWithStateAsync(control, cancellationToken)).Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The control database holds items of service {serviceId.Value} stored before sharding, and Storage:Shards does not name it: " +
+                "add it (for example Storage:Shards:main = the ConnectionStrings:Media string) and move its shards afterwards.");
+        }
+
+        if (held.Where(h => h.Value.Count > 1).ToList() is { Count: > 0 } split)
+        {
+            throw new InvalidOperationException($"Items of one logical shard are in two databases ({string.Join("; ",
+                split.Select(h => $"shard {h.Key}: {string.Join(", ", h.Value)}"))}): no shard map can be made. Remove the copies that are not live.");
+        }
+
+        var spread = ShardMap.Seed(databases.Names);
+        var map = ShardMap.Of(1, spread.Placements.Select(p => held.TryGetValue(p.Shard, out var where) ? p with { Database = where[0] } : p));
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO shard_map (service_id, shard, database, state, epoch)
             SELECT @service, s, d, 'open', 1 FROM unnest(@shards, @databases) AS t(s, d)
@@ -186,12 +212,26 @@ public sealed partial class ShardDirectory(
         }
 
         await transaction.CommitAsync(cancellationToken);
-        LogSeeded(logger, serviceId.Value, string.Join(", ", map.Databases.Select(d => $"{d}: {map.ShardsOn(d).Count}")), legacy);
+        LogSeeded(logger, serviceId.Value, string.Join(", ", map.Databases.Select(d => $"{d}: {map.ShardsOn(d).Count}")), held.Count);
         return map;
     }
 
-    [LoggerMessage(EventId = 4703, Level = LogLevel.Information, Message = "Shard map of service {ServiceId} seeded ({Spread}; items stored before sharding: {Legacy})")]
-    private static partial void LogSeeded(ILogger logger, string serviceId, string spread, bool legacy);
+    private async Task<IReadOnlyList<int>> ShardsWithStateAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
+    {
+        await using var command = source.CreateCommand($"SELECT DISTINCT {ShardSql.ShardOf("grainidn1")}::int FROM orleansstorage WHERE serviceid = @service");
+        command.Parameters.AddWithValue("service", serviceId.Value);
+        var shards = new List<int>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            shards.Add(reader.GetInt32(0));
+        }
+
+        return shards;
+    }
+
+    [LoggerMessage(EventId = 4703, Level = LogLevel.Information, Message = "Shard map of service {ServiceId} seeded ({Spread}; {Held} shards kept where their items already were)")]
+    private static partial void LogSeeded(ILogger logger, string serviceId, string spread, int held);
 
     [LoggerMessage(EventId = 4704, Level = LogLevel.Information, Message = "Shard map changed: epoch {Before} -> {After}")]
     private static partial void LogChanged(ILogger logger, long before, long after);

@@ -107,6 +107,37 @@ public sealed partial class ShardMover(
     public async Task<ShardMove> RunAsync(long id, Func<int, CancellationToken, Task<int>> deactivate, CancellationToken cancellationToken)
     {
         var move = await GetAsync(id, cancellationToken) ?? throw new InvalidOperationException($"No shard move {id}.");
+
+        // One run of a move at a time, cluster-wide (a second activation of the move's grain, a reminder beside a run in
+        // flight): a session lock of the control database, held by this connection for the whole run and released if
+        // this process dies.
+        await using var guard = await control.OpenConnectionAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('shard_move:' || @service), @shard)", guard))
+        {
+            take.Parameters.AddWithValue("service", directory.ServiceId);
+            take.Parameters.AddWithValue("shard", move.Shard);
+            if (await take.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                return move;
+            }
+        }
+
+        try
+        {
+            move = await GetAsync(id, cancellationToken) ?? move;
+            return await StepsAsync(move, deactivate, cancellationToken);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtext('shard_move:' || @service), @shard)", guard);
+            release.Parameters.AddWithValue("service", directory.ServiceId);
+            release.Parameters.AddWithValue("shard", move.Shard);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<ShardMove> StepsAsync(ShardMove move, Func<int, CancellationToken, Task<int>> deactivate, CancellationToken cancellationToken)
+    {
         try
         {
             while (move.FinishedAt is null)
@@ -180,8 +211,11 @@ public sealed partial class ShardMover(
         await using var to = await target.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await to.BeginTransactionAsync(cancellationToken);
         await ExecuteAsync(to, transaction, "SET LOCAL media.fence_bypass = 'on'", move, cancellationToken);
-        await ExecuteAsync(to, transaction, "SET LOCAL TimeZone = 'UTC'", move, cancellationToken);
-        await ExecuteAsync(from, null, "SET TimeZone = 'UTC'", move, cancellationToken);
+        // The checksums hash rows' text: the same output settings on both sides.
+        const string TextSettings = "SET LOCAL TimeZone = 'UTC'; SET LOCAL bytea_output = 'hex'; SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'";
+        await ExecuteAsync(to, transaction, TextSettings, move, cancellationToken);
+        await using var fromTransaction = await from.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await ExecuteAsync(from, fromTransaction, TextSettings, move, cancellationToken);
         var rows = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (table, serviceColumn, idColumn) in Tables)
         {
@@ -204,7 +238,7 @@ public sealed partial class ShardMover(
                 await reader.CopyToAsync(writer, cancellationToken);
             }
 
-            var copied = await ChecksumAsync(from, null, table, list, filter, cancellationToken);
+            var copied = await ChecksumAsync(from, fromTransaction, table, list, filter, cancellationToken);
             var landed = await ChecksumAsync(to, transaction, table, list, filter, cancellationToken);
             if (copied != landed)
             {
@@ -235,7 +269,7 @@ public sealed partial class ShardMover(
                 throw new InvalidOperationException($"Shard {move.Shard} is not draining on {move.Source} (the map changed under the move).");
             }
 
-            await using var step = new NpgsqlCommand("UPDATE shard_moves SET step = 'cleaning', step_at = now() WHERE id = @id", connection, transaction);
+            await using var step = new NpgsqlCommand("UPDATE shard_moves SET step = 'cleaning', step_at = now() WHERE id = @id AND finished_at IS NULL", connection, transaction);
             step.Parameters.AddWithValue("id", move.Id);
             await step.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -267,32 +301,54 @@ public sealed partial class ShardMover(
             }
         }
 
-        await using var finish = control.CreateCommand("UPDATE shard_moves SET step = 'done', step_at = now(), finished_at = now() WHERE id = @id");
+        await using var finish = control.CreateCommand("UPDATE shard_moves SET step = 'done', step_at = now(), finished_at = now() WHERE id = @id AND finished_at IS NULL");
         finish.Parameters.AddWithValue("id", move.Id);
         await finish.ExecuteNonQueryAsync(cancellationToken);
         LogDone(logger, move.Id, move.Shard, move.Source, move.Target, string.Join(", ", move.Rows.Select(r => $"{r.Key} {r.Value}")));
         return (await GetAsync(move.Id, cancellationToken))!;
     }
 
+    // Nothing was switched (the run holds the move's lock, and the switch commits its step with the map): the shard
+    // lives in the source. The target's copy goes (a fence back on it, should it be a stale process's idea of the
+    // shard's home), then the source's fence, and last the map reopens the shard there and the move ends, in one
+    // transaction. A failure on the way leaves the move unfinished at its step: its reminder runs it again.
     private async Task<ShardMove> AbortAsync(ShardMove move, string error, CancellationToken cancellationToken)
     {
-        await using (var connection = await control.OpenConnectionAsync(cancellationToken))
+        await using (var connection = await databases[move.Target].DataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            await directory.SetAsync(move.Shard, new ShardPlacement(move.Shard, move.Source, ShardState.Draining),
-                new ShardPlacement(move.Shard, move.Source, ShardState.Open), connection, null, cancellationToken);
+            await ExecuteAsync(connection, transaction, "SET LOCAL media.fence_bypass = 'on'", move, cancellationToken);
+            foreach (var (table, serviceColumn, idColumn) in Tables)
+            {
+                await using var delete = new NpgsqlCommand($"DELETE FROM {table} WHERE {Filter(move, serviceColumn, idColumn)}", connection, transaction);
+                await delete.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await ExecuteAsync(connection, transaction, """
+                INSERT INTO shard_fences (service_id, shard, reason) VALUES (@service, @shard, 'a move here was aborted') ON CONFLICT DO NOTHING
+                """, move, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
 
-        // Nothing was switched: the source is where the shard lives, so its fence goes.
         await using (var connection = await databases[move.Source].DataSource.OpenConnectionAsync(cancellationToken))
         {
             await ExecuteAsync(connection, null, "DELETE FROM shard_fences WHERE service_id = @service AND shard = @shard", move, cancellationToken);
         }
 
-        await using var finish = control.CreateCommand(
-            "UPDATE shard_moves SET step = 'aborted', error = @error, step_at = now(), finished_at = now() WHERE id = @id");
-        finish.Parameters.AddWithValue("id", move.Id);
-        finish.Parameters.AddWithValue("error", error);
-        await finish.ExecuteNonQueryAsync(cancellationToken);
+        await using (var connection = await control.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await directory.SetAsync(move.Shard, new ShardPlacement(move.Shard, move.Source, ShardState.Draining),
+                new ShardPlacement(move.Shard, move.Source, ShardState.Open), connection, transaction, cancellationToken);
+            await using var finish = new NpgsqlCommand(
+                "UPDATE shard_moves SET step = 'aborted', error = @error, step_at = now(), finished_at = now() WHERE id = @id AND finished_at IS NULL",
+                connection, transaction);
+            finish.Parameters.AddWithValue("id", move.Id);
+            finish.Parameters.AddWithValue("error", error);
+            await finish.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
         await directory.ReloadAsync(cancellationToken);
         return (await GetAsync(move.Id, cancellationToken))!;
     }

@@ -13,7 +13,7 @@ namespace MediaService.Grains.Storage;
 public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOptions> options, ILogger<ShardMoveGrain> logger) : Grain, IShardMoveGrain, IRemindable
 {
     private const string Reminder = "move";
-    private Task? _running;
+    private readonly Dictionary<long, Task> _runs = [];
 
     private int Shard => (int)this.GetPrimaryKeyLong();
 
@@ -22,10 +22,19 @@ public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOpt
         ShardMove move;
         try
         {
+            // The reminder first: a move recorded is always resumed, even if this silo dies right after.
+            await this.RegisterOrUpdateReminder(Reminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            if (await mover.UnfinishedAsync(Shard, CancellationToken.None) is { } unfinished)
+            {
+                Run(unfinished.Id);
+                throw new MediaException(MediaErrorCode.InvalidState, $"Move {unfinished.Id} of shard {Shard} is unfinished (step {unfinished.Step}); it goes on.");
+            }
+
             move = await mover.BeginAsync(Shard, target, CancellationToken.None);
         }
         catch (ShardMoveRefusedException refused)
         {
+            await ForgetIfIdleAsync();
             throw new MediaException(refused.Conflict ? MediaErrorCode.InvalidState : MediaErrorCode.InvalidInput, refused.Message);
         }
         catch (Exception ex) when (DataPlane.Resilience.IsPostgresUnavailable(ex))
@@ -33,7 +42,6 @@ public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOpt
             throw MediaException.Unavailable("A database did not answer; no move was started. Retry later.", TimeSpan.FromSeconds(5));
         }
 
-        await this.RegisterOrUpdateReminder(Reminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         Run(move.Id);
         return View(move);
     }
@@ -46,40 +54,49 @@ public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOpt
         {
             Run(move.Id);
         }
-        else if (_running is null or { IsCompleted: true })
+        else
         {
-            if (await this.GetReminder(Reminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
+            await ForgetIfIdleAsync();
         }
     }
 
-    // The steps run in this activation, off any call: the admin's request is answered at once.
+    // The steps run in this activation, off any call: the admin's request is answered at once. One run per move here,
+    // and one cluster-wide (the mover holds the move's lock while it runs).
     private void Run(long moveId)
     {
-        if (_running is { IsCompleted: false })
+        if (_runs.TryGetValue(moveId, out var running) && !running.IsCompleted)
         {
             return;
         }
 
-        _running = RunAsync(moveId);
+        _runs[moveId] = RunAsync(moveId);
     }
 
     private async Task RunAsync(long moveId)
     {
         try
         {
-            var move = await mover.RunAsync(moveId, DeactivateAsync, CancellationToken.None);
-            if (move.FinishedAt is not null && await this.GetReminder(Reminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
+            await mover.RunAsync(moveId, DeactivateAsync, CancellationToken.None);
+            await ForgetIfIdleAsync(moveId);
         }
         catch (Exception ex)
         {
             // After the switch (or when the control database does not answer): the reminder runs it again.
             LogInterrupted(logger, moveId, Shard, ex.Message);
+        }
+    }
+
+    // The reminder goes only when no move of the shard is unfinished and no other run is going on here.
+    private async Task ForgetIfIdleAsync(long? finishedRun = null)
+    {
+        if (_runs.Any(r => r.Key != finishedRun && !r.Value.IsCompleted) || await mover.UnfinishedAsync(Shard, CancellationToken.None) is not null)
+        {
+            return;
+        }
+
+        if (await this.GetReminder(Reminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
         }
     }
 

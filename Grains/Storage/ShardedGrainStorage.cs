@@ -71,7 +71,7 @@ public sealed class ShardedGrainStorage(
         {
             // This process routed by an older map: the shard was moved (or is being moved) away from this database.
             metrics.StorageCall(database.Name, operation, "fenced", placement.Shard, Stopwatch.GetElapsedTime(started));
-            _ = directory.ReloadAsync();
+            directory.Invalidate();
             throw MediaException.Unavailable("This item's storage is being moved; nothing was changed. Retry later.", options.Value.DrainRetryAfter);
         }
         catch (Exception ex) when (Resilience.IsPostgresUnavailable(ex))

@@ -146,6 +146,7 @@ public sealed class ShardingTests(ITestOutputHelper output)
                 }
             });
             var others = new ConcurrentBag<HttpStatusCode>();
+            var created = new ConcurrentBag<long>();
             var uploader = Task.Run(async () =>
             {
                 var n = 0;
@@ -155,6 +156,11 @@ public sealed class ShardingTests(ITestOutputHelper output)
                     content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
                     using var response = await http.PostAsync("/media/upload?filename=during.bin", content);
                     others.Add(response.StatusCode);
+                    if (response.StatusCode == HttpStatusCode.Created)
+                    {
+                        created.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+                    }
+
                     var other = bodies.Keys.First(id => ShardKey.Of(id) != shard);
                     using var read = await http.GetAsync($"/media/{other}/metadata");
                     others.Add(read.StatusCode);
@@ -182,8 +188,6 @@ public sealed class ShardingTests(ITestOutputHelper output)
             }, v => v.TryGetProperty("finishedAt", out var f) && f.ValueKind != JsonValueKind.Null, TimeSpan.FromSeconds(90), "the move to end");
             output.WriteLine($"move of shard {shard} ({moving.Count} items): {string.Join(" -> ", steps)}; rows {done.GetProperty("rows")}");
             Assert.Equal("done", done.GetProperty("step").GetString());
-            Assert.Equal(moving.Count, done.GetProperty("rows").GetProperty("orleansstorage").GetInt64());
-            Assert.Equal(moving.Count, done.GetProperty("rows").GetProperty("media_index").GetInt64());
 
             // The shard's items answer again (each client retries after Retry-After), other traffic never stopped.
             await Eventually.HoldsAsync(async () => (await http.GetAsync($"/media/{moving[0]}/metadata")).StatusCode, s => s == HttpStatusCode.OK,
@@ -197,6 +201,13 @@ public sealed class ShardingTests(ITestOutputHelper output)
             Assert.Contains(polled, p => p.Status == HttpStatusCode.ServiceUnavailable);
             Assert.All(others, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.Created, $"{s}"));
 
+            // The shard's items: those uploaded before, and any upload of the run placed there (before the drain reached
+            // every process, then copied; or after the switch, in db1).
+            var onShard = moving.Concat(created.Where(id => ShardKey.Of(id) == shard)).ToHashSet();
+            var copied = done.GetProperty("rows").GetProperty("orleansstorage").GetInt64();
+            Assert.InRange(copied, moving.Count, onShard.Count);
+            Assert.InRange(done.GetProperty("rows").GetProperty("media_index").GetInt64(), moving.Count, onShard.Count);
+
             // Every item as before: versions (ETags) and bytes.
             foreach (var id in moving)
             {
@@ -206,7 +217,10 @@ public sealed class ShardingTests(ITestOutputHelper output)
 
             // The rows are in db1 only; db0 keeps a fence.
             var (db0, db1) = (TestEnvironment.StorageDatabases["db0"], TestEnvironment.StorageDatabases["db1"]);
-            Assert.Equal((moving.Count, moving.Count), await RowsAsync(db1, serviceId, shard));
+            // (An index row of an item created there while the shard drained may still be on its way: its reminder.)
+            var (stateRows, indexRows) = await RowsAsync(db1, serviceId, shard);
+            Assert.Equal(onShard.Count, stateRows);
+            Assert.InRange(indexRows, moving.Count, onShard.Count);
             Assert.Equal((0, 0), await RowsAsync(db0, serviceId, shard));
             Assert.Equal(1L, await ScalarAsync(db0, $"SELECT count(*) FROM shard_fences WHERE service_id = '{serviceId}' AND shard = {shard}"));
 
@@ -221,10 +235,10 @@ public sealed class ShardingTests(ITestOutputHelper output)
             Assert.Equal(64, storage.GetProperty("shards").GetArrayLength());
             var row = storage.GetProperty("shards").EnumerateArray().Single(s => s.GetProperty("shard").GetInt32() == shard);
             Assert.Equal("db1", row.GetProperty("database").GetString());
-            Assert.Equal(moving.Count, row.GetProperty("items").GetInt64());
+            Assert.InRange(row.GetProperty("items").GetInt64(), moving.Count, onShard.Count);
             Assert.All(storage.GetProperty("databases").EnumerateArray(), d => Assert.Equal("up", d.GetProperty("health").GetString()));
-            Assert.Equal(bodies.Count + others.Count(s => s == HttpStatusCode.Created),
-                storage.GetProperty("databases").EnumerateArray().Sum(d => d.GetProperty("items").GetInt64()));
+            Assert.InRange(storage.GetProperty("databases").EnumerateArray().Sum(d => d.GetProperty("items").GetInt64()),
+                bodies.Count + created.Count - (onShard.Count - moving.Count), bodies.Count + created.Count);
             Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("/admin/storage")).StatusCode);
 
             // The same shard cannot move where it is.

@@ -29,7 +29,10 @@ public sealed class SearchMergeTests
                 random.Next(4) / 4f)).DistinctBy(r => r.Entry.MediaId).ToList();
             var byDatabase = rows.GroupBy(_ => random.Next(databases)).ToDictionary(g => g.Key, g => g.ToList());
             var query = new SearchQuery([], sort == SearchSort.Relevance ? "words" : null, null, null, null, null, sort, limit, null);
-            var expected = rows.Order(Comparer<SearchRow>.Create((a, b) => SearchMerge.Compare(a, b, sort == SearchSort.Relevance)))
+            // The SQL's order, written out: created_at DESC or rank DESC, then media_id DESC.
+            var expected = (sort == SearchSort.Relevance
+                    ? rows.OrderByDescending(r => r.Rank).ThenByDescending(r => r.Entry.MediaId)
+                    : rows.OrderByDescending(r => r.Entry.CreatedAt).ThenByDescending(r => r.Entry.MediaId))
                 .Select(r => r.Entry.MediaId).ToList();
 
             var seen = new List<long>();
