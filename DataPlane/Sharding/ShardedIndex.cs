@@ -85,7 +85,9 @@ public sealed class ShardedIndex(ShardDatabases databases, ShardDirectory direct
     public async Task<OwnerUsage> UsageAsync(string serviceId, string owner, CancellationToken cancellationToken, long? except = null)
     {
         var map = await directory.MapAsync(cancellationToken);
-        var plan = Plan(map);
+        // A shard being moved counts where it is until the switch: its items cannot change meanwhile, but they still
+        // use what they use.
+        var plan = Plan(map, draining: true);
         var answers = await Task.WhenAll(plan.Select(p => AskAsync(p.Database,
             ct => p.Database.Index.UsageAsync(serviceId, owner, ct, except, p.Shards), cancellationToken)));
         if (answers.All(a => a.Error is not null) && answers.Length > 0)
@@ -122,9 +124,12 @@ public sealed class ShardedIndex(ShardDatabases databases, ShardDirectory direct
         return new OwnerUsage(bytes, unfinished);
     }
 
-    // The databases holding open shards, each with its shards (null when it holds all of them: no filter needed).
-    private List<(ShardDatabase Database, IReadOnlyList<int>? Shards)> Plan(ShardMap map) =>
-        [.. map.Databases.Select(name => (Database: databases[name], Shards: map.ShardsOn(name)))
+    // The databases holding open shards (with draining: every shard), each with its shards (null when it holds all of
+    // them: no filter needed).
+    private List<(ShardDatabase Database, IReadOnlyList<int>? Shards)> Plan(ShardMap map, bool draining = false) =>
+        [.. map.Databases.Select(name => (Database: databases[name], Shards: draining
+                ? (IReadOnlyList<int>)[.. map.Placements.Where(p => p.Database == name).Select(p => p.Shard)]
+                : map.ShardsOn(name)))
             .Where(p => p.Shards.Count > 0)
             .Select(p => (p.Database, p.Shards.Count == ShardKey.LogicalShards ? null : p.Shards))];
 
