@@ -191,8 +191,7 @@ public static class FrontendSetup
                 context.Response.Headers["Tus-Resumable"] = TusEndpoints.Version;
             }
 
-            await Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                "This item's storage is being moved; nothing was changed. Retry later.").ExecuteAsync(context);
+            await ApiErrors.StorageUnavailable.Problem("This item's storage is being moved; nothing was changed. Retry later.").ExecuteAsync(context);
             return;
         }
 

@@ -180,20 +180,17 @@ public static class UploadLinkScope
             var headers = request.Headers;
             if (headers.ContainsKey("Upload-Concat") || headers.ContainsKey("Upload-Defer-Length"))
             {
-                return Problems.Create("forbidden", StatusCodes.Status403Forbidden, "Forbidden",
-                    "An upload link creates whole uploads only: no Upload-Concat, no Upload-Defer-Length.");
+                return ApiErrors.Forbidden.Problem("An upload link creates whole uploads only: no Upload-Concat, no Upload-Defer-Length.");
             }
 
             if (!long.TryParse(headers["Upload-Length"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var length))
             {
-                return Problems.Create("forbidden", StatusCodes.Status403Forbidden, "Forbidden",
-                    "An upload through a link must declare its Upload-Length.");
+                return ApiErrors.Forbidden.Problem("An upload through a link must declare its Upload-Length.");
             }
 
             if (long.TryParse(maxBytes, NumberStyles.None, CultureInfo.InvariantCulture, out var max) && length > max)
             {
-                return Problems.Create("upload-too-large", StatusCodes.Status413PayloadTooLarge, "Upload too large",
-                    $"This upload link allows files of at most {max} bytes.");
+                return ApiErrors.UploadTooLarge.Problem($"This upload link allows files of at most {max} bytes.");
             }
 
             return null;
@@ -213,8 +210,7 @@ public static class UploadLinkScope
             return null;
         }
 
-        return Problems.Create("forbidden", StatusCodes.Status403Forbidden, "Forbidden",
-            "An upload link opens only uploads (/files/) and the status of an item (GET /media/{id}).");
+        return ApiErrors.Forbidden.Problem("An upload link opens only uploads (/files/) and the status of an item (GET /media/{id}).");
     }
 
     private static bool IsItemPath(string path, string prefix) =>

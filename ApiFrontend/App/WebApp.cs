@@ -76,8 +76,7 @@ public static partial class WebApp
                 });
             }
 
-            branch.Run(static context => Http.Problems.Create("not-found", StatusCodes.Status404NotFound, "Not found",
-                "No such file of the web app.").ExecuteAsync(context));
+            branch.Run(static context => Http.ApiErrors.WebAppFileNotFound.Problem("No such file of the web app.").ExecuteAsync(context));
         });
         return app;
     }

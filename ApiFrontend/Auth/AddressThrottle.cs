@@ -208,6 +208,6 @@ public static class AddressThrottleMiddleware
     {
         context.RequestServices.GetRequiredService<MediaMetrics>().RateLimited(what);
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        await Problems.Create("rate-limited", StatusCodes.Status429TooManyRequests, "Too many requests", detail).ExecuteAsync(context);
+        await ApiErrors.RateLimited.Problem(detail).ExecuteAsync(context);
     }
 }

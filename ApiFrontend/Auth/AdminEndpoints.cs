@@ -39,7 +39,7 @@ public static partial class AdminEndpoints
     internal static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(long id, ApiKeys keys, CancellationToken cancellationToken) =>
         await keys.RevokeAsync(id, cancellationToken)
             ? TypedResults.NoContent()
-            : Problems.Create("key-not-found", StatusCodes.Status404NotFound, "Key not found", $"No active key has id {id}.");
+            : ApiErrors.KeyNotFound.Problem($"No active key has id {id}.");
 
     [GeneratedRegex(ApiKeys.OwnerPattern)]
     private static partial Regex OwnerRegex();

@@ -56,13 +56,12 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         var presented = Request.Headers.Authorization.Count > 0;
         Response.Headers.WWWAuthenticate = presented ? "Bearer realm=\"media\", error=\"invalid_token\"" : "Bearer realm=\"media\"";
-        await Problems.Create("unauthorized", StatusCodes.Status401Unauthorized, "Unauthorized",
-            Context.Items[App.UploadLinks.FailureItem] as string ?? (presented ? "The key is unknown or revoked." : "Send an API key: Authorization: Bearer <key>.")).ExecuteAsync(Context);
+        await ApiErrors.Unauthorized.Problem(Context.Items[App.UploadLinks.FailureItem] as string ?? (presented ? "The key is unknown or revoked." : "Send an API key: Authorization: Bearer <key>.")).ExecuteAsync(Context);
     }
 
     /// <inheritdoc />
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        await Problems.Create("forbidden", StatusCodes.Status403Forbidden, "Forbidden", "This route needs an admin key.").ExecuteAsync(Context);
+        await ApiErrors.Forbidden.Problem("This route needs an admin key.").ExecuteAsync(Context);
 }
 
 /// <summary>Carries the authenticated owner into every grain call of the request.</summary>

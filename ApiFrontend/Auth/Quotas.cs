@@ -38,8 +38,7 @@ public sealed class Quotas(DataPlane.Sharding.ShardedIndex index, IOptions<Quota
         var usage = await index.UsageAsync(cluster.Value.ServiceId, owner, cancellationToken);
         if (usage.UnfinishedUploads >= limits.MaxUnfinishedUploads)
         {
-            return Problems.Create(Problems.QuotaExceeded, StatusCodes.Status403Forbidden, "Too many unfinished uploads",
-                $"You have {usage.UnfinishedUploads} unfinished uploads; at most {limits.MaxUnfinishedUploads} may be open. Finish or terminate one first.",
+            return ApiErrors.TooManyUnfinishedUploads.Problem($"You have {usage.UnfinishedUploads} unfinished uploads; at most {limits.MaxUnfinishedUploads} may be open. Finish or terminate one first.",
                 new Dictionary<string, object?> { ["unfinishedUploads"] = usage.UnfinishedUploads, ["maxUnfinishedUploads"] = limits.MaxUnfinishedUploads });
         }
 
@@ -64,8 +63,7 @@ public sealed class Quotas(DataPlane.Sharding.ShardedIndex index, IOptions<Quota
     public ProblemHttpResult Exceeded(long room, bool oneShot = false)
     {
         var max = options.Value.MaxStoredBytes;
-        return Problems.Create(Problems.QuotaExceeded, StatusCodes.Status413PayloadTooLarge, "Storage quota exceeded",
-            $"The body goes past your storage quota of {max} bytes ({room} more would have fitted). "
+        return ApiErrors.QuotaExceeded.Problem($"The body goes past your storage quota of {max} bytes ({room} more would have fitted). "
             + (oneShot ? "Nothing was stored." : "The upload keeps the offset a HEAD reports."),
             new Dictionary<string, object?> { ["roomBytes"] = room, ["maxStoredBytes"] = max });
     }
@@ -75,8 +73,7 @@ public sealed class Quotas(DataPlane.Sharding.ShardedIndex index, IOptions<Quota
         var max = options.Value.MaxStoredBytes;
         return usage.Bytes + length <= max
             ? null
-            : Problems.Create(Problems.QuotaExceeded, StatusCodes.Status413PayloadTooLarge, "Storage quota exceeded",
-                $"You use {usage.Bytes} bytes of your {max}; {length} more do not fit.",
+            : ApiErrors.QuotaExceeded.Problem($"You use {usage.Bytes} bytes of your {max}; {length} more do not fit.",
                 new Dictionary<string, object?> { ["usedBytes"] = usage.Bytes, ["maxStoredBytes"] = max });
     }
 }

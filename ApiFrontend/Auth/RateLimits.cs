@@ -286,8 +286,7 @@ public static class RateLimitMiddleware
         if (!decision.Admitted)
         {
             context.RequestServices.GetRequiredService<MediaService.DataPlane.Telemetry.MediaMetrics>().RateLimited(requestClass.ToString().ToLowerInvariant());
-            await Problems.Create("rate-limited", StatusCodes.Status429TooManyRequests, "Too many requests",
-                $"The {requestClass.ToString().ToLowerInvariant()} limit is {decision.Rule.PerSecond}/s (bursts of {decision.Rule.Burst}); "
+            await ApiErrors.RateLimited.Problem($"The {requestClass.ToString().ToLowerInvariant()} limit is {decision.Rule.PerSecond}/s (bursts of {decision.Rule.Burst}); "
                 + $"the next request can come in {decision.RetryAfter.TotalSeconds:0.###} s.").ExecuteAsync(context);
             return;
         }

@@ -121,7 +121,7 @@ public static class ShareLinkEndpoints
 
         if (check is { Reason: { } reason })
         {
-            return (Problems.Create("link-invalid", StatusCodes.Status403Forbidden, "Link not valid", reason), false);
+            return (ApiErrors.LinkInvalid.Problem(reason), false);
         }
 
         if (context.User.Identity?.IsAuthenticated == true)
@@ -131,8 +131,7 @@ public static class ShareLinkEndpoints
 
         var presented = context.Request.Headers.Authorization.Count > 0;
         context.Response.Headers.WWWAuthenticate = presented ? "Bearer realm=\"media\", error=\"invalid_token\"" : "Bearer realm=\"media\"";
-        return (Problems.Create("unauthorized", StatusCodes.Status401Unauthorized, "Unauthorized",
-            presented ? "The key is unknown or revoked." : "Send an API key, or use a share link."), false);
+        return (ApiErrors.Unauthorized.Problem(presented ? "The key is unknown or revoked." : "Send an API key, or use a share link."), false);
     }
 }
 

@@ -80,18 +80,18 @@ public static class StorageEndpoints
         }
         catch (MediaException ex) when (ex.Code == MediaErrorCode.InvalidInput)
         {
-            return Problems.Create("storage-invalid", StatusCodes.Status400BadRequest, "Invalid move", ex.Message);
+            return ApiErrors.StorageInvalid.Problem(ex.Message);
         }
         catch (MediaException ex) when (ex.Code == MediaErrorCode.InvalidState)
         {
-            return Problems.Create("shard-move-conflict", StatusCodes.Status409Conflict, "Shard move conflict", ex.Message);
+            return ApiErrors.ShardMoveConflict.Problem(ex.Message);
         }
     }
 
     internal static async Task<Results<Ok<ShardMoveView>, ProblemHttpResult>> GetMoveAsync(long id, ShardMover mover, CancellationToken cancellationToken) =>
         await mover.GetAsync(id, cancellationToken) is { } move
             ? TypedResults.Ok(View(move))
-            : Problems.Create("shard-move-not-found", StatusCodes.Status404NotFound, "Shard move not found", $"No shard move has id {id}.");
+            : ApiErrors.ShardMoveNotFound.Problem($"No shard move has id {id}.");
 
     private static ShardMoveView View(ShardMove m) => new(m.Id, m.Shard, m.Source, m.Target, m.Step, m.Rows, m.Error, m.StartedAt, m.StepAt, m.FinishedAt);
 

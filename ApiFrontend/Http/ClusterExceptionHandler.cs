@@ -26,8 +26,7 @@ internal sealed partial class ClusterExceptionHandler(ILogger<ClusterExceptionHa
         {
             LogStorageUnavailable(logger, context.Request.Method, context.Request.Path, exception.GetType().Name, exception.Message);
             context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                "The database or the object store did not answer; nothing was changed. Retry later.").ExecuteAsync(context);
+            await ApiErrors.StorageUnavailable.Problem("The database or the object store did not answer; nothing was changed. Retry later.").ExecuteAsync(context);
             return true;
         }
 
@@ -38,8 +37,7 @@ internal sealed partial class ClusterExceptionHandler(ILogger<ClusterExceptionHa
 
         LogUnavailable(logger, context.Request.Method, context.Request.Path, exception.GetType().Name, exception.Message);
         context.Response.Headers.RetryAfter = "1";
-        await Problems.Create(Problems.ClusterUnavailable, StatusCodes.Status503ServiceUnavailable, "Cluster unavailable",
-            "The cluster could not handle the request just now; repeat it in a moment.").ExecuteAsync(context);
+        await ApiErrors.ClusterUnavailable.Problem("The cluster could not handle the request just now; repeat it in a moment.").ExecuteAsync(context);
         return true;
     }
 

@@ -4,8 +4,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace MediaService.ApiFrontend.Http;
 
 /// <summary>
-/// The catalogue of problem types (RFC 9457) the API answers with. Each has a stable <c>code</c>
-/// extension and a type URI under <c>/problems/</c>; clients branch on the code, never on the text.
+/// Problem details (RFC 9457) as the API writes them: a stable <c>code</c> extension and a type URI under
+/// <c>/problems/</c>. The codes are the constants here; every error with its status and title is an entry of
+/// <see cref="ApiErrors"/>, the one catalogue.
 /// </summary>
 public static class Problems
 {
@@ -30,6 +31,7 @@ public static class Problems
     public const string NotAcceptable = "not-acceptable";
     public const string ClusterUnavailable = "cluster-unavailable";
     public const string UploadCompleting = "upload-completing";
+    public const string UploadGone = "upload-gone";
 
     /// <summary>Sets Retry-After from a grain's refusal for unavailability (the store or the database did not answer).</summary>
     public static void WriteRetryAfter(HttpContext context, MediaException exception)
@@ -48,11 +50,10 @@ public static class Problems
         return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: $"/problems/{code}", extensions: all);
     }
 
-    public static ProblemHttpResult NotFound(long id) =>
-        Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", $"No media item {id} exists.");
+    public static ProblemHttpResult NotFound(long id) => ApiErrors.MediaNotFound.Problem($"No media item {id} exists.");
 
     /// <summary>400 with the broken rules by field (<c>errors</c>, as ASP.NET Core's validation problems have them).</summary>
-    public static ProblemHttpResult Invalid(IReadOnlyDictionary<string, string[]> errors) => Invalid(errors, MetadataInvalid, "Invalid metadata");
+    public static ProblemHttpResult Invalid(IReadOnlyDictionary<string, string[]> errors) => Invalid(errors, ApiErrors.MetadataInvalid.Code, ApiErrors.MetadataInvalid.Title);
 
     /// <summary>A 400 whose <c>errors</c> name each field that breaks the rules, under its own code and title.</summary>
     public static ProblemHttpResult Invalid(IReadOnlyDictionary<string, string[]> errors, string code, string title) =>
@@ -71,15 +72,7 @@ public static class Problems
         return FromCode(exception);
     }
 
-    private static ProblemHttpResult FromCode(MediaException exception) => exception.Code switch
-    {
-        MediaErrorCode.NotFound => Create(MediaNotFound, StatusCodes.Status404NotFound, "Media item not found", exception.Message),
-        MediaErrorCode.LimitExceeded => Create(UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", exception.Message),
-        MediaErrorCode.Unavailable => Create(StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable", exception.Message),
-        MediaErrorCode.InvalidInput => Invalid(exception.Errors ?? new Dictionary<string, string[]> { ["metadata"] = [exception.Message] }),
-        MediaErrorCode.PreconditionFailed => Create(VersionMismatch, StatusCodes.Status412PreconditionFailed, "Version mismatch", exception.Message),
-        MediaErrorCode.StaleWriter or MediaErrorCode.InvalidState =>
-            Create(UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", exception.Message),
-        _ => Create(UploadRejected, StatusCodes.Status422UnprocessableEntity, "Upload rejected", exception.Message),
-    };
+    private static ProblemHttpResult FromCode(MediaException exception) => exception.Code == MediaErrorCode.InvalidInput
+        ? Invalid(exception.Errors ?? new Dictionary<string, string[]> { ["metadata"] = [exception.Message] })
+        : ApiErrors.For(exception.Code).Problem(exception.Message);
 }

@@ -81,11 +81,7 @@ public static partial class MediaEndpoints
             FileNames.FromContentDisposition(request.Headers.ContentDisposition) ?? fileNameQuery, limits.MaxFileNameLength);
         if (!TryDeclaredContentType(request.ContentType, fileName, out var contentType))
         {
-            return Problems.Create(
-                Problems.UnsupportedMediaType,
-                StatusCodes.Status415UnsupportedMediaType,
-                "Unsupported request body",
-                "Send the file itself as the body (for example Content-Type: application/octet-stream), not a multipart form.");
+            return ApiErrors.UnsupportedRequestBody.Problem("Send the file itself as the body (for example Content-Type: application/octet-stream), not a multipart form.");
         }
 
         if (await quotas.CheckNewUploadAsync(Auth.OwnerPropagation.Owner(context.User), request.ContentLength, cancellationToken) is { } overQuota)
@@ -109,8 +105,7 @@ public static partial class MediaEndpoints
             {
                 case ObjectStoreUnavailableException unavailable:
                     context.Response.Headers.RetryAfter = Math.Ceiling(unavailable.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                    return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                        "The object store did not answer; the item was not stored. Retry later.", mediaId);
+                    return ApiErrors.StorageUnavailable.Problem("The object store did not answer; the item was not stored. Retry later.", mediaId);
                 case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                     return TooLarge(limits.MaxUploadBytes);
                 case MediaException refused:
@@ -118,12 +113,10 @@ public static partial class MediaEndpoints
                 case Auth.QuotaExceededException exceeded:
                     return quotas.Exceeded(exceeded.Room, oneShot: true);
                 case BeyondLengthException:
-                    return Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Body longer than declared",
-                        "The body is longer than its Content-Length; the item was not stored.", mediaId);
+                    return ApiErrors.BodyLongerThanDeclared.Problem("The body is longer than its Content-Length; the item was not stored.", mediaId);
                 case IOException or BadHttpRequestException or OperationCanceledException:
                     LogInterrupted(loggers.CreateLogger(typeof(MediaEndpoints)), failure.MediaId, failure.InnerException.Message);
-                    return Problems.Create(Problems.UploadInterrupted, StatusCodes.Status400BadRequest, "Upload interrupted",
-                        "The request body ended early; the item was not stored.", mediaId);
+                    return ApiErrors.UploadInterrupted.Problem("The request body ended early; the item was not stored.", mediaId);
                 default:
                     throw;
             }
@@ -187,8 +180,7 @@ public static partial class MediaEndpoints
             var view = await grain.GetMetadataAsync();
             return view is null
                 ? Problems.NotFound(id)
-                : Problems.Create(Problems.MediaNotStored, StatusCodes.Status409Conflict, "Media not stored",
-                    $"Media item {id} is {view.Status.ToString().ToLowerInvariant()}; its content cannot be read.");
+                : ApiErrors.MediaNotStored.Problem($"Media item {id} is {view.Status.ToString().ToLowerInvariant()}; its content cannot be read.");
         }
 
         return Serve(context, content, StoredContentResult.Revalidate);
@@ -228,16 +220,14 @@ public static partial class MediaEndpoints
             }
             else if (available.Any(r => r.StartsWith(name + ".", StringComparison.Ordinal)))
             {
-                return Problems.Create(Problems.NotAcceptable, StatusCodes.Status406NotAcceptable, "Not acceptable",
-                    $"Rendition '{name}' exists as {string.Join(", ", RenditionNegotiation.Forms.Select(f => f.MediaType))} at most; the request's Accept takes none of them.");
+                return ApiErrors.NotAcceptable.Problem($"Rendition '{name}' exists as {string.Join(", ", RenditionNegotiation.Forms.Select(f => f.MediaType))} at most; the request's Accept takes none of them.");
             }
         }
 
         var content = await grain.GetRenditionAsync(name);
         if (content is null)
         {
-            return Problems.Create(Problems.RenditionNotFound, StatusCodes.Status404NotFound, "Rendition not found",
-                $"Media item {id} has no rendition named '{name}' (renditions exist once processing is ready; the item's metadata lists them).");
+            return ApiErrors.RenditionNotFound.Problem($"Media item {id} has no rendition named '{name}' (renditions exist once processing is ready; the item's metadata lists them).");
         }
 
         // A rendition never changes under its URL: a new one would be another item.
@@ -284,8 +274,7 @@ public static partial class MediaEndpoints
     }
 
     private static ProblemHttpResult TooLarge(long max) =>
-        Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large",
-            $"The largest accepted upload is {max} bytes.", new Dictionary<string, object?> { ["maxBytes"] = max });
+        ApiErrors.UploadTooLarge.Problem($"The largest accepted upload is {max} bytes.", new Dictionary<string, object?> { ["maxBytes"] = max });
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Upload of media item {MediaId} interrupted by the client: {Reason}")]
     private static partial void LogInterrupted(ILogger logger, long mediaId, string reason);

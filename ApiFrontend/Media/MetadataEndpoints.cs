@@ -58,14 +58,12 @@ public static class MetadataEndpoints
 
         if (request.ContentType is not { } contentType || !PatchTypes.Any(t => contentType.StartsWith(t, StringComparison.OrdinalIgnoreCase)))
         {
-            return Problems.Create(Problems.UnsupportedMediaType, StatusCodes.Status415UnsupportedMediaType, "Unsupported patch format",
-                "Send a JSON merge patch: Content-Type application/merge-patch+json (or application/json).");
+            return ApiErrors.UnsupportedPatchFormat.Problem("Send a JSON merge patch: Content-Type application/merge-patch+json (or application/json).");
         }
 
         if (!TryExpectedVersion(request.Headers.IfMatch, out var expected))
         {
-            return Problems.Create(Problems.VersionMismatch, StatusCodes.Status412PreconditionFailed, "Version mismatch",
-                "If-Match names no version of this item (use the metadata's ETag).");
+            return ApiErrors.VersionMismatch.Problem("If-Match names no version of this item (use the metadata's ETag).");
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -84,8 +82,7 @@ public static class MetadataEndpoints
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Patch too large",
-                $"A metadata patch may have at most {options.Value.MaxPatchBytes} bytes.");
+            return ApiErrors.PatchTooLarge.Problem($"A metadata patch may have at most {options.Value.MaxPatchBytes} bytes.");
         }
 
         using (document)
@@ -118,8 +115,7 @@ public static class MetadataEndpoints
 
         if (!TryExpectedVersion(context.Request.Headers.IfMatch, out var expected))
         {
-            return Problems.Create(Problems.VersionMismatch, StatusCodes.Status412PreconditionFailed, "Version mismatch",
-                "If-Match names no version of this item (use the metadata's ETag).");
+            return ApiErrors.VersionMismatch.Problem("If-Match names no version of this item (use the metadata's ETag).");
         }
 
         try

@@ -125,7 +125,7 @@ public abstract class ResumableProtocol
     public abstract ProblemHttpResult InconsistentLength(HttpContext context, string detail);
 
     private static ProblemHttpResult Bad(string detail) =>
-        Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Bad upload request", detail);
+        ApiErrors.BadUploadRequest.Problem(detail);
 
     private sealed class TusProtocol : ResumableProtocol
     {
@@ -143,7 +143,7 @@ public abstract class ResumableProtocol
         }
 
         public override ProblemHttpResult MismatchingOffset(HttpContext context, long? expected, long provided, string detail) =>
-            Problems.Create(Problems.UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", detail);
+            ApiErrors.UploadConflict.Problem(detail);
 
         public override ProblemHttpResult InconsistentLength(HttpContext context, string detail) => Bad(detail);
     }
@@ -243,7 +243,7 @@ public abstract class ResumableProtocol
             context.Response.Headers["Upload-Complete"] = "?0";
             if (!_mismatchProblem)
             {
-                return Problems.Create(Problems.UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", detail);
+                return ApiErrors.UploadConflict.Problem(detail);
             }
 
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Offset from request does not match offset of resource",

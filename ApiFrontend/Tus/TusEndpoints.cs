@@ -21,7 +21,7 @@ public static partial class TusEndpoints
     public const string Extensions = "creation,creation-with-upload,creation-defer-length,expiration,checksum,checksum-trailer,termination,concatenation,concatenation-unfinished";
 
     /// <summary>tus: the checksum did not match; the chunk was discarded.</summary>
-    public const int ChecksumMismatch = 460;
+    public const int ChecksumMismatch = ApiErrors.ChecksumMismatchStatus;
     public const string OffsetContentType = "application/offset+octet-stream";
 
     /// <summary>The headers a browser client must be able to read (CORS).</summary>
@@ -82,8 +82,7 @@ public static partial class TusEndpoints
             http.Response.Headers["Tus-Version"] = Version;
             if (http.Request.Headers.ContainsKey("Upload-Draft-Interop-Version"))
             {
-                return Problems.Create(Problems.UploadRejected, StatusCodes.Status412PreconditionFailed, "Unsupported interop version",
-                    $"This server speaks Upload-Draft-Interop-Version {string.Join(", ", ResumableProtocol.DraftVersions)} of the IETF draft, and tus {Version}.");
+                return ApiErrors.UnsupportedInteropVersion.Problem($"This server speaks Upload-Draft-Interop-Version {string.Join(", ", ResumableProtocol.DraftVersions)} of the IETF draft, and tus {Version}.");
             }
 
             return TypedResults.StatusCode(StatusCodes.Status412PreconditionFailed);
@@ -177,7 +176,7 @@ public static partial class TusEndpoints
             if (parsed > max)
             {
                 protocol.WriteLimits(context.Response.Headers, limits, null, Now(context));
-                return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", $"Tus-Max-Size is {max}.");
+                return ApiErrors.UploadTooLarge.Problem($"Tus-Max-Size is {max}.");
             }
 
             // The draft's two indications of a length (Upload-Length, and Content-Length of a completing request) must agree.
@@ -257,7 +256,7 @@ public static partial class TusEndpoints
         long? length = parts.All(p => p.Length is not null) ? parts.Sum(p => p.Length!.Value) : null;
         if (length > max)
         {
-            return Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", $"Tus-Max-Size is {max}.");
+            return ApiErrors.UploadTooLarge.Problem($"Tus-Max-Size is {max}.");
         }
 
         // The final is a copy of its partials: their summed length must fit the owner's quota (at least the bytes they
@@ -283,8 +282,7 @@ public static partial class TusEndpoints
         catch (ObjectStoreUnavailableException ex)
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                "The object store did not answer while assembling the upload. Retry later.");
+            return ApiErrors.StorageUnavailable.Problem("The object store did not answer while assembling the upload. Retry later.");
         }
         catch (Auth.QuotaExceededException ex)
         {
@@ -328,8 +326,7 @@ public static partial class TusEndpoints
                 // Not fenced now (a long call of the old writer holds the item, or the database did not answer): an offset
                 // that writer may still move is no answer; the draft lets a client retry an offset retrieval after a 5xx.
                 context.Response.Headers.RetryAfter = "2";
-                return Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Offset not settled",
-                    "A request still writing to this upload could not be stopped in time. Ask again shortly.");
+                return ApiErrors.OffsetNotSettled.Problem("A request still writing to this upload could not be stopped in time. Ask again shortly.");
             }
         }
 
@@ -344,8 +341,7 @@ public static partial class TusEndpoints
             {
                 context.Response.Headers.RetryAfter = "2";
                 return draft
-                    ? Problems.Create(Problems.UploadCompleting, StatusCodes.Status503ServiceUnavailable, "Upload completing",
-                        "Every byte is stored and the upload is being assembled. Ask again shortly.")
+                    ? ApiErrors.UploadCompleting.Problem("Every byte is stored and the upload is being assembled. Ask again shortly.")
                     : TypedResults.StatusCode(StatusCodes.Status423Locked);
             }
         }
@@ -428,8 +424,7 @@ public static partial class TusEndpoints
         if (!protocol.AcceptsAppendType(request.ContentType))
         {
             return protocol.IsDraft
-                ? Problems.Create(Problems.UnsupportedMediaType, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                    $"An append is sent as {ResumableProtocol.PartialUploadType}.")
+                ? ApiErrors.UnsupportedMediaType.Problem($"An append is sent as {ResumableProtocol.PartialUploadType}.")
                 : TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
         }
 
@@ -552,15 +547,13 @@ public static partial class TusEndpoints
             if (context.Request.ContentLength > remaining)
             {
                 ResumableProtocol.Of(context).WriteLimits(context.Response.Headers, UploadLimits.Of(options), grant.ExpiresAt, Now(context));
-                return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length",
-                    $"The upload has {remaining} bytes left; this request carries {context.Request.ContentLength}."));
+                return Appended.Refused(ApiErrors.BeyondUploadLength.Problem($"The upload has {remaining} bytes left; this request carries {context.Request.ContentLength}."));
             }
 
             if (context.Request.ContentLength > options.MaxAppendBytes)
             {
                 ResumableProtocol.Of(context).WriteLimits(context.Response.Headers, UploadLimits.Of(options), grant.ExpiresAt, Now(context));
-                return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Request too large",
-                    $"One request may carry at most {options.MaxAppendBytes} bytes."));
+                return Appended.Refused(ApiErrors.RequestTooLarge.Problem($"One request may carry at most {options.MaxAppendBytes} bytes."));
             }
 
             // Some slack over what is left: with a tiny limit Kestrel refuses even an empty chunked body (tus-js-client's
@@ -609,7 +602,7 @@ public static partial class TusEndpoints
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
+            return Appended.Refused(ApiErrors.BeyondUploadLength.Problem(ex.Message));
         }
         catch (Auth.QuotaExceededException ex)
         {
@@ -617,17 +610,16 @@ public static partial class TusEndpoints
         }
         catch (ChecksumMismatchException ex)
         {
-            return Appended.Refused(Problems.Create(Problems.ChecksumMismatch, ChecksumMismatch, "Checksum mismatch", ex.Message));
+            return Appended.Refused(ApiErrors.ChecksumMismatch.Problem(ex.Message));
         }
         catch (BeyondLengthException ex)
         {
-            return Appended.Refused(Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Beyond Upload-Length", ex.Message));
+            return Appended.Refused(ApiErrors.BeyondUploadLength.Problem(ex.Message));
         }
         catch (ObjectStoreUnavailableException ex)
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return Appended.Refused(Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                "The object store did not answer; the upload keeps its last reported offset. Retry later."));
+            return Appended.Refused(ApiErrors.StorageUnavailable.Problem("The object store did not answer; the upload keeps its last reported offset. Retry later."));
         }
     }
 
@@ -645,20 +637,14 @@ public static partial class TusEndpoints
         }
     }
 
-    private static Results<NoContent, StatusCodeHttpResult, ProblemHttpResult> FromGrain(MediaException exception) => exception.Code switch
-    {
-        MediaErrorCode.NotFound => TypedResults.StatusCode(StatusCodes.Status404NotFound),
-        MediaErrorCode.Gone => TypedResults.StatusCode(StatusCodes.Status410Gone),
-        MediaErrorCode.NotWritable => Problems.Create(Problems.UploadConflict, StatusCodes.Status403Forbidden, "Not writable", exception.Message),
-        MediaErrorCode.OffsetMismatch or MediaErrorCode.StaleWriter or MediaErrorCode.InvalidState =>
-            Problems.Create(Problems.UploadConflict, StatusCodes.Status409Conflict, "Upload conflict", exception.Message),
-        MediaErrorCode.LimitExceeded => Problems.Create(Problems.UploadTooLarge, StatusCodes.Status413PayloadTooLarge, "Upload too large", exception.Message),
-        MediaErrorCode.Unavailable => Problems.Create(Problems.StorageUnavailable, StatusCodes.Status503ServiceUnavailable, "Storage unavailable", exception.Message),
-        _ => Bad(exception.Message),
-    };
+    // A grain's refusal as tus answers it: the catalogue's entry, bare where the tus spec names only a status.
+    private static Results<NoContent, StatusCodeHttpResult, ProblemHttpResult> FromGrain(MediaException exception) =>
+        ApiErrors.For(exception.Code) is { BareForTus: true } bare
+            ? TypedResults.StatusCode(bare.Status)
+            : ApiErrors.For(exception.Code).Problem(exception.Message);
 
     private static ProblemHttpResult Bad(string detail) =>
-        Problems.Create(Problems.UploadRejected, StatusCodes.Status400BadRequest, "Bad tus request", detail);
+        ApiErrors.BadTusRequest.Problem(detail);
 
     private static bool TryParseNonNegative(StringValues header, out long value)
     {

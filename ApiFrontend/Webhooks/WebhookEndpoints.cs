@@ -78,8 +78,7 @@ public static partial class WebhookEndpoints
         var created = await store.CreateAsync(context.User.Owner(), url!, events, description, secret, options.Value.MaxSubscriptionsPerOwner, cancellationToken);
         if (created is null)
         {
-            return Problems.Create("webhook-limit", StatusCodes.Status409Conflict, "Too many subscriptions",
-                $"An owner may have at most {options.Value.MaxSubscriptionsPerOwner} webhook subscriptions; delete one first.");
+            return ApiErrors.WebhookLimit.Problem($"An owner may have at most {options.Value.MaxSubscriptionsPerOwner} webhook subscriptions; delete one first.");
         }
 
         return TypedResults.Created($"/webhooks/{created.Id}", NewWebhook.Of(created, secret));
@@ -206,13 +205,12 @@ public static partial class WebhookEndpoints
 
         if (subscription.DisabledAt is not null)
         {
-            return Problems.Create("webhook-disabled", StatusCodes.Status409Conflict, "Webhook disabled",
-                "The subscription is disabled; enable it (PATCH {\"enabled\": true}) before redelivering.");
+            return ApiErrors.WebhookDisabled.Problem("The subscription is disabled; enable it (PATCH {\"enabled\": true}) before redelivering.");
         }
 
         return await cluster.GetGrain<IWebhookEndpointGrain>(id).RedeliverAsync(deliveryId)
             ? TypedResults.Accepted($"/webhooks/{id}/deliveries", new RedeliveryAccepted(deliveryId, "pending"))
-            : Problems.Create("delivery-not-found", StatusCodes.Status404NotFound, "Delivery not found", $"Subscription {id} has no delivery {deliveryId}.");
+            : ApiErrors.DeliveryNotFound.Problem($"Subscription {id} has no delivery {deliveryId}.");
     }
 
     // Null when the list is good: one or more event types, or * for all.
@@ -225,7 +223,7 @@ public static partial class WebhookEndpoints
     private static partial void LogReloadDeferred(ILogger logger, long subscriptionId, string reason);
 
     private static ProblemHttpResult NotFound(long id) =>
-        Problems.Create("webhook-not-found", StatusCodes.Status404NotFound, "Webhook not found", $"You have no webhook subscription {id}.");
+        ApiErrors.WebhookNotFound.Problem($"You have no webhook subscription {id}.");
 }
 
 /// <summary>A request for a subscription.</summary>
