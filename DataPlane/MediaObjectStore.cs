@@ -510,9 +510,9 @@ public sealed partial class MediaObjectStore(
         }
     }
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "S3 {Operation} failed: {ExceptionType}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.ObjectStore + 1, Level = LogLevel.Warning, Message = "S3 {Operation} failed: {ExceptionType}: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string operation, string exceptionType, string reason);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Could not abort multipart upload of {Key}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.ObjectStore + 2, Level = LogLevel.Information, Message = "Could not abort multipart upload of {Key}: {Reason}")]
     private static partial void LogAbortFailed(ILogger logger, string key, string reason);
 }

@@ -1082,59 +1082,59 @@ public sealed partial class UploadGrain(
         }
     }
 
-    [LoggerMessage(EventId = 2017, Level = LogLevel.Debug, Message = "Media item {MediaId} v{Version}: event {Type} {EventId} born; {Pending} in the outbox")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 17, Level = LogLevel.Debug, Message = "Media item {MediaId} v{Version}: event {Type} {EventId} born; {Pending} in the outbox")]
     private static partial void LogEventBorn(ILogger logger, long mediaId, long version, string type, string eventId, int pending);
 
-    [LoggerMessage(EventId = 2018, Level = LogLevel.Debug, Message = "Media item {MediaId}: {Count} events ({EventIds}) handed off to {Subscriptions} subscriptions")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 18, Level = LogLevel.Debug, Message = "Media item {MediaId}: {Count} events ({EventIds}) handed off to {Subscriptions} subscriptions")]
     private static partial void LogHandedOff(ILogger logger, long mediaId, int count, string eventIds, int subscriptions);
 
-    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Media item {MediaId}: {Count} events not handed to webhooks now, retried later: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 16, Level = LogLevel.Warning, Message = "Media item {MediaId}: {Count} events not handed to webhooks now, retried later: {Reason}")]
     private static partial void LogHandOffDeferred(ILogger logger, long mediaId, int count, string reason);
 
-    [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "Media item {MediaId}: an assembly that failed ({Reason}) had already happened; settled by the stored object")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 13, Level = LogLevel.Information, Message = "Media item {MediaId}: an assembly that failed ({Reason}) had already happened; settled by the stored object")]
     private static partial void LogCompletionSettled(ILogger logger, long mediaId, string reason);
 
-    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Media item {MediaId}: not assembled now ({Check}: {Reason}); it stays completing and is finished later")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 14, Level = LogLevel.Warning, Message = "Media item {MediaId}: not assembled now ({Check}: {Reason}); it stays completing and is finished later")]
     private static partial void LogCompletionDeferred(ILogger logger, long mediaId, string check, string reason);
 
-    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Media item {MediaId}: the database did not answer ({Error}: {Message}); answered unavailable")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 15, Level = LogLevel.Warning, Message = "Media item {MediaId}: the database did not answer ({Error}: {Message}); answered unavailable")]
     private static partial void LogDatabaseUnavailable(ILogger logger, long mediaId, string error, string message);
 
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Media item {MediaId} deleted")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 11, Level = LogLevel.Information, Message = "Media item {MediaId} deleted")]
     private static partial void LogDeleted(ILogger logger, long mediaId);
 
-    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Media item {MediaId}: index (or storage) not brought up to date now, retried later: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 12, Level = LogLevel.Warning, Message = "Media item {MediaId}: index (or storage) not brought up to date now, retried later: {Reason}")]
     private static partial void LogIndexDeferred(ILogger logger, long mediaId, string reason);
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Media item {MediaId} created (file name {FileName})")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 1, Level = LogLevel.Information, Message = "Media item {MediaId} created (file name {FileName})")]
     private static partial void LogCreated(ILogger logger, long mediaId, string? fileName);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Media item {MediaId} stored ({Size} bytes)")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 2, Level = LogLevel.Information, Message = "Media item {MediaId} stored ({Size} bytes)")]
     private static partial void LogStored(ILogger logger, long mediaId, long size);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Media item {MediaId} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 3, Level = LogLevel.Warning, Message = "Media item {MediaId} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, long mediaId, string reason);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Media item {MediaId}: partial bytes could not be released now")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 4, Level = LogLevel.Warning, Message = "Media item {MediaId}: partial bytes could not be released now")]
     private static partial void LogReleaseDeferred(ILogger logger, long mediaId);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Media item {MediaId} terminated by the client")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 5, Level = LogLevel.Information, Message = "Media item {MediaId} terminated by the client")]
     private static partial void LogTerminated(ILogger logger, long mediaId);
 
-    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Media item {MediaId} expired unfinished")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 6, Level = LogLevel.Information, Message = "Media item {MediaId} expired unfinished")]
     private static partial void LogExpired(ILogger logger, long mediaId);
 
-    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Media item {MediaId} processed: {Status} {Reason}")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 7, Level = LogLevel.Information, Message = "Media item {MediaId} processed: {Status} {Reason}")]
     private static partial void LogProcessed(ILogger logger, long mediaId, ProcessingStatus status, string? reason);
 
-    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Media item {MediaId}: processing attempt {Attempt} started")]
+    [LoggerMessage(EventId = LogEvents.MediaItem + 8, Level = LogLevel.Information, Message = "Media item {MediaId}: processing attempt {Attempt} started")]
     private static partial void LogAttemptStarted(ILogger logger, long mediaId, int attempt);
 
-    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = LogEvents.MediaItem + 9, Level = LogLevel.Warning,
         Message = "Media item {MediaId}: processing attempt {Attempt} failed transiently; next attempt at {RetryAt}: {Reason}")]
     private static partial void LogRetryScheduled(ILogger logger, long mediaId, int attempt, DateTimeOffset retryAt, string? reason);
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.MediaItem + 10, Level = LogLevel.Information,
         Message = "Media item {MediaId}: report of processing attempt {Attempt} ignored (current attempt {Current})")]
     private static partial void LogStaleReport(ILogger logger, long mediaId, int attempt, int? current);
 }

@@ -81,7 +81,7 @@ public static partial class WebApp
         return app;
     }
 
-    [LoggerMessage(EventId = 3601, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = LogEvents.WebApp + 1, Level = LogLevel.Warning,
         Message = "The web app's files are missing under {Root} (run web/install.sh, then build): /app/ will not work")]
     private static partial void LogMissing(ILogger logger, string root);
 }

@@ -85,14 +85,14 @@ public sealed partial class KeyBootstrap(ApiKeys keys, IOptions<AuthOptions> opt
         return true;
     }
 
-    [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "Made a key for {Owner} in {Path}")]
+    [LoggerMessage(EventId = LogEvents.Keys + 1, Level = LogLevel.Information, Message = "Made a key for {Owner} in {Path}")]
     private static partial void LogCreated(ILogger logger, string owner, string path);
 
-    [LoggerMessage(EventId = 3302, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = LogEvents.Keys + 2, Level = LogLevel.Warning,
         Message = "The bootstrap key for {Owner} in {Path} is revoked; starting without it (delete the file to get a new key)")]
     private static partial void LogRevoked(ILogger logger, string owner, string path);
 
-    [LoggerMessage(EventId = 3303, Level = LogLevel.Error,
+    [LoggerMessage(EventId = LogEvents.Keys + 3, Level = LogLevel.Error,
         Message = "The bootstrap key file for {Owner} at {Path} holds no key (mk_ and 17 to 197 characters); starting without it")]
     private static partial void LogNotAKey(ILogger logger, string owner, string path);
 }

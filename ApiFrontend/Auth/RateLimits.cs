@@ -223,7 +223,7 @@ public sealed partial class ClusterRateLimiter(IClusterClient cluster, IOptions<
         }
     }
 
-    [LoggerMessage(EventId = 3401, Level = LogLevel.Warning, Message = "Rate limit bucket {Bucket} not reachable ({Error}): admitting locally for a lease lifetime")]
+    [LoggerMessage(EventId = LogEvents.RateLimits + 1, Level = LogLevel.Warning, Message = "Rate limit bucket {Bucket} not reachable ({Error}): admitting locally for a lease lifetime")]
     private static partial void LogClusterUnavailable(ILogger logger, string bucket, string error);
 
     private sealed class Local

@@ -101,6 +101,6 @@ public sealed partial class SecretWarmup(ServiceSecrets secrets, ILogger<SecretW
         }
     }
 
-    [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "The service secret {Name} could not be read at start-up ({Reason}); it is read when first needed")]
+    [LoggerMessage(EventId = LogEvents.Keys + 4, Level = LogLevel.Warning, Message = "The service secret {Name} could not be read at start-up ({Reason}); it is read when first needed")]
     private static partial void LogNotYet(ILogger logger, string name, string reason);
 }

@@ -72,9 +72,9 @@ internal sealed partial class ClusterExceptionHandler(ILogger<ClusterExceptionHa
         return Resilience.IsPostgresUnavailable(exception) ? TimeSpan.FromSeconds(5) : null;
     }
 
-    [LoggerMessage(EventId = 3501, Level = LogLevel.Warning, Message = "{Method} {Path}: cluster unavailable ({Error}: {Message}); answered 503")]
+    [LoggerMessage(EventId = LogEvents.Edge + 1, Level = LogLevel.Warning, Message = "{Method} {Path}: cluster unavailable ({Error}: {Message}); answered 503")]
     private static partial void LogUnavailable(ILogger logger, string method, string path, string error, string message);
 
-    [LoggerMessage(EventId = 3502, Level = LogLevel.Warning, Message = "{Method} {Path}: storage unavailable ({Error}: {Message}); answered 503")]
+    [LoggerMessage(EventId = LogEvents.Edge + 2, Level = LogLevel.Warning, Message = "{Method} {Path}: storage unavailable ({Error}: {Message}); answered 503")]
     private static partial void LogStorageUnavailable(ILogger logger, string method, string path, string error, string message);
 }

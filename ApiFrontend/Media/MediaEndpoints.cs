@@ -276,6 +276,6 @@ public static partial class MediaEndpoints
     private static ProblemHttpResult TooLarge(long max) =>
         ApiErrors.UploadTooLarge.Problem($"The largest accepted upload is {max} bytes.", new Dictionary<string, object?> { ["maxBytes"] = max });
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Upload of media item {MediaId} interrupted by the client: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.MediaApi + 1, Level = LogLevel.Information, Message = "Upload of media item {MediaId} interrupted by the client: {Reason}")]
     private static partial void LogInterrupted(ILogger logger, long mediaId, string reason);
 }

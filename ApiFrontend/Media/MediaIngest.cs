@@ -48,7 +48,7 @@ public sealed partial class MediaIngest(
         throw new InvalidOperationException("Could not find an unused media id.");
     }
 
-    [LoggerMessage(EventId = 4720, Level = LogLevel.Information, Message = "Item {MediaId} not created on storage database {Database} ({Error}); placing it elsewhere")]
+    [LoggerMessage(EventId = LogEvents.Ingest + 20, Level = LogLevel.Information, Message = "Item {MediaId} not created on storage database {Database} ({Error}); placing it elsewhere")]
     private static partial void LogPlacedElsewhere(ILogger logger, long mediaId, string database, string error);
 
     /// <summary>Creates an item with a fresh id and fills it with <paramref name="body"/>.</summary>
@@ -104,10 +104,10 @@ public sealed partial class MediaIngest(
         }
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Upload of media item {MediaId} failed: {ExceptionType}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.Ingest + 1, Level = LogLevel.Warning, Message = "Upload of media item {MediaId} failed: {ExceptionType}: {Reason}")]
     private static partial void LogUploadFailed(ILogger logger, long mediaId, string exceptionType, string reason);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Could not mark media item {MediaId} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.Ingest + 2, Level = LogLevel.Warning, Message = "Could not mark media item {MediaId} failed: {Reason}")]
     private static partial void LogAbandonFailed(ILogger logger, long mediaId, string reason);
 }
 

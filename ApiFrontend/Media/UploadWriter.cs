@@ -583,7 +583,7 @@ public sealed partial class UploadWriter(
         }
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.Appends + 1, Level = LogLevel.Information,
         Message = "S3 failed part {PartNumber} of media item {MediaId} {When} ({Reason}); sending it again from the frontend's copy")]
     private static partial void LogResending(ILogger logger, int partNumber, long mediaId, string when, string reason);
 

@@ -671,9 +671,9 @@ public static partial class TusEndpoints
     private static ILogger Logger(HttpContext context) =>
         context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TusEndpoints));
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "tus upload {MediaId} created (length {Length})")]
+    [LoggerMessage(EventId = LogEvents.Tus + 1, Level = LogLevel.Information, Message = "tus upload {MediaId} created (length {Length})")]
     private static partial void LogCreated(ILogger logger, long mediaId, long? length);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "tus PATCH of {MediaId} cut off by the client ({Reason}); durable offset {Offset}")]
+    [LoggerMessage(EventId = LogEvents.Tus + 2, Level = LogLevel.Information, Message = "tus PATCH of {MediaId} cut off by the client ({Reason}); durable offset {Offset}")]
     private static partial void LogInterrupted(ILogger logger, long mediaId, long offset, string reason);
 }

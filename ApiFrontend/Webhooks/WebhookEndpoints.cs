@@ -219,7 +219,7 @@ public static partial class WebhookEndpoints
             ? $"One or more of {string.Join(", ", MediaEventTypes.All)}, or * for all."
             : null;
 
-    [LoggerMessage(EventId = 4601, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: rotated, but its delivery grain was not told now ({Reason}); it reads the subscription again within Webhooks:ConfigRefresh")]
+    [LoggerMessage(EventId = LogEvents.WebhookApi + 1, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: rotated, but its delivery grain was not told now ({Reason}); it reads the subscription again within Webhooks:ConfigRefresh")]
     private static partial void LogReloadDeferred(ILogger logger, long subscriptionId, string reason);
 
     private static ProblemHttpResult NotFound(long id) =>

@@ -205,12 +205,12 @@ public sealed partial class ShardHealthProbe(
         }
     }
 
-    [LoggerMessage(EventId = 4706, Level = LogLevel.Warning, Message = "Shard map not read: {Error}")]
+    [LoggerMessage(EventId = LogEvents.Storage + 6, Level = LogLevel.Warning, Message = "Shard map not read: {Error}")]
     private static partial void LogMapUnread(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 4701, Level = LogLevel.Warning, Message = "Storage database {Database} does not answer: {Error}")]
+    [LoggerMessage(EventId = LogEvents.Storage + 1, Level = LogLevel.Warning, Message = "Storage database {Database} does not answer: {Error}")]
     private static partial void LogDown(ILogger logger, string database, string error);
 
-    [LoggerMessage(EventId = 4702, Level = LogLevel.Information, Message = "Storage database {Database} answers again")]
+    [LoggerMessage(EventId = LogEvents.Storage + 2, Level = LogLevel.Information, Message = "Storage database {Database} answers again")]
     private static partial void LogUp(ILogger logger, string database);
 }

@@ -230,13 +230,13 @@ public sealed partial class ShardDirectory(
         return shards;
     }
 
-    [LoggerMessage(EventId = 4703, Level = LogLevel.Information, Message = "Shard map of service {ServiceId} seeded ({Spread}; {Held} shards kept where their items already were)")]
+    [LoggerMessage(EventId = LogEvents.Storage + 3, Level = LogLevel.Information, Message = "Shard map of service {ServiceId} seeded ({Spread}; {Held} shards kept where their items already were)")]
     private static partial void LogSeeded(ILogger logger, string serviceId, string spread, int held);
 
-    [LoggerMessage(EventId = 4704, Level = LogLevel.Information, Message = "Shard map changed: epoch {Before} -> {After}")]
+    [LoggerMessage(EventId = LogEvents.Storage + 4, Level = LogLevel.Information, Message = "Shard map changed: epoch {Before} -> {After}")]
     private static partial void LogChanged(ILogger logger, long before, long after);
 
-    [LoggerMessage(EventId = 4705, Level = LogLevel.Warning, Message = "Shard map not reloaded (the control database did not answer: {Error}); routing by epoch {Epoch}")]
+    [LoggerMessage(EventId = LogEvents.Storage + 5, Level = LogLevel.Warning, Message = "Shard map not reloaded (the control database did not answer: {Error}); routing by epoch {Epoch}")]
     private static partial void LogStale(ILogger logger, long epoch, string error);
 }
 

@@ -454,15 +454,15 @@ public sealed partial class ShardMover(
         return moves;
     }
 
-    [LoggerMessage(EventId = 4710, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} from {Source} to {Target} begun")]
+    [LoggerMessage(EventId = LogEvents.Storage + 10, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} from {Source} to {Target} begun")]
     private static partial void LogBegun(ILogger logger, long moveId, int shard, string source, string target);
 
-    [LoggerMessage(EventId = 4711, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} now on {Target}")]
+    [LoggerMessage(EventId = LogEvents.Storage + 11, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} now on {Target}")]
     private static partial void LogSwitched(ILogger logger, long moveId, int shard, string target);
 
-    [LoggerMessage(EventId = 4712, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} moved from {Source} to {Target} ({Rows})")]
+    [LoggerMessage(EventId = LogEvents.Storage + 12, Level = LogLevel.Information, Message = "Shard move {MoveId}: shard {Shard} moved from {Source} to {Target} ({Rows})")]
     private static partial void LogDone(ILogger logger, long moveId, int shard, string source, string target, string rows);
 
-    [LoggerMessage(EventId = 4713, Level = LogLevel.Warning, Message = "Shard move {MoveId}: shard {Shard} failed at {Step} ({Error}); aborted, the shard stays where it was")]
+    [LoggerMessage(EventId = LogEvents.Storage + 13, Level = LogLevel.Warning, Message = "Shard move {MoveId}: shard {Shard} failed at {Step} ({Error}); aborted, the shard stays where it was")]
     private static partial void LogFailed(ILogger logger, long moveId, int shard, string step, string error);
 }

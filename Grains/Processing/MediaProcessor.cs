@@ -352,28 +352,28 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         }
     }
 
-    [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "Media item {MediaId}: processing attempt {Attempt} queued ({Queued} waiting)")]
+    [LoggerMessage(EventId = LogEvents.Processing + 1, Level = LogLevel.Debug, Message = "Media item {MediaId}: processing attempt {Attempt} queued ({Queued} waiting)")]
     private static partial void LogQueued(ILogger logger, long mediaId, int attempt, int queued);
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.Processing + 2, Level = LogLevel.Information,
         Message = "Media item {MediaId}: processing attempt {Attempt} ended {Outcome} (applied: {Applied}) in {Seconds:0.000} s {Reason}")]
     private static partial void LogFinished(ILogger logger, long mediaId, int attempt, ProcessingOutcome outcome, bool applied, double seconds, string? reason);
 
-    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Media item {MediaId}: processing attempt {Attempt} hit a transient error")]
+    [LoggerMessage(EventId = LogEvents.Processing + 3, Level = LogLevel.Warning, Message = "Media item {MediaId}: processing attempt {Attempt} hit a transient error")]
     private static partial void LogTransient(ILogger logger, long mediaId, int attempt, Exception exception);
 
-    [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "Media item {MediaId}: processing attempt {Attempt} could not report; its reminder will retry")]
+    [LoggerMessage(EventId = LogEvents.Processing + 4, Level = LogLevel.Warning, Message = "Media item {MediaId}: processing attempt {Attempt} could not report; its reminder will retry")]
     private static partial void LogReportFailed(ILogger logger, long mediaId, int attempt, Exception exception);
 
-    [LoggerMessage(EventId = 2205, Level = LogLevel.Information, Message = "Media item {MediaId}: processing attempt {Attempt} stopped with the silo")]
+    [LoggerMessage(EventId = LogEvents.Processing + 5, Level = LogLevel.Information, Message = "Media item {MediaId}: processing attempt {Attempt} stopped with the silo")]
     private static partial void LogAbandoned(ILogger logger, long mediaId, int attempt);
 
-    [LoggerMessage(EventId = 2206, Level = LogLevel.Warning, Message = "Objects under {Prefix} could not be deleted now: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.Processing + 6, Level = LogLevel.Warning, Message = "Objects under {Prefix} could not be deleted now: {Reason}")]
     private static partial void LogCleanupDeferred(ILogger logger, string prefix, string reason);
 
-    [LoggerMessage(EventId = 2207, Level = LogLevel.Warning, Message = "Audio and video processing is unavailable on this silo: {Missing} not found")]
+    [LoggerMessage(EventId = LogEvents.Processing + 7, Level = LogLevel.Warning, Message = "Audio and video processing is unavailable on this silo: {Missing} not found")]
     private static partial void LogNoFfmpeg(ILogger logger, string missing);
 
-    [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Removed the work folder {Folder} of a process no longer running")]
+    [LoggerMessage(EventId = LogEvents.Processing + 8, Level = LogLevel.Information, Message = "Removed the work folder {Folder} of a process no longer running")]
     private static partial void LogWorkFolderRemoved(ILogger logger, string folder);
 }

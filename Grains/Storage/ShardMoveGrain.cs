@@ -136,6 +136,6 @@ public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOpt
     private static ShardMoveView View(ShardMove m) =>
         new(m.Id, m.Shard, m.Source, m.Target, m.Step, m.Rows, m.Error, m.StartedAt, m.StepAt, m.FinishedAt);
 
-    [LoggerMessage(EventId = 4714, Level = LogLevel.Warning, Message = "Shard move {MoveId} of shard {Shard} interrupted ({Error}); its reminder resumes it")]
+    [LoggerMessage(EventId = LogEvents.Storage + 14, Level = LogLevel.Warning, Message = "Shard move {MoveId} of shard {Shard} interrupted ({Error}); its reminder resumes it")]
     private static partial void LogInterrupted(ILogger logger, long moveId, int shard, string error);
 }

@@ -273,15 +273,15 @@ public sealed partial class WebhookEndpointGrain(
         }, this, new GrainTimerCreationOptions(at - time.GetUtcNow() is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Webhook {SubscriptionId}: delivery {DeliveryId} attempt {Attempt} failed: {Error}")]
+    [LoggerMessage(EventId = LogEvents.WebhookDelivery + 1, Level = LogLevel.Information, Message = "Webhook {SubscriptionId}: delivery {DeliveryId} attempt {Attempt} failed: {Error}")]
     private static partial void LogAttemptFailed(ILogger logger, long subscriptionId, long deliveryId, int attempt, string? error);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId} disabled: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.WebhookDelivery + 2, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId} disabled: {Reason}")]
     private static partial void LogDisabled(ILogger logger, long subscriptionId, string reason);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: no report of delivery {DeliveryId} (media item {MediaId}); sent again")]
+    [LoggerMessage(EventId = LogEvents.WebhookDelivery + 4, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: no report of delivery {DeliveryId} (media item {MediaId}); sent again")]
     private static partial void LogReportLost(ILogger logger, long subscriptionId, long deliveryId, long mediaId);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: report of delivery {DeliveryId} not taken now: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.WebhookDelivery + 3, Level = LogLevel.Warning, Message = "Webhook {SubscriptionId}: report of delivery {DeliveryId} not taken now: {Reason}")]
     private static partial void LogReportRetried(ILogger logger, long subscriptionId, long deliveryId, string reason);
 }
