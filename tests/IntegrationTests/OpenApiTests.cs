@@ -101,6 +101,14 @@ public sealed partial class OpenApiTests(MediaServiceFixture fixture) : IDisposa
         Assert.Equal(["ApiKey", "ShareLink"], Schemes(paths.GetProperty("/media/{id}/content").GetProperty("get")));
         Assert.Equal(0, paths.GetProperty("/files").GetProperty("options").GetProperty("security").GetArrayLength());
         Assert.Equal("HeadMediaContent", paths.GetProperty("/media/{id}/content").GetProperty("head").GetProperty("operationId").GetString());
+
+        // The search's query, bound from one request object, is documented parameter by parameter.
+        var search = paths.GetProperty("/media").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Where(p => p.GetProperty("in").GetString() == "query").Select(p => p.GetProperty("name").GetString()).ToHashSet();
+        Assert.Superset(new HashSet<string?> { "tag", "q", "type", "status", "createdAfter", "createdBefore", "sort", "limit", "cursor" }, search);
+        Assert.Equal(["GetStorage", "MoveShard", "GetShardMove"], new[] { paths.GetProperty("/admin/storage").GetProperty("get"),
+            paths.GetProperty("/admin/storage/shards/{shard}/move").GetProperty("post"), paths.GetProperty("/admin/storage/moves/{id}").GetProperty("get") }
+            .Select(o => o.GetProperty("operationId").GetString()));
     }
 
     [Fact]
