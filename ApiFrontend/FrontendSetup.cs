@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using MediaService.ApiFrontend.App;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using MediaService.ApiFrontend.Health;
 using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Media;

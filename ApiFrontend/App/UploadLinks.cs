@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using MediaService.ApiFrontend.Http;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,7 +19,7 @@ namespace MediaService.ApiFrontend.App;
 /// <param name="MaxBytes">The largest upload it allows (its <c>Upload-Length</c>), or none beyond the service's own limit.</param>
 /// <param name="Nonce">Random, per link: no two links have the same token.</param>
 /// <param name="Limits">The rate-limit buckets of the key (or token) that made the link: its holder spends them, so that
-/// making links never multiplies a key's limits (<see cref="Auth.RateLimitMiddleware.LimitKey"/>).</param>
+/// making links never multiplies a key's limits (<see cref="Limits.RateLimitMiddleware.LimitKey"/>).</param>
 public sealed record UploadLinkGrant(string Owner, DateTimeOffset ExpiresAt, long? MaxBytes, string Nonce, string Limits = "");
 
 /// <summary>
@@ -98,7 +100,7 @@ public static class UploadLinkToken
 /// (<c>GET /media/{id}</c>) and nothing else (<see cref="UploadLinkScope.UseUploadLinkScope"/>). It ends when it expires (its
 /// lifetime is bounded by <c>Auth:MaxLinkLifetime</c>) or when the key that made it is revoked.
 /// </summary>
-public sealed class UploadLinks(ServiceSecrets secrets, Auth.ApiKeys keys, TimeProvider time)
+public sealed class UploadLinks(ServiceSecrets secrets, Access.ApiKeys keys, TimeProvider time)
 {
     /// <summary>The name of the secret that signs upload links.</summary>
     public const string SecretName = "upload-links";
@@ -132,7 +134,7 @@ public sealed class UploadLinks(ServiceSecrets secrets, Auth.ApiKeys keys, TimeP
         [
             new(ClaimTypes.NameIdentifier, grant.Owner),
             // The buckets of the key that made it: links share their maker's limits, they never add to them.
-            new(Auth.RateLimitMiddleware.LimitsClaim, grant.Limits.Length > 0 ? grant.Limits : $"owner-{grant.Owner}"),
+            new(Limits.RateLimitMiddleware.LimitsClaim, grant.Limits.Length > 0 ? grant.Limits : $"owner-{grant.Owner}"),
             new(Claim, grant.MaxBytes?.ToString(CultureInfo.InvariantCulture) ?? string.Empty),
         ];
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, scheme)), scheme));

@@ -64,7 +64,7 @@ public static partial class MediaEndpoints
         [FromQuery(Name = "filename")] string? fileNameQuery,
         MediaIngest ingest,
         IOptions<UploadOptions> options,
-        Auth.Quotas quotas,
+        Limits.Quotas quotas,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
@@ -84,18 +84,18 @@ public static partial class MediaEndpoints
             return ApiErrors.UnsupportedRequestBody.Problem("Send the file itself as the body (for example Content-Type: application/octet-stream), not a multipart form.");
         }
 
-        if (await quotas.CheckNewUploadAsync(Auth.OwnerPropagation.Owner(context.User), request.ContentLength, cancellationToken) is { } overQuota)
+        if (await quotas.CheckNewUploadAsync(Access.OwnerPropagation.Owner(context.User), request.ContentLength, cancellationToken) is { } overQuota)
         {
             return overQuota;
         }
 
         // A body without a length is capped at the owner's storage room while it is written.
-        var room = request.ContentLength is null ? await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken) : long.MaxValue;
+        var room = request.ContentLength is null ? await quotas.RoomAsync(Access.OwnerPropagation.Owner(context.User), cancellationToken) : long.MaxValue;
         try
         {
-            var body = Auth.ThrottledBody.For(context, request.Body);
+            var body = Limits.ThrottledBody.For(context, request.Body);
             var view = await ingest.UploadNewAsync(new CreateMediaItem(fileName, contentType, request.ContentLength),
-                room < limits.MaxUploadBytes ? new Auth.QuotaCappedBody(body, room) : body, cancellationToken);
+                room < limits.MaxUploadBytes ? new Limits.QuotaCappedBody(body, room) : body, cancellationToken);
             return TypedResults.Created($"/media/{view.Id}", MediaItemResponse.From(view));
         }
         catch (IngestFailedException failure)
@@ -110,7 +110,7 @@ public static partial class MediaEndpoints
                     return TooLarge(limits.MaxUploadBytes);
                 case MediaException refused:
                     return Problems.From(refused, context);
-                case Auth.QuotaExceededException exceeded:
+                case Limits.QuotaExceededException exceeded:
                     return quotas.Exceeded(exceeded.Room, oneShot: true);
                 case BeyondLengthException:
                     return ApiErrors.BodyLongerThanDeclared.Problem("The body is longer than its Content-Length; the item was not stored.", mediaId);
@@ -157,7 +157,7 @@ public static partial class MediaEndpoints
     internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetContentAsync(
         long id, HttpContext context, IClusterClient cluster)
     {
-        var (refused, byLink) = await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id);
+        var (refused, byLink) = await Access.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id);
         if (refused is not null)
         {
             return refused;
@@ -189,7 +189,7 @@ public static partial class MediaEndpoints
     internal static async Task<Results<StoredContentResult, StatusCodeHttpResult, ProblemHttpResult>> GetRenditionAsync(
         long id, string name, HttpContext context, IClusterClient cluster)
     {
-        var (refused, byLink) = await Auth.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id);
+        var (refused, byLink) = await Access.ShareLinkEndpoints.RequireKeyOrLinkAsync(context, id);
         if (refused is not null)
         {
             return refused;

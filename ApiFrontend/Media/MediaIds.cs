@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 
 namespace MediaService.ApiFrontend.Media;
 

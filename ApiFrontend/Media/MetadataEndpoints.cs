@@ -137,7 +137,7 @@ public static class MetadataEndpoints
         IOptions<ClusterOptions> cluster,
         CancellationToken cancellationToken)
     {
-        var (query, errors) = request.Validate(options.Value, MediaService.ApiFrontend.Auth.OwnerPropagation.Owner(context.User));
+        var (query, errors) = request.Validate(options.Value, MediaService.ApiFrontend.Access.OwnerPropagation.Owner(context.User));
         if (query is null)
         {
             return Problems.Invalid(errors);

@@ -84,7 +84,7 @@ public sealed partial class UploadWriter(
     // Why an append failed on our side, or null when the client's request or its going away ended it.
     private static string? FailureReason(Exception exception, CancellationToken cancellationToken) => exception switch
     {
-        BeyondLengthException or ChecksumMismatchException or InvalidDataException or Auth.QuotaExceededException => null,
+        BeyondLengthException or ChecksumMismatchException or InvalidDataException or Limits.QuotaExceededException => null,
         MediaException { Code: MediaErrorCode.Unavailable } => "storage",
         MediaException => null,
         OperationCanceledException when cancellationToken.IsCancellationRequested => null,

@@ -1,4 +1,6 @@
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing.Patterns;

@@ -13,7 +13,7 @@ namespace MediaService.ApiFrontend.Tus;
 /// (concatenation-unfinished) is assembled by the first request that finds them all finished.
 /// </summary>
 public sealed class TusConcatenation(
-    IClusterClient cluster, MediaObjectStore store, UploadWriter writer, Auth.Quotas quotas, Microsoft.Extensions.Options.IOptions<UploadOptions> uploads)
+    IClusterClient cluster, MediaObjectStore store, UploadWriter writer, Limits.Quotas quotas, Microsoft.Extensions.Options.IOptions<UploadOptions> uploads)
 {
     private readonly TimeSpan _completionWait = uploads.Value.CompletionWait;
 
@@ -99,17 +99,17 @@ public sealed class TusConcatenation(
         // room (checked before the grant, which records the length: a refused assembly must not leave a final that a
         // later HEAD would copy unchecked).
         var total = contents.Sum(c => c!.Size);
-        var room = await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken, id, final.Offset);
+        var room = await quotas.RoomAsync(Access.OwnerPropagation.Owner(context.User), cancellationToken, id, final.Offset);
         if (room < total - final.Offset)
         {
-            throw new Auth.QuotaExceededException(room);
+            throw new Limits.QuotaExceededException(room);
         }
 
         var grant = await grain.BeginAppendAsync(new BeginAppend(final.Offset, total, Assembly: true, Parts: writer.PartsToReserve(total - final.Offset)));
         await using var partials = new PartialsStream(store, contents!, grant.Offset);
 
         // The copy is the owner's upload like any other: under their bandwidth limit.
-        Stream body = Auth.ThrottledBody.For(context, partials);
+        Stream body = Limits.ThrottledBody.For(context, partials);
 
         var outcome = await writer.AppendAsync(id, grain, grant, body, grant.Length - grant.Offset, endOfBodyEndsContent: true, cancellationToken);
         return outcome.Stored;

@@ -107,7 +107,7 @@ public static partial class TusEndpoints
 
     internal static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateAsync(
         HttpContext context, MediaIngest ingest, UploadWriter writer, TusConcatenation concatenation,
-        IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, Auth.Quotas quotas, CancellationToken cancellationToken)
+        IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, Limits.Quotas quotas, CancellationToken cancellationToken)
     {
         var request = context.Request;
         var max = uploads.Value.MaxUploadBytes;
@@ -200,7 +200,7 @@ public static partial class TusEndpoints
             return TypedResults.StatusCode(StatusCodes.Status415UnsupportedMediaType);
         }
 
-        if (await quotas.CheckNewUploadAsync(Auth.OwnerPropagation.Owner(context.User), length, cancellationToken) is { } overQuota)
+        if (await quotas.CheckNewUploadAsync(Access.OwnerPropagation.Owner(context.User), length, cancellationToken) is { } overQuota)
         {
             return overQuota;
         }
@@ -238,7 +238,7 @@ public static partial class TusEndpoints
     }
 
     private static async Task<Results<Created, StatusCodeHttpResult, ProblemHttpResult>> CreateFinalAsync(
-        HttpContext context, MediaIngest ingest, TusConcatenation concatenation, CreateMediaItem final, long max, Auth.Quotas quotas,
+        HttpContext context, MediaIngest ingest, TusConcatenation concatenation, CreateMediaItem final, long max, Limits.Quotas quotas,
         CancellationToken cancellationToken)
     {
         // Each partial once: a final listing one partial many times would copy it many times (and past the quota).
@@ -261,7 +261,7 @@ public static partial class TusEndpoints
 
         // The final is a copy of its partials: their summed length must fit the owner's quota (at least the bytes they
         // hold now, when a length is still unknown; the assembly is capped at the room then).
-        var owner = Auth.OwnerPropagation.Owner(context.User);
+        var owner = Access.OwnerPropagation.Owner(context.User);
         if (await quotas.CheckDeclaredLengthAsync(owner, length ?? parts.Sum(p => Math.Max(p.Offset, p.Length ?? 0)), cancellationToken) is { } overQuota)
         {
             return overQuota;
@@ -284,7 +284,7 @@ public static partial class TusEndpoints
             context.Response.Headers.RetryAfter = Math.Ceiling(ex.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             return ApiErrors.StorageUnavailable.Problem("The object store did not answer while assembling the upload. Retry later.");
         }
-        catch (Auth.QuotaExceededException ex)
+        catch (Limits.QuotaExceededException ex)
         {
             return quotas.Exceeded(ex.Room);
         }
@@ -363,7 +363,7 @@ public static partial class TusEndpoints
                 // Another request assembles it right now: this HEAD answers what is durable.
                 view = await grain.GetMetadataAsync() ?? view;
             }
-            catch (Auth.QuotaExceededException ex)
+            catch (Limits.QuotaExceededException ex)
             {
                 return concatenation.QuotaExceeded(ex.Room);
             }
@@ -416,7 +416,7 @@ public static partial class TusEndpoints
     }
 
     internal static async Task<Results<NoContent, StatusCodeHttpResult, ProblemHttpResult>> PatchAsync(
-        long id, HttpContext context, IClusterClient cluster, UploadWriter writer, IOptions<UploadOptions> uploads, Auth.Quotas quotas,
+        long id, HttpContext context, IClusterClient cluster, UploadWriter writer, IOptions<UploadOptions> uploads, Limits.Quotas quotas,
         CancellationToken cancellationToken)
     {
         var request = context.Request;
@@ -462,7 +462,7 @@ public static partial class TusEndpoints
         }
 
         // A deferred length is declared now: it must fit the owner's storage quota.
-        if (length is { } declaredNow && await quotas.CheckDeclaredLengthAsync(Auth.OwnerPropagation.Owner(context.User), declaredNow, cancellationToken) is { } overQuota)
+        if (length is { } declaredNow && await quotas.CheckDeclaredLengthAsync(Access.OwnerPropagation.Owner(context.User), declaredNow, cancellationToken) is { } overQuota)
         {
             return overQuota;
         }
@@ -511,7 +511,7 @@ public static partial class TusEndpoints
 
     /// <summary>One append: the grant, the body into S3, and the tus answer for every way it can fail.</summary>
     private static async Task<Appended> AppendAsync(
-        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options, Auth.Quotas quotas,
+        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options, Limits.Quotas quotas,
         CancellationToken cancellationToken, bool endsContent = false)
     {
         TusChecksum? checksum = null;
@@ -538,7 +538,7 @@ public static partial class TusEndpoints
             var remaining = (grant.Length ?? options.MaxUploadBytes) - grant.Offset;
 
             // Without a length, nothing at creation counted these bytes: the owner's storage room caps the body.
-            room = grant.Length is null ? await quotas.RoomAsync(Auth.OwnerPropagation.Owner(context.User), cancellationToken, id, grant.Offset) : null;
+            room = grant.Length is null ? await quotas.RoomAsync(Access.OwnerPropagation.Owner(context.User), cancellationToken, id, grant.Offset) : null;
             if (room < remaining && context.Request.ContentLength > room)
             {
                 return Appended.Refused(quotas.Exceeded(room.Value));
@@ -560,9 +560,9 @@ public static partial class TusEndpoints
             // final PATCH of a deferred-length upload). The writer never takes bytes past the length and answers 413 itself.
             BodyLimits.Apply(context, Math.Min(remaining + 64 * 1024, options.MaxAppendBytes), options);
 
-            var body = Auth.ThrottledBody.For(context, request.Body);
+            var body = Limits.ThrottledBody.For(context, request.Body);
             var outcome = await writer.AppendAsync(
-                id, grain, grant, room < remaining ? new Auth.QuotaCappedBody(body, room.Value) : body, request.ContentLength, endsContent, cancellationToken, checksum);
+                id, grain, grant, room < remaining ? new Limits.QuotaCappedBody(body, room.Value) : body, request.ContentLength, endsContent, cancellationToken, checksum);
             ResumableProtocol.Of(context).WriteComplete(context.Response.Headers, outcome.Stored is not null);
             if (outcome.Interrupted is { } reason)
             {
@@ -604,7 +604,7 @@ public static partial class TusEndpoints
         {
             return Appended.Refused(ApiErrors.BeyondUploadLength.Problem(ex.Message));
         }
-        catch (Auth.QuotaExceededException ex)
+        catch (Limits.QuotaExceededException ex)
         {
             return Appended.Refused(quotas.Exceeded(ex.Room));
         }

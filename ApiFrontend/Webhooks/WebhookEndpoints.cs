@@ -1,5 +1,7 @@
 using MediaService.DataPlane.Webhooks;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using MediaService.ApiFrontend.Http;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -28,10 +28,10 @@ public static class LogEvents
     /// <summary>The REST media routes (ApiFrontend/Media/MediaEndpoints).</summary>
     public const int MediaApi = 3100;
 
-    /// <summary>Keys and service secrets (ApiFrontend/Auth).</summary>
+    /// <summary>Keys and service secrets (ApiFrontend/Access).</summary>
     public const int Keys = 3300;
 
-    /// <summary>Rate limits (ApiFrontend/Auth/RateLimits).</summary>
+    /// <summary>Rate limits (ApiFrontend/Limits/RateLimits).</summary>
     public const int RateLimits = 3400;
 
     /// <summary>Cluster and storage refusals at the edge (ApiFrontend/Http).</summary>

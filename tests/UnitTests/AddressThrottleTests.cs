@@ -1,5 +1,7 @@
 using System.Net;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using Microsoft.Extensions.Options;
 
 namespace MediaService.UnitTests;

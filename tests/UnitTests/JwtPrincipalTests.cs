@@ -1,5 +1,7 @@
 using System.Security.Claims;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 
 namespace MediaService.UnitTests;
 

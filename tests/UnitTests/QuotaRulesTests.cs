@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using MediaService.ApiFrontend.Tus;
 
 namespace MediaService.UnitTests;

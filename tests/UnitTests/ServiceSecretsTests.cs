@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
-using MediaService.ApiFrontend.Auth;
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using MediaService.Grains.Interfaces;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

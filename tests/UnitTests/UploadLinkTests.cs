@@ -37,7 +37,7 @@ public sealed class UploadLinkTests
         var link = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
         [
             new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, "alice"),
-            new System.Security.Claims.Claim(MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitsClaim, "key-42"),
+            new System.Security.Claims.Claim(MediaService.ApiFrontend.Limits.RateLimitMiddleware.LimitsClaim, "key-42"),
         ], "test"));
         var key = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
         [
@@ -45,8 +45,8 @@ public sealed class UploadLinkTests
             new System.Security.Claims.Claim("media:key", "42"),
         ], "test"));
 
-        Assert.Equal("key-42", MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(link));
-        Assert.Equal(MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(key), MediaService.ApiFrontend.Auth.RateLimitMiddleware.LimitKey(link));
+        Assert.Equal("key-42", MediaService.ApiFrontend.Limits.RateLimitMiddleware.LimitKey(link));
+        Assert.Equal(MediaService.ApiFrontend.Limits.RateLimitMiddleware.LimitKey(key), MediaService.ApiFrontend.Limits.RateLimitMiddleware.LimitKey(link));
     }
 
     [Theory]

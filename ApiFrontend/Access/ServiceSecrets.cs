@@ -1,3 +1,5 @@
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using MediaService.DataPlane;
@@ -6,7 +8,7 @@ using Npgsql;
 using Orleans.Configuration;
 using Polly.Registry;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Access;
 
 /// <summary>
 /// The service's own secrets (table <c>service_secrets</c>, migration 006), each 32 random bytes made once by whichever

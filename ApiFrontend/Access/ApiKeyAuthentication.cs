@@ -1,3 +1,5 @@
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using MediaService.ApiFrontend.Http;
@@ -5,7 +7,7 @@ using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Access;
 
 /// <summary>
 /// <c>Authorization: Bearer &lt;key&gt;</c> with an API key. A missing, unknown or revoked key is answered 401 with
@@ -64,20 +66,3 @@ public sealed class ApiKeyAuthenticationHandler(
         await ApiErrors.Forbidden.Problem("This route needs an admin key.").ExecuteAsync(Context);
 }
 
-/// <summary>Carries the authenticated owner into every grain call of the request.</summary>
-public static class OwnerPropagation
-{
-    /// <summary>The owner of the request's key (the caller's identity).</summary>
-    public static string Owner(this ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier) ?? string.Empty;
-
-    /// <summary>After authentication: an authenticated request's grain calls carry its owner.</summary>
-    public static IApplicationBuilder UseOwnerPropagation(this IApplicationBuilder app) => app.Use(static (context, next) =>
-    {
-        if (context.User.Identity?.IsAuthenticated == true)
-        {
-            CallerContext.Set(context.User.Owner());
-        }
-
-        return next(context);
-    });
-}

@@ -1,3 +1,5 @@
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Admin;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -6,7 +8,7 @@ using MediaService.DataPlane.Telemetry;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Limits;
 
 /// <summary>
 /// Per client address, in each frontend's memory and ahead of authentication: a bucket of failed authentications

@@ -1,8 +1,10 @@
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
 using System.Text.RegularExpressions;
 using MediaService.ApiFrontend.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Admin;
 
 /// <summary>Key management for operators: every route needs an admin key.</summary>
 public static partial class AdminEndpoints

@@ -1,8 +1,10 @@
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
 using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Admin;
 
 /// <summary>The cluster as operators see it: <c>GET /admin/cluster</c> (admin keys only).</summary>
 public static class ClusterEndpoints

@@ -1,6 +1,8 @@
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using System.ComponentModel.DataAnnotations;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Access;
 
 /// <summary>Authentication of callers. Section <c>Auth</c>.</summary>
 public sealed class AuthOptions : IValidatableObject

@@ -1,10 +1,12 @@
+using MediaService.ApiFrontend.Access;
+using MediaService.ApiFrontend.Limits;
 using MediaService.ApiFrontend.Http;
 using MediaService.DataPlane.Sharding;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Polly.CircuitBreaker;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Admin;
 
 /// <summary>Media items' storage as operators see it (admin keys only): <c>GET /admin/storage</c> lists the databases
 /// and the logical shards with counts, sizes and health; <c>POST /admin/storage/shards/{shard}/move</c> moves a shard to

@@ -1,6 +1,8 @@
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using Microsoft.Extensions.Options;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Access;
 
 /// <summary>
 /// At start-up, makes the keys named by <see cref="AuthOptions.BootstrapAdminKeyFile"/> and

@@ -1,3 +1,5 @@
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -11,7 +13,7 @@ using Npgsql;
 using Orleans.Configuration;
 using Polly.Registry;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Access;
 
 /// <summary>
 /// Signed, expiring links to an item's content and renditions, usable without a key (so that a browser can show a

@@ -1,3 +1,5 @@
+using MediaService.ApiFrontend.Limits;
+using MediaService.ApiFrontend.Admin;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -9,7 +11,7 @@ using Orleans.Configuration;
 using Polly;
 using Polly.Registry;
 
-namespace MediaService.ApiFrontend.Auth;
+namespace MediaService.ApiFrontend.Access;
 
 /// <summary>Who a key belongs to.</summary>
 public sealed record KeyIdentity(long Id, string Owner, bool IsAdmin);
