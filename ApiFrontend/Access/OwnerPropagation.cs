@@ -1,11 +1,5 @@
-using MediaService.ApiFrontend.Limits;
-using MediaService.ApiFrontend.Admin;
-using System.Security.Claims;
-using System.Text.Encodings.Web;
-using MediaService.ApiFrontend.Http;
 using MediaService.Grains.Interfaces;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Options;
+using System.Security.Claims;
 
 namespace MediaService.ApiFrontend.Access;
 

@@ -1,11 +1,4 @@
-using MediaService.ApiFrontend.Access;
-using MediaService.ApiFrontend.Admin;
 using System.ComponentModel.DataAnnotations;
-using MediaService.ApiFrontend.Http;
-using MediaService.DataPlane;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Orleans.Configuration;
 
 namespace MediaService.ApiFrontend.Limits;
 

@@ -1,11 +1,4 @@
-using MediaService.ApiFrontend.Access;
-using MediaService.ApiFrontend.Admin;
-using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
-using MediaService.ApiFrontend.Http;
-using MediaService.Grains.Interfaces;
-using Microsoft.Extensions.Options;
 
 namespace MediaService.ApiFrontend.Limits;
 

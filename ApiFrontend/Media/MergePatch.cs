@@ -1,15 +1,6 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Text.Json;
-using MediaService.ApiFrontend.Http;
-using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
-using Orleans.Configuration;
 
 namespace MediaService.ApiFrontend.Media;
 
