@@ -637,11 +637,14 @@ public static partial class TusEndpoints
         }
     }
 
-    // A grain's refusal as tus answers it: the catalogue's entry, bare where the tus spec names only a status.
+    // A grain's refusal as tus answers it: the catalogue's entry, bare where the tus spec names only a status. Metadata
+    // rules and If-Match do not exist in tus (and 412 means an unsupported Tus-Resumable there): a plain bad request.
     private static Results<NoContent, StatusCodeHttpResult, ProblemHttpResult> FromGrain(MediaException exception) =>
-        ApiErrors.For(exception.Code) is { BareForTus: true } bare
-            ? TypedResults.StatusCode(bare.Status)
-            : ApiErrors.For(exception.Code).Problem(exception.Message);
+        exception.Code is MediaErrorCode.InvalidInput or MediaErrorCode.PreconditionFailed
+            ? Bad(exception.Message)
+            : ApiErrors.For(exception.Code) is { BareForTus: true } bare
+                ? TypedResults.StatusCode(bare.Status)
+                : ApiErrors.For(exception.Code).Problem(exception.Message);
 
     private static ProblemHttpResult Bad(string detail) =>
         ApiErrors.BadTusRequest.Problem(detail);
