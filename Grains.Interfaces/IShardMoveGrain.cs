@@ -14,10 +14,6 @@ public interface IShardMoveGrain : IGrainWithIntegerKey
     /// answer).</summary>
     [Alias("Start")]
     Task<ShardMoveView> StartAsync(string target);
-
-    /// <summary>The shard's latest move, or null when it was never moved.</summary>
-    [Alias("Get")]
-    Task<ShardMoveView?> GetAsync();
 }
 
 /// <summary>One move of a logical shard.</summary>

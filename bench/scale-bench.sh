@@ -18,22 +18,6 @@ BENCH_T0=$(now)
 event() { printf '%5.1f s  %s\n' "$(since "$BENCH_T0")" "$*" | tee -a "$MEDIA_ENV_DIR/scale-events.txt" >&2; }
 : >"$MEDIA_ENV_DIR/scale-events.txt"
 
-# Another silo of the bench cluster, on ports of its own (LAST_PID is its pid), and a wait until it is active.
-launch_silo() {
-  (cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort="$1" --Silo:GatewayPort="$2" \
-    --Silo:HttpPort="$3" --Logging:LogLevel:Default=Warning) >"$MEDIA_ENV_DIR/silo-$1.log" 2>&1 &
-  LAST_PID=$!
-  pids+=("$LAST_PID")
-}
-ready() {
-  for _ in $(seq 1 240); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/health/ready" 2>/dev/null && return
-    sleep 0.25
-  done
-  echo "the silo with HTTP port $1 did not start" >&2
-  return 1
-}
-
 drain() {
   local name=$1 pid=$2 code=0 started
   started=$(now)

@@ -81,5 +81,24 @@ settle() {
 }
 cpu_since() { awk -v a="$1" -v b="$(cpu_now)" -v t="$TICKS" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f/%.1f/%.1f", (y[1]-x[1])/t, (y[2]-x[2])/t, (y[3]-x[3])/t }'; }
 
+# Another silo of the bench cluster on ports of its own (silo, gateway, HTTP), its log in .data/bench; more arguments go
+# to its command line. LAST_PID is its pid. ready PORT waits until the silo with that HTTP port is ready.
+launch_silo() {
+  local port=$1 gateway=$2 http=$3; shift 3
+  (cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort="$port" --Silo:GatewayPort="$gateway" \
+    --Silo:HttpPort="$http" --Logging:LogLevel:Default=Warning "$@") >"$MEDIA_ENV_DIR/silo-$port.log" 2>&1 &
+  LAST_PID=$!
+  pids+=("$LAST_PID")
+}
+ready() {
+  local _
+  for _ in $(seq 1 240); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/health/ready" 2>/dev/null && return
+    sleep 0.25
+  done
+  echo "the silo with HTTP port $1 did not start" >&2
+  return 1
+}
+
 # Uploads and waiting on items (bench/items.sh).
 source "$ROOT/bench/items.sh"

@@ -22,23 +22,6 @@ ROWS=$MEDIA_ENV_DIR/webhook-rows.txt
 : >"$ROWS"
 STARTED=$(now)
 
-# Another silo of the bench cluster on ports of its own, its log in .data/bench (as bench/scale-bench.sh); more
-# arguments go to its command line. LAST_PID is its pid.
-launch_silo() {
-  local port=$1 gateway=$2 http=$3; shift 3
-  (cd Silo/bin/Release/net10.0 && exec dotnet Silo.dll --Orleans:ClusterId=bench --Silo:SiloPort="$port" --Silo:GatewayPort="$gateway" \
-    --Silo:HttpPort="$http" --Logging:LogLevel:Default=Warning --Webhooks:AllowPrivateTargets=true "$@") >"$MEDIA_ENV_DIR/silo-$port.log" 2>&1 &
-  LAST_PID=$!
-  pids+=("$LAST_PID")
-}
-ready() {
-  for _ in $(seq 1 240); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/health/ready" 2>/dev/null && return
-    sleep 0.25
-  done
-  echo "the silo with HTTP port $1 did not start" >&2
-  return 1
-}
 # SIGTERM to the silos given, and a wait until they have drained and left.
 drain() {
   local pid
@@ -64,16 +47,16 @@ measure() {
 }
 
 measure 1 4
-launch_silo 11192 30092 11194; B=$LAST_PID
-launch_silo 11193 30093 11195; C=$LAST_PID
+launch_silo 11192 30092 11194 --Webhooks:AllowPrivateTargets=true; B=$LAST_PID
+launch_silo 11193 30093 11195 --Webhooks:AllowPrivateTargets=true; C=$LAST_PID
 ready 11194
 ready 11195
 measure 3 4
 
 # The raised concurrency: three new silos join, then the first three leave (the subscriptions' grains move with them).
-launch_silo 11196 30096 11198 --Webhooks:MaxConcurrency="$RAISED"; E=$LAST_PID
-launch_silo 11197 30097 11199 --Webhooks:MaxConcurrency="$RAISED"; F=$LAST_PID
-launch_silo 11200 30100 11202 --Webhooks:MaxConcurrency="$RAISED"; G=$LAST_PID
+launch_silo 11196 30096 11198 --Webhooks:AllowPrivateTargets=true --Webhooks:MaxConcurrency="$RAISED"; E=$LAST_PID
+launch_silo 11197 30097 11199 --Webhooks:AllowPrivateTargets=true --Webhooks:MaxConcurrency="$RAISED"; F=$LAST_PID
+launch_silo 11200 30100 11202 --Webhooks:AllowPrivateTargets=true --Webhooks:MaxConcurrency="$RAISED"; G=$LAST_PID
 ready 11198
 ready 11199
 ready 11202

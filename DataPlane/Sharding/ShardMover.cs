@@ -90,10 +90,6 @@ public sealed partial class ShardMover(
     public async Task<ShardMove?> UnfinishedAsync(int shard, CancellationToken cancellationToken) =>
         (await ListAsync("shard = @shard AND finished_at IS NULL", p => p.AddWithValue("shard", (short)shard), 1, cancellationToken)).FirstOrDefault();
 
-    /// <summary>The shard's latest move, if any.</summary>
-    public async Task<ShardMove?> LatestAsync(int shard, CancellationToken cancellationToken) =>
-        (await ListAsync("shard = @shard", p => p.AddWithValue("shard", (short)shard), 1, cancellationToken)).FirstOrDefault();
-
     /// <summary>A move by id.</summary>
     public async Task<ShardMove?> GetAsync(long id, CancellationToken cancellationToken) =>
         (await ListAsync("id = @id", p => p.AddWithValue("id", id), 1, cancellationToken)).FirstOrDefault();

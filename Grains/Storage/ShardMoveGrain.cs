@@ -46,8 +46,6 @@ public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOpt
         return View(move);
     }
 
-    public async Task<ShardMoveView?> GetAsync() => await mover.LatestAsync(Shard, CancellationToken.None) is { } move ? View(move) : null;
-
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (await mover.UnfinishedAsync(Shard, CancellationToken.None) is { } move)

@@ -46,9 +46,6 @@ public static class TestEnvironment
             : ConnectionString;
     }
 
-    /// <summary>The connection strings of every database that may hold items (the test database alone when not sharded).</summary>
-    public static IReadOnlyList<string> ItemDatabases => StorageDatabases.Count == 0 ? [ConnectionString] : [.. StorageDatabases.Values];
-
     /// <summary>Part size the tests run with: S3's minimum, so that multi-part cases stay small.</summary>
     public const long PartSize = 5L * 1024 * 1024;
 
