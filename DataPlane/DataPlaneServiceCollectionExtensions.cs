@@ -25,6 +25,11 @@ public static class DataPlaneServiceCollectionExtensions
         services.TryAddSingleton<Telemetry.MediaMetrics>();
         services.AddSingleton<IAmazonS3>(sp => CreateClient(sp.GetRequiredService<IOptions<S3Options>>().Value));
         services.AddSingleton<MediaObjectStore>();
+        // The seams each consumer sees (the edge writes parts, the grain owns objects' lives, serving reads); the
+        // in-process tests replace them with in-memory fakes.
+        services.TryAddSingleton<Objects.IPartWriter>(sp => sp.GetRequiredService<MediaObjectStore>());
+        services.TryAddSingleton<Objects.IObjectLifecycle>(sp => sp.GetRequiredService<MediaObjectStore>());
+        services.TryAddSingleton<Objects.IObjectReader>(sp => sp.GetRequiredService<MediaObjectStore>());
         var connectionString = configuration.GetConnectionString(PostgresOptions.ConnectionStringName);
         if (!string.IsNullOrWhiteSpace(connectionString))
         {

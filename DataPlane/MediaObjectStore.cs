@@ -46,7 +46,7 @@ public sealed partial class MediaObjectStore(
     IAmazonS3 s3,
     IOptions<S3Options> options,
     ResiliencePipelineProvider<string> pipelines,
-    ILogger<MediaObjectStore> logger) : IDisposable
+    ILogger<MediaObjectStore> logger) : Objects.IPartWriter, Objects.IObjectLifecycle, Objects.IObjectReader, IDisposable
 {
     private readonly S3Options _options = options.Value;
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.S3);

@@ -60,7 +60,7 @@ public sealed record BeginAppend(
     [property: Id(3)] int Parts = 0);
 
 /// <summary>
-/// The right to append, until a newer writer takes over. A newer <see cref="IUploadGrain.BeginAppendAsync"/>
+/// The right to append, until a newer writer takes over. A newer <see cref="IMediaUpload.BeginAppendAsync"/>
 /// revokes it: every later call with this lease is refused, so a vanished or slow writer can never corrupt the
 /// upload. Part numbers are handed out one by one and never twice, so a stale writer's late part cannot
 /// replace an accepted one.
@@ -73,7 +73,7 @@ public sealed record BeginAppend(
 /// prepends them to what it sends next.</param>
 /// <param name="TailSize">Bytes in the tail object.</param>
 /// <param name="PartNumber">The first of <paramref name="PartCount"/> part numbers reserved for the writer (0 when none
-/// were asked for); more come from <see cref="IUploadGrain.ReservePartsAsync"/>.</param>
+/// were asked for); more come from <see cref="IMediaUpload.ReservePartsAsync"/>.</param>
 /// <param name="MultipartOpen">True when the item's S3 multipart upload is open (the content must be finished through it).</param>
 /// <param name="ExpiresAt">When the upload expires unless finished, else null.</param>
 /// <param name="PartCount">How many part numbers from <paramref name="PartNumber"/> on are the writer's.</param>

@@ -6,6 +6,6 @@ public static class StorageNames
     /// <summary>The ADO.NET (PostgreSQL) grain storage that holds every media item's state.</summary>
     public const string Media = "media";
 
-    /// <summary>The state name of <see cref="UploadGrain"/>.</summary>
+    /// <summary>The state name of <see cref="MediaItemGrain"/>.</summary>
     public const string UploadState = "item";
 }

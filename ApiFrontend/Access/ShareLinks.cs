@@ -90,7 +90,7 @@ public static class ShareLinkEndpoints
         }
 
         // The caller's own item only (another owner's is not found).
-        var view = MediaIds.IsValid(id) ? await cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync() : null;
+        var view = MediaIds.IsValid(id) ? await cluster.GetGrain<IMediaMetadata>(id).GetMetadataAsync() : null;
         if (view is null)
         {
             return Problems.NotFound(id);

@@ -139,7 +139,7 @@ public static partial class MediaEndpoints
             });
         }
 
-        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var grain = cluster.GetGrain<IMediaItemGrain>(id);
         var view = source is null ? await grain.GetMetadataAsync() : await grain.GetMetadataFromStorageAsync();
         if (view is null)
         {
@@ -173,7 +173,7 @@ public static partial class MediaEndpoints
             return Problems.NotFound(id);
         }
 
-        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var grain = cluster.GetGrain<IMediaItemGrain>(id);
         var content = await grain.GetStoredContentAsync();
         if (content is null)
         {
@@ -205,7 +205,7 @@ public static partial class MediaEndpoints
             return Problems.NotFound(id);
         }
 
-        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var grain = cluster.GetGrain<IMediaItemGrain>(id);
         var negotiated = RenditionNegotiation.IsNegotiated(name);
         if (negotiated)
         {

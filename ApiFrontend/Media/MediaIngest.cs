@@ -17,13 +17,13 @@ public sealed partial class MediaIngest(
     private const int MaxIdAttempts = 8;
 
     /// <summary>Creates an item under a fresh random id; ids already holding an item are skipped, never reused.</summary>
-    public async Task<(long Id, IUploadGrain Grain, DateTimeOffset? ExpiresAt)> CreateItemAsync(CreateMediaItem request)
+    public async Task<(long Id, IMediaItemGrain Grain, DateTimeOffset? ExpiresAt)> CreateItemAsync(CreateMediaItem request)
     {
         var refused = new HashSet<string>(StringComparer.Ordinal);
         for (var attempt = 0; attempt < MaxIdAttempts; attempt++)
         {
             var id = await ids.NewIdAsync(refused);
-            var grain = cluster.GetGrain<IUploadGrain>(id);
+            var grain = cluster.GetGrain<IMediaItemGrain>(id);
             CreateMediaItemResult created;
             try
             {
@@ -82,7 +82,7 @@ public sealed partial class MediaIngest(
         }
     }
 
-    private async Task AbandonQuietlyAsync(long id, IUploadGrain grain, long lease, Exception cause)
+    private async Task AbandonQuietlyAsync(long id, IMediaItemGrain grain, long lease, Exception cause)
     {
         try
         {

@@ -95,7 +95,7 @@ public static class MetadataEndpoints
 
             try
             {
-                var view = await cluster.GetGrain<IUploadGrain>(id).AnnotateAsync(patch!, expected);
+                var view = await cluster.GetGrain<IMediaMetadata>(id).AnnotateAsync(patch!, expected);
                 context.Response.Headers.ETag = MediaItemResponse.ETagOf(view);
                 return TypedResults.Ok(MediaItemResponse.From(view));
             }
@@ -120,7 +120,7 @@ public static class MetadataEndpoints
 
         try
         {
-            await cluster.GetGrain<IUploadGrain>(id).DeleteAsync(expected);
+            await cluster.GetGrain<IMediaMetadata>(id).DeleteAsync(expected);
             return TypedResults.NoContent();
         }
         catch (MediaException ex)

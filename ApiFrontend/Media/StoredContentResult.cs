@@ -65,7 +65,7 @@ public sealed class StoredContentResult(StoredContent content, ByteRangeRequest 
             return;
         }
 
-        var store = httpContext.RequestServices.GetRequiredService<MediaObjectStore>();
+        var store = httpContext.RequestServices.GetRequiredService<DataPlane.Objects.IObjectReader>();
         await using var read = await store.OpenReadAsync(content.StorageKey, from, to, httpContext.RequestAborted);
         if (read.Length != to - from + 1)
         {

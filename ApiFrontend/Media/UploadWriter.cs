@@ -33,10 +33,10 @@ public sealed class BeyondLengthException(long length) : Exception($"The body go
 /// client goes away, what arrived is saved from the buffer as with any body cut off.
 /// </summary>
 public sealed partial class UploadWriter(
-    MediaObjectStore store, IOptions<S3Options> s3Options, IOptions<UploadOptions> uploadOptions, MediaMetrics metrics, ILogger<UploadWriter> logger)
+    DataPlane.Objects.IPartWriter store, IOptions<S3Options> s3Options, IOptions<UploadOptions> uploadOptions, MediaMetrics metrics, ILogger<UploadWriter> logger)
 {
     private static readonly TimeSpan SalvageTime = TimeSpan.FromSeconds(30);
-    private readonly MediaObjectStore _store = store;
+    private readonly DataPlane.Objects.IPartWriter _store = store;
     private readonly int _partSize = checked((int)s3Options.Value.PartSizeBytes);
     private readonly int _inFlight = s3Options.Value.PartsInFlight;
     private readonly int _writeBytes = s3Options.Value.WriteBufferBytes;
@@ -59,7 +59,7 @@ public sealed partial class UploadWriter(
     /// only then.
     /// </summary>
     public async Task<AppendOutcome> AppendAsync(
-        long id, IUploadGrain grain, AppendGrant grant, Stream body, long? bodyLength, bool endOfBodyEndsContent,
+        long id, IMediaItemGrain grain, AppendGrant grant, Stream body, long? bodyLength, bool endOfBodyEndsContent,
         CancellationToken cancellationToken, TusChecksum? checksum = null)
     {
         using var active = metrics.AppendStarted();
@@ -95,9 +95,9 @@ public sealed partial class UploadWriter(
     };
 
     /// <summary>The state of one append: its buffers, the parts on their way to S3, and its part numbers.</summary>
-    private sealed class Append(UploadWriter writer, long id, IUploadGrain grain, AppendGrant grant, bool staged)
+    private sealed class Append(UploadWriter writer, long id, IMediaItemGrain grain, AppendGrant grant, bool staged)
     {
-        private readonly MediaObjectStore _store = writer._store;
+        private readonly DataPlane.Objects.IPartWriter _store = writer._store;
         private readonly int _partSize = writer._partSize;
         private readonly Stack<byte[]> _free = new();
         private readonly Queue<(Task Recorded, byte[] Buffer)> _sending = new();

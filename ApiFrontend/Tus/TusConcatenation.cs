@@ -13,7 +13,7 @@ namespace MediaService.ApiFrontend.Tus;
 /// (concatenation-unfinished) is assembled by the first request that finds them all finished.
 /// </summary>
 public sealed class TusConcatenation(
-    IClusterClient cluster, MediaObjectStore store, UploadWriter writer, Limits.Quotas quotas, Microsoft.Extensions.Options.IOptions<UploadOptions> uploads)
+    IClusterClient cluster, DataPlane.Objects.IObjectReader store, UploadWriter writer, Limits.Quotas quotas, Microsoft.Extensions.Options.IOptions<UploadOptions> uploads)
 {
     private readonly TimeSpan _completionWait = uploads.Value.CompletionWait;
 
@@ -64,7 +64,7 @@ public sealed class TusConcatenation(
     /// <summary>The partial uploads' current views, or an error text when one is missing, not partial, or gone.</summary>
     public async Task<(IReadOnlyList<MediaItemView> Parts, string? Error)> ReadPartialsAsync(ImmutableArray<long> ids)
     {
-        var views = await Task.WhenAll(ids.Select(id => cluster.GetGrain<IUploadGrain>(id).GetMetadataAsync()));
+        var views = await Task.WhenAll(ids.Select(id => cluster.GetGrain<IMediaMetadata>(id).GetMetadataAsync()));
         for (var i = 0; i < views.Length; i++)
         {
             if (views[i] is not { Concat: ConcatKind.Partial, Status: MediaStatus.Receiving or MediaStatus.Completing or MediaStatus.Stored })
@@ -77,7 +77,7 @@ public sealed class TusConcatenation(
     }
 
     /// <summary>Assembles the final upload when all its partials are finished; returns the item when it is stored.</summary>
-    public async Task<MediaItemView?> TryAssembleAsync(long id, IUploadGrain grain, MediaItemView final, HttpContext context, CancellationToken cancellationToken)
+    public async Task<MediaItemView?> TryAssembleAsync(long id, IMediaItemGrain grain, MediaItemView final, HttpContext context, CancellationToken cancellationToken)
     {
         if (final.Status == MediaStatus.Completing)
         {
@@ -89,7 +89,7 @@ public sealed class TusConcatenation(
             return final.Status == MediaStatus.Stored ? final : null;
         }
 
-        var contents = await Task.WhenAll(final.ConcatParts.Select(part => cluster.GetGrain<IUploadGrain>(part).GetStoredContentAsync()));
+        var contents = await Task.WhenAll(final.ConcatParts.Select(part => cluster.GetGrain<IMediaServing>(part).GetStoredContentAsync()));
         if (contents.Any(c => c is null))
         {
             return null;
@@ -116,7 +116,7 @@ public sealed class TusConcatenation(
     }
 
     /// <summary>The partial uploads' objects read one after another, as one stream.</summary>
-    private sealed class PartialsStream(MediaObjectStore store, IReadOnlyList<StoredContent> parts, long skip) : Stream
+    private sealed class PartialsStream(DataPlane.Objects.IObjectReader store, IReadOnlyList<StoredContent> parts, long skip) : Stream
     {
         private int _index = -1;
         private ObjectRead? _current;

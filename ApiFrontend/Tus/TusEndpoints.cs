@@ -306,7 +306,7 @@ public static partial class TusEndpoints
             return Bad("An offset retrieval carries no upload headers.");
         }
 
-        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var grain = cluster.GetGrain<IMediaItemGrain>(id);
         var view = MediaIds.IsValid(id) ? await grain.GetMetadataAsync() : null;
         if (view is null)
         {
@@ -467,7 +467,7 @@ public static partial class TusEndpoints
             return overQuota;
         }
 
-        var grain = cluster.GetGrain<IUploadGrain>(id);
+        var grain = cluster.GetGrain<IMediaItemGrain>(id);
         var appended = await AppendAsync(context, id, grain, new BeginAppend(offset, length), writer, uploads.Value, quotas, cancellationToken, complete.Value);
         if (appended.Status is not null)
         {
@@ -493,7 +493,7 @@ public static partial class TusEndpoints
 
         try
         {
-            await cluster.GetGrain<IUploadGrain>(id).TerminateAsync();
+            await cluster.GetGrain<IMediaItemGrain>(id).TerminateAsync();
             return TypedResults.NoContent();
         }
         catch (MediaException ex)
@@ -511,7 +511,7 @@ public static partial class TusEndpoints
 
     /// <summary>One append: the grant, the body into S3, and the tus answer for every way it can fail.</summary>
     private static async Task<Appended> AppendAsync(
-        HttpContext context, long id, IUploadGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options, Limits.Quotas quotas,
+        HttpContext context, long id, IMediaItemGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options, Limits.Quotas quotas,
         CancellationToken cancellationToken, bool endsContent = false)
     {
         TusChecksum? checksum = null;
@@ -625,7 +625,7 @@ public static partial class TusEndpoints
 
     /// <summary>Finishes (or waits for) the assembly of a completing item, for at most <paramref name="wait"/>; null when it
     /// did not end in time.</summary>
-    internal static async Task<MediaItemView?> FinishCompletionAsync(IUploadGrain grain, TimeSpan wait)
+    internal static async Task<MediaItemView?> FinishCompletionAsync(IMediaItemGrain grain, TimeSpan wait)
     {
         try
         {

@@ -10,7 +10,7 @@ public static class LogEvents
     /// <summary>S3 (DataPlane/MediaObjectStore).</summary>
     public const int ObjectStore = 1000;
 
-    /// <summary>The media item grain (Grains/UploadGrain).</summary>
+    /// <summary>The media item grain (Grains/MediaItemGrain).</summary>
     public const int MediaItem = 2000;
 
     /// <summary>Appends streamed by the frontend (ApiFrontend/Media/UploadWriter).</summary>

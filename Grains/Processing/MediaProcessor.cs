@@ -179,7 +179,7 @@ public sealed partial class MediaProcessor : BackgroundService, IProcessingQueue
         bool applied;
         try
         {
-            applied = await _grains.GetGrain<IUploadGrain>(job.MediaId).CompleteProcessingAsync(report);
+            applied = await _grains.GetGrain<IMediaProcessingReports>(job.MediaId).CompleteProcessingAsync(report);
         }
         catch (Exception ex)
         {

@@ -103,7 +103,7 @@ public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOpt
     private async Task<int> DeactivateAsync(int shard, CancellationToken cancellationToken)
     {
         var management = GrainFactory.GetGrain<IManagementGrain>(0);
-        var type = GrainFactory.GetGrain<IUploadGrain>(1).GetGrainId().Type;
+        var type = GrainFactory.GetGrain<IMediaItemGrain>(1).GetGrainId().Type;
         var deadline = DateTimeOffset.UtcNow + options.Value.DrainTimeout;
         while (true)
         {
@@ -120,7 +120,7 @@ public sealed partial class ShardMoveGrain(ShardMover mover, IOptions<StorageOpt
                 try
                 {
                     g.TryGetIntegerKey(out var id, out _);
-                    await GrainFactory.GetGrain<IUploadGrain>(id).DrainAsync().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+                    await GrainFactory.GetGrain<IMediaItemGrain>(id).DrainAsync().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {

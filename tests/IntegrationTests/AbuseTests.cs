@@ -140,7 +140,7 @@ public sealed class AbuseTests(MediaServiceFixture fixture)
                 continue;
             }
 
-            if (await management.GetActivationAddress(fixture.Cluster.Client.GetGrain<Grains.Interfaces.IUploadGrain>(id)) is not null)
+            if (await management.GetActivationAddress(fixture.Cluster.Client.GetGrain<Grains.Interfaces.IMediaItemGrain>(id)) is not null)
             {
                 activated++;
             }

@@ -16,7 +16,7 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
         var body = Payloads.Random(TestEnvironment.PartSize + 7, seed: 3);
         using var created = await fixture.Http.PostAsync("/media/upload?filename=keep.bin", Payloads.OctetStream(body));
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
-        var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(id);
+        var grain = fixture.Cluster.Client.GetGrain<IMediaItemGrain>(id);
         var management = fixture.Cluster.Client.GetGrain<IManagementGrain>(0);
         await MediaFiles.ProcessedAsync(fixture.Http, id); // its processing report would wake the grain again
 
@@ -36,7 +36,7 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
     [Fact]
     public async Task CreationNeverReusesAnIdThatHoldsAnItem()
     {
-        var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(MediaServiceTestIds.Next());
+        var grain = fixture.Cluster.Client.GetGrain<IMediaItemGrain>(MediaServiceTestIds.Next());
         var request = new CreateMediaItem("a.bin", "application/octet-stream", null);
 
         var first = await grain.CreateAsync(request);
@@ -53,7 +53,7 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
     [Fact]
     public async Task AWriterWithAStaleLeaseIsRefusedAcrossTheGrainBoundary()
     {
-        var grain = fixture.Cluster.Client.GetGrain<IUploadGrain>(MediaServiceTestIds.Next());
+        var grain = fixture.Cluster.Client.GetGrain<IMediaItemGrain>(MediaServiceTestIds.Next());
         await grain.CreateAsync(new CreateMediaItem(null, "application/octet-stream", null));
         var older = await grain.BeginAppendAsync(new BeginAppend(0, null));
         var newer = await grain.BeginAppendAsync(new BeginAppend(0, null));

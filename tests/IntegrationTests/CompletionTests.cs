@@ -46,7 +46,7 @@ public sealed class CompletionTests : IAsyncLifetime
     {
         var (gated, patch) = GatedPatch(url, body, 6 * Mib);
         await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
-        var grain = _cluster.Client.GetGrain<Grains.Interfaces.IUploadGrain>(Tus.IdOf(url));
+        var grain = _cluster.Client.GetGrain<Grains.Interfaces.IMediaItemGrain>(Tus.IdOf(url));
         await Eventually.HoldsAsync(async () => (await grain.GetMetadataAsync())!.Offset, offset => offset >= TestEnvironment.PartSize,
             TimeSpan.FromSeconds(30), "the first part recorded");
         _silosS3.Cut();
@@ -111,7 +111,7 @@ public sealed class CompletionTests : IAsyncLifetime
         _silosS3.Restore();
 
         // Nobody asks: the completion reminder (Uploads:CompletionReminderDue, 10 s) finishes it.
-        var grain = _cluster.Client.GetGrain<Grains.Interfaces.IUploadGrain>(id);
+        var grain = _cluster.Client.GetGrain<Grains.Interfaces.IMediaItemGrain>(id);
         var stored = await Eventually.HoldsAsync(async () => (await grain.GetMetadataAsync())!.Status, s => s == Grains.Interfaces.MediaStatus.Stored,
             TimeSpan.FromSeconds(60), "the item stored by its reminder");
         Assert.Equal(Grains.Interfaces.MediaStatus.Stored, stored);

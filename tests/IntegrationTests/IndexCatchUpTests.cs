@@ -58,7 +58,7 @@ public sealed class IndexCatchUpTests(ITestOutputHelper output)
             Assert.Equal(indexed, await IndexedAsync());
 
             // The silo that holds the item dies before it retries; the index accepts writes again.
-            var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(cluster.Client.GetGrain<IUploadGrain>(id));
+            var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(cluster.Client.GetGrain<IMediaItemGrain>(id));
             await cluster.KillSiloAsync(cluster.Silos.Single(s => s.SiloAddress.Equals(host)));
             var killed = Stopwatch.StartNew();
             await Execute(data, $"DROP TRIGGER {trigger} ON media_index; DROP FUNCTION {trigger}();");

@@ -24,7 +24,7 @@ public sealed class ProcessingFaultTests
             var id = await MediaFiles.UploadAsync(http, video, "long.mp4", "video/mp4");
 
             // Kill the silo that holds the item's grain while its processing slot works on the item.
-            var grain = cluster.Client.GetGrain<IUploadGrain>(id);
+            var grain = cluster.Client.GetGrain<IMediaItemGrain>(id);
             var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
             var victim = (InProcessSiloHandle)cluster.Silos.Single(s => s.SiloAddress.Equals(host));
             var processor = victim.SiloHost.Services.GetRequiredService<MediaProcessor>();

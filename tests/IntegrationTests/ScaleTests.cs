@@ -312,7 +312,7 @@ public sealed class ScaleTests(ITestOutputHelper output)
         public async Task<SiloProcess> HolderOfAsync(string url)
         {
             var client = Frontend.Services.GetRequiredService<IClusterClient>();
-            var host = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(client.GetGrain<IUploadGrain>(Tus.IdOf(url)));
+            var host = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(client.GetGrain<IMediaItemGrain>(Tus.IdOf(url)));
             return ByPort(host!.Endpoint.Port);
         }
 

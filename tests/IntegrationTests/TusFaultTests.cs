@@ -26,7 +26,7 @@ public sealed class TusFaultTests
             }
 
             // Kill the silo that holds the upload's grain, without letting it shut down.
-            var grain = cluster.Client.GetGrain<IUploadGrain>(Tus.IdOf(url));
+            var grain = cluster.Client.GetGrain<IMediaItemGrain>(Tus.IdOf(url));
             var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
             var victim = cluster.Silos.Single(s => s.SiloAddress.Equals(host));
             await cluster.KillSiloAsync(victim);

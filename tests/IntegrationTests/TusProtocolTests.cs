@@ -324,7 +324,7 @@ public sealed class TusProtocolTests(MediaServiceFixture fixture)
 
         var cutOff = _http.SendAsync(request, abort.Token);
         await gated.Reached.WaitAsync(TimeSpan.FromSeconds(30));
-        await Eventually.HoldsAsync(async () => (await fixture.Cluster.Client.GetGrain<Grains.Interfaces.IUploadGrain>(Tus.IdOf(url)).GetMetadataAsync())!.UpdatedAt,
+        await Eventually.HoldsAsync(async () => (await fixture.Cluster.Client.GetGrain<Grains.Interfaces.IMediaItemGrain>(Tus.IdOf(url)).GetMetadataAsync())!.UpdatedAt,
             _ => true, TimeSpan.FromSeconds(5), "the grain answering");
         await abort.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cutOff);

@@ -13,7 +13,7 @@ public sealed class LogEventsTests
         var assemblies = new[]
         {
             typeof(MediaService.DataPlane.MediaIndex).Assembly,
-            typeof(MediaService.Grains.UploadGrain).Assembly,
+            typeof(MediaService.Grains.MediaItemGrain).Assembly,
             typeof(MediaService.ApiFrontend.Http.ApiErrors).Assembly,
         };
         var events = assemblies

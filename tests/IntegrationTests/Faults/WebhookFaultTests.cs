@@ -63,7 +63,7 @@ public sealed class WebhookFaultTests(ITestOutputHelper output)
             ["RateLimits:Enabled"] = "false",
             ["Postgres:BreakerBreakDuration"] = "00:00:02",
             // Each event's birth and hand-off, in the silo logs (printed when an event is missing).
-            ["Logging:LogLevel:MediaService.Grains.UploadGrain"] = "Debug",
+            ["Logging:LogLevel:MediaService.Grains.MediaItemGrain"] = "Debug",
         });
         // The receiver takes 100 ms per request, so that deliveries queue up and are in flight when a silo dies.
         receiver.Behave("kill", async _ =>

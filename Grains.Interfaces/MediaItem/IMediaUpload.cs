@@ -1,13 +1,8 @@
 namespace MediaService.Grains.Interfaces;
 
-/// <summary>
-/// One media item, keyed by its public id (a random positive integer below 2^53). The grain owns the
-/// item's upload state and decides what may be written; the bytes themselves travel from the HTTP edge
-/// straight to S3 and never through this grain. Writers append under an <see cref="AppendGrant"/>: a
-/// call carrying a revoked lease is refused with <see cref="MediaErrorCode.StaleWriter"/>.
-/// </summary>
-[Alias("MediaService.IUploadGrain")]
-public interface IUploadGrain : IGrainWithIntegerKey
+/// <summary>The upload facet of a media item: creating it, appending under a lease, recording what writers stored in S3, finishing, abandoning and terminating. Writers append under an <see cref="AppendGrant"/>: a call carrying a revoked lease is refused with <see cref="MediaErrorCode.StaleWriter"/>.</summary>
+[Alias("MediaService.IMediaUpload")]
+public interface IMediaUpload : IGrainWithIntegerKey
 {
     /// <summary>
     /// Turns this id into a new item in <see cref="MediaStatus.Receiving"/>. Refuses (Created = false)
@@ -89,49 +84,4 @@ public interface IUploadGrain : IGrainWithIntegerKey
     /// <summary>Ends an unfinished resumable upload at the client's request (tus termination) and frees its storage.</summary>
     [Alias("Terminate")]
     Task TerminateAsync();
-
-    /// <summary>The item's metadata, or null when no item exists under this id. Answered from the last durable state,
-    /// also while a long call (an assembly in S3) is in progress.</summary>
-    [Alias("GetMetadata")]
-    [Orleans.Concurrency.AlwaysInterleave]
-    Task<MediaItemView?> GetMetadataAsync();
-
-    /// <summary>The item's metadata re-read from PostgreSQL rather than from the activation's memory (which always
-    /// equals it: every change is written before it is answered). For comparison and diagnosis.</summary>
-    [Alias("GetMetadataFromStorage")]
-    Task<MediaItemView?> GetMetadataFromStorageAsync();
-
-    /// <summary>Leaves memory once idle (a shard move drains the items of its shard): the next call activates the item
-    /// again from its database.</summary>
-    [Alias("Drain")]
-    [Orleans.Concurrency.AlwaysInterleave]
-    Task DrainAsync();
-
-    /// <summary>Where the stored bytes are, or null when the item does not exist or is not stored.</summary>
-    [Alias("GetStoredContent")]
-    [Orleans.Concurrency.AlwaysInterleave]
-    Task<StoredContent?> GetStoredContentAsync();
-
-    /// <summary>Applies a merge patch to the item's annotations; with <paramref name="expectedVersion"/>, only if the item
-    /// is still at that version (otherwise <see cref="MediaErrorCode.PreconditionFailed"/>).</summary>
-    [Alias("Annotate")]
-    Task<MediaItemView> AnnotateAsync(AnnotationsPatch patch, long? expectedVersion);
-
-    /// <summary>Deletes the item, its objects in S3 and its index entry; with <paramref name="expectedVersion"/>, only if
-    /// the item is still at that version.</summary>
-    [Alias("Delete")]
-    Task DeleteAsync(long? expectedVersion);
-
-    /// <summary>Where a generated rendition is, or null when the item has no rendition of that name.</summary>
-    [Alias("GetRendition")]
-    [Orleans.Concurrency.AlwaysInterleave]
-    Task<StoredContent?> GetRenditionAsync(string name);
-
-    /// <summary>
-    /// A processing attempt reports. Applied only when it is the item's current attempt and the item still waits for
-    /// it; otherwise ignored (the attempt was superseded, for example after its silo died). Returns true when applied,
-    /// so that a superseded attempt deletes what it wrote.
-    /// </summary>
-    [Alias("CompleteProcessing")]
-    Task<bool> CompleteProcessingAsync(ProcessingReport report);
 }

@@ -16,9 +16,10 @@ namespace MediaService.Grains;
 /// once), attempts run in the silo's processing slots off the grain's turn, and a durable reminder replaces an
 /// attempt lost with its silo until processing has ended.
 /// </summary>
-public sealed partial class UploadGrain(
+[GrainType("upload")]
+public sealed partial class MediaItemGrain(
     [PersistentState(StorageNames.UploadState, StorageNames.Media)] IPersistentState<MediaItemState> state,
-    MediaObjectStore store,
+    DataPlane.Objects.IObjectLifecycle store,
     IOptions<UploadOptions> uploadOptions,
     IOptions<PostgresOptions> postgresOptions,
     IProcessingQueue processing,
@@ -32,7 +33,7 @@ public sealed partial class UploadGrain(
     Operations.SiloPeers peers,
     DataPlane.Webhooks.WebhookQueue webhooks,
     IOptions<DataPlane.Webhooks.WebhookOptions> webhookOptions,
-    ILogger<UploadGrain> logger) : Grain, IUploadGrain, IRemindable, IGrainMigrationParticipant
+    ILogger<MediaItemGrain> logger) : Grain, IMediaItemGrain, IRemindable, IGrainMigrationParticipant
 {
     private const string RunningAttemptKey = "media.running-attempt";
     private const string ExpiryReminder = "expire";
