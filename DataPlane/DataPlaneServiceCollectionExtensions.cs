@@ -48,6 +48,7 @@ public static class DataPlaneServiceCollectionExtensions
             services.AddSingleton<ShardDatabases>();
             services.AddSingleton<ShardDirectory>();
             services.AddSingleton<ShardedIndex>();
+            services.TryAddSingleton<IIndexWriter>(sp => sp.GetRequiredService<ShardedIndex>());
             services.AddSingleton<ShardMover>();
             services.AddSingleton<ShardStatistics>();
             services.AddHostedService<ShardDirectoryStartup>();

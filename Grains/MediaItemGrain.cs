@@ -24,14 +24,14 @@ public sealed partial class MediaItemGrain(
     IOptions<PostgresOptions> postgresOptions,
     IProcessingQueue processing,
     IOptions<ProcessingOptions> processingOptions,
-    DataPlane.Sharding.ShardedIndex index,
+    DataPlane.Sharding.IIndexWriter index,
     IOptions<MetadataOptions> metadataOptions,
     IOptions<Orleans.Configuration.ClusterOptions> clusterOptions,
     TimeProvider time,
     MediaMetrics metrics,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     Operations.SiloPeers peers,
-    DataPlane.Webhooks.WebhookQueue webhooks,
+    DataPlane.Webhooks.IEventHandOff webhooks,
     IOptions<DataPlane.Webhooks.WebhookOptions> webhookOptions,
     ILogger<MediaItemGrain> logger) : Grain, IMediaItemGrain, IRemindable, IGrainMigrationParticipant
 {

@@ -78,6 +78,7 @@ public static class MediaSiloBuilderExtensions
                 "Webhooks:ReminderPeriod is shorter than Orleans' minimum reminder period (Reminders:MinimumReminderPeriod).")
             .ValidateOnStart();
         silo.Services.AddSingleton<DataPlane.Webhooks.WebhookQueue>();
+        silo.Services.AddSingleton<DataPlane.Webhooks.IEventHandOff>(sp => sp.GetRequiredService<DataPlane.Webhooks.WebhookQueue>());
         silo.Services.AddSingleton<DataPlane.Webhooks.WebhookDeliveries>();
         silo.Services.AddSingleton<Grains.Webhooks.WebhookSender>();
         silo.Services.AddOptions<ProcessingOptions>()

@@ -14,7 +14,7 @@ public sealed record OutboxEvent(string EventId, string Type, long ItemVersion, 
 /// hand-off (a crash between it and the outbox's trim) inserts nothing: the rows are unique by (subscription, event).
 /// Only subscriptions of the item's owner, enabled, asking for the event's type and made before the event are matched.
 /// </summary>
-public sealed class WebhookQueue(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines)
+public sealed class WebhookQueue(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines) : IEventHandOff
 {
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.Postgres);
 
