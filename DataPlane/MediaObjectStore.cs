@@ -8,33 +8,9 @@ using Polly;
 using Polly.CircuitBreaker;
 using Polly.Registry;
 using Polly.Timeout;
+using MediaService.DataPlane.Objects;
 
 namespace MediaService.DataPlane;
-
-/// <summary>A part of a multipart upload as S3 needs it to assemble the object.</summary>
-public readonly record struct PartETag(int PartNumber, string ETag);
-
-/// <summary>What the store says of an object.</summary>
-public sealed record ObjectHead(long Size, string? ETag);
-
-/// <summary>An object opened for reading, with the bytes S3 will send.</summary>
-public sealed record ObjectRead(Stream Body, long Length) : IAsyncDisposable
-{
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => Body.DisposeAsync();
-}
-
-/// <summary>The object store did not answer: the caller may retry after <see cref="RetryAfter"/>.</summary>
-public sealed class ObjectStoreUnavailableException(string message, TimeSpan retryAfter, Exception inner)
-    : Exception(message, inner)
-{
-    /// <summary>When a retry has a chance.</summary>
-    public TimeSpan RetryAfter { get; } = retryAfter;
-}
-
-/// <summary>The bytes of a streamed part could not be read from their source (typically: the client went away). The
-/// part was not stored; this says nothing about the object store's health.</summary>
-public sealed class PartSourceException(Exception inner) : Exception($"The part's source failed: {inner.Message}", inner);
 
 /// <summary>
 /// The S3 data plane used by the HTTP edge (parts, puts, ranged reads) and by grains (assembly checks,
@@ -46,7 +22,7 @@ public sealed partial class MediaObjectStore(
     IAmazonS3 s3,
     IOptions<S3Options> options,
     ResiliencePipelineProvider<string> pipelines,
-    ILogger<MediaObjectStore> logger) : Objects.IPartWriter, Objects.IObjectLifecycle, Objects.IObjectReader, IDisposable
+    ILogger<MediaObjectStore> logger) : IPartWriter, IObjectLifecycle, IObjectReader, IDisposable
 {
     private readonly S3Options _options = options.Value;
     private readonly ResiliencePipeline _pipeline = pipelines.GetPipeline(Resilience.S3);
@@ -246,65 +222,6 @@ public sealed partial class MediaObjectStore(
         var status = response.StatusCode;
         return new AmazonS3Exception(message ?? $"UploadPart answered {(int)status} {response.ReasonPhrase}.",
             status >= HttpStatusCode.InternalServerError ? ErrorType.Receiver : ErrorType.Sender, code ?? status.ToString(), requestId, status);
-    }
-
-    /// <summary>
-    /// A part body written by its producer while the request is sent. Each write to the connection, and the wait for
-    /// the answer after the last one, must finish within the stall time; waiting for the producer does not count.
-    /// </summary>
-    private sealed class StreamedPartContent(long length, Func<Stream, CancellationToken, Task> write, CancellationTokenSource stalled, TimeSpan stallTime)
-        : HttpContent
-    {
-        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
-            SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
-        {
-            await write(new WatchedStream(stream, stalled, stallTime), cancellationToken);
-            stalled.CancelAfter(stallTime);
-        }
-
-        protected override bool TryComputeLength(out long computed)
-        {
-            computed = length;
-            return true;
-        }
-    }
-
-    // Arms the stall timer around each write and disarms it after.
-    private sealed class WatchedStream(Stream inner, CancellationTokenSource stalled, TimeSpan stallTime) : Stream
-    {
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            stalled.CancelAfter(stallTime);
-            await inner.WriteAsync(buffer, cancellationToken);
-            stalled.CancelAfter(Timeout.InfiniteTimeSpan);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override void Flush() => inner.Flush();
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>Assembles the object from its parts, once per call: its owner settles a failed assembly by what the store
