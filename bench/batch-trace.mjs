@@ -13,7 +13,7 @@ const trace = [];
 const statuses = {};
 const started = process.hrtime.bigint();
 const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-// The service's classes (ApiFrontend/Limits/RateLimits.cs, Classify) for the requests tus sends.
+// The service's classes (ApiFrontend/Limits/RateLimitMiddleware.cs, Classify) for the requests tus sends.
 const classOf = (method) => ({ POST: 'create', DELETE: 'create', PATCH: 'append' })[method] ?? 'read';
 
 const upload = (i) => new Promise((resolve) => {

@@ -20,7 +20,7 @@ const files = Array.from({ length: Number(count) }, (_, i) => {
   return file;
 });
 
-// The service's classes (ApiFrontend/Limits/RateLimits.cs, Classify); null for what no key limit counts.
+// The service's classes (ApiFrontend/Limits/RateLimitMiddleware.cs, Classify); null for what no key limit counts.
 const classOf = (method, url) => {
   const p = new URL(url).pathname;
   if (p.startsWith('/files')) return ({ POST: 'create', DELETE: 'create', PATCH: 'append', OPTIONS: null })[method] ?? 'read';

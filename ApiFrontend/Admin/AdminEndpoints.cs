@@ -1,5 +1,4 @@
 using MediaService.ApiFrontend.Access;
-using MediaService.ApiFrontend.Limits;
 using System.Text.RegularExpressions;
 using MediaService.ApiFrontend.Http;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,4 +1,3 @@
-using MediaService.ApiFrontend.Access;
 using MediaService.ApiFrontend.Limits;
 using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;

@@ -1,4 +1,3 @@
-using MediaService.ApiFrontend.Access;
 using MediaService.ApiFrontend.Limits;
 using MediaService.ApiFrontend.Http;
 using MediaService.DataPlane.Sharding;

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using MediaService.ApiFrontend.Access;
 using MediaService.ApiFrontend.Limits;
-using MediaService.ApiFrontend.Admin;
 using MediaService.ApiFrontend.Http;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;

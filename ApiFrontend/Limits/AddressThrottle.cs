@@ -1,5 +1,4 @@
 using MediaService.ApiFrontend.Access;
-using MediaService.ApiFrontend.Admin;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;

@@ -1,6 +1,5 @@
 using MediaService.DataPlane.Webhooks;
 using MediaService.ApiFrontend.Access;
-using MediaService.ApiFrontend.Limits;
 using MediaService.ApiFrontend.Admin;
 using MediaService.ApiFrontend.Http;
 using MediaService.Grains.Interfaces;

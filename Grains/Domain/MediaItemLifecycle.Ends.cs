@@ -1,4 +1,3 @@
-using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 
 namespace MediaService.Grains.Domain;

@@ -1,6 +1,5 @@
 using MediaService.DataPlane;
 using MediaService.DataPlane.Objects;
-using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Domain;
 using MediaService.Grains.Interfaces;
 using Microsoft.Extensions.Logging;

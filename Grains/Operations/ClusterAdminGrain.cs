@@ -1,9 +1,7 @@
-using System.Collections.Immutable;
 using MediaService.Grains.Interfaces;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Configuration;
-using Orleans.Runtime;
 
 namespace MediaService.Grains.Operations;
 

@@ -2,7 +2,6 @@ using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
 using Microsoft.Extensions.Logging;
-using Orleans.Runtime;
 using Orleans.Runtime.Services;
 using Orleans.Services;
 

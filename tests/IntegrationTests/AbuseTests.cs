@@ -6,7 +6,6 @@ using System.Text;
 using System.Text.Json;
 using MediaService.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Runtime;
 
 namespace MediaService.IntegrationTests;
 

@@ -7,7 +7,6 @@ using System.Text.Json;
 using MediaService.Grains.Interfaces;
 using MediaService.IntegrationTests.Infrastructure;
 using Npgsql;
-using Orleans.TestingHost;
 using Xunit.Abstractions;
 
 namespace MediaService.IntegrationTests;

@@ -3,10 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using MediaService.DataPlane;
 using MediaService.IntegrationTests.Infrastructure;
 using MediaService.Tests;
-using Npgsql;
 
 namespace MediaService.IntegrationTests;
 

@@ -8,7 +8,6 @@ using System.Text.Json;
 using MediaService.DataPlane.Sharding;
 using MediaService.IntegrationTests.Infrastructure;
 using Npgsql;
-using Orleans.TestingHost;
 using Xunit.Abstractions;
 
 namespace MediaService.IntegrationTests;

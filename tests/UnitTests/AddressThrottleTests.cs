@@ -1,7 +1,5 @@
 using System.Net;
-using MediaService.ApiFrontend.Access;
 using MediaService.ApiFrontend.Limits;
-using MediaService.ApiFrontend.Admin;
 using Microsoft.Extensions.Options;
 
 namespace MediaService.UnitTests;

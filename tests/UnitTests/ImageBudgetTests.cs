@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
 using MediaService.Tests;
 using SixLabors.ImageSharp;

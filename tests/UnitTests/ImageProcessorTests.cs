@@ -2,7 +2,6 @@ using System.Text;
 using MediaService.Grains.Interfaces;
 using MediaService.Grains.Processing;
 using MediaService.Tests;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Bmp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Tiff;

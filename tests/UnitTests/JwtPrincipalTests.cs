@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using MediaService.ApiFrontend.Access;
 using MediaService.ApiFrontend.Limits;
-using MediaService.ApiFrontend.Admin;
 
 namespace MediaService.UnitTests;
 

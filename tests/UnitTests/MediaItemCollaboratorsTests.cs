@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
 using MediaService.DataPlane;
 using MediaService.DataPlane.Objects;
 using MediaService.DataPlane.Sharding;

@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
-using MediaService.ApiFrontend.Access;
 using MediaService.ApiFrontend.Limits;
-using MediaService.ApiFrontend.Admin;
 using MediaService.ApiFrontend.Tus;
 
 namespace MediaService.UnitTests;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using MediaService.ApiFrontend.Access;
-using MediaService.ApiFrontend.Limits;
 using MediaService.ApiFrontend.Admin;
 using MediaService.Grains.Interfaces;
 using Microsoft.Extensions.DependencyInjection;
