@@ -1,9 +1,4 @@
-using MediaService.ApiFrontend.Admin;
-using System.Collections.Concurrent;
-using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using MediaService.Grains.Interfaces;
-using Microsoft.Extensions.Options;
 
 namespace MediaService.ApiFrontend.Limits;
 
