@@ -76,6 +76,7 @@ public static class FrontendSetup
         builder.Services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ServiceSecrets>();
+        builder.Services.TryAddSingleton<ISecretSource>(sp => sp.GetRequiredService<ServiceSecrets>());
         builder.Services.AddHostedService<SecretWarmup>();
         builder.Services.AddSingleton<MediaIdIssuer>();
         builder.Services.AddSingleton<ApiKeys>();
@@ -183,7 +184,7 @@ public static class FrontendSetup
         // An item whose logical shard is being moved: refused here at once, for as long as the move takes.
         if (caller && (tus || path.StartsWithSegments("/media")) && context.GetRouteValue("id") is string moving
             && long.TryParse(moving, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var movingId)
-            && (await context.RequestServices.GetRequiredService<DataPlane.Sharding.ShardDirectory>().MapAsync(context.RequestAborted)).Route(movingId).State
+            && (await context.RequestServices.GetRequiredService<DataPlane.Sharding.IShardMapSource>().MapAsync(context.RequestAborted)).Route(movingId).State
                 == DataPlane.Sharding.ShardState.Draining)
         {
             var retry = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<DataPlane.Sharding.StorageOptions>>().Value.DrainRetryAfter;

@@ -47,8 +47,11 @@ public static class DataPlaneServiceCollectionExtensions
 
             services.AddSingleton<ShardDatabases>();
             services.AddSingleton<ShardDirectory>();
+            services.TryAddSingleton<IShardMapSource>(sp => sp.GetRequiredService<ShardDirectory>());
+            services.TryAddSingleton<IDatabaseHealth>(sp => sp.GetRequiredService<ShardDatabases>());
             services.AddSingleton<ShardedIndex>();
             services.TryAddSingleton<IIndexWriter>(sp => sp.GetRequiredService<ShardedIndex>());
+            services.TryAddSingleton<IOwnerUsage>(sp => sp.GetRequiredService<ShardedIndex>());
             services.AddSingleton<ShardMover>();
             services.AddSingleton<ShardStatistics>();
             services.AddHostedService<ShardDirectoryStartup>();

@@ -16,7 +16,7 @@ namespace MediaService.ApiFrontend.Access;
 /// <c>media-ids</c> signs media ids. A secret read is kept for the life of the process; a failed read is not (the next
 /// caller reads again), so one database hiccup never poisons a frontend until its restart.
 /// </summary>
-public sealed class ServiceSecrets(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster)
+public sealed class ServiceSecrets(NpgsqlDataSource dataSource, ResiliencePipelineProvider<string> pipelines, IOptions<ClusterOptions> cluster) : ISecretSource
 {
     private readonly ConcurrentDictionary<string, Task<byte[]>> _secrets = new(StringComparer.Ordinal);
 

@@ -20,7 +20,7 @@ namespace MediaService.ApiFrontend.Access;
 /// rendition). A link is the item's URL with <c>expires</c> (Unix seconds) and <c>sig</c>, an HMAC-SHA256 of the id and
 /// the expiry under a secret all frontends of the service share (<see cref="ServiceSecrets"/>, <c>share-links</c>).
 /// </summary>
-public sealed class ShareLinks(ServiceSecrets secrets, TimeProvider time)
+public sealed class ShareLinks(ISecretSource secrets, TimeProvider time)
 {
     /// <summary>The name of the secret that signs links.</summary>
     public const string SecretName = "share-links";

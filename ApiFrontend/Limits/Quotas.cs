@@ -16,7 +16,7 @@ namespace MediaService.ApiFrontend.Limits;
 /// <see cref="QuotaCappedBody"/> stops it at the cap). The index is written before a creation is answered, so only
 /// requests of one owner racing each other can pass together.
 /// </summary>
-public sealed class Quotas(DataPlane.Sharding.ShardedIndex index, IOptions<QuotaOptions> options, IOptions<ClusterOptions> cluster)
+public sealed class Quotas(DataPlane.Sharding.IOwnerUsage index, IOptions<QuotaOptions> options, IOptions<ClusterOptions> cluster)
 {
     /// <summary>Null when <paramref name="owner"/> may start an upload of <paramref name="length"/> bytes (unknown: null).</summary>
     public async Task<ProblemHttpResult?> CheckNewUploadAsync(string owner, long? length, CancellationToken cancellationToken)

@@ -62,7 +62,7 @@ public static class MediaIds
 }
 
 /// <summary>Issues and checks media ids under the service's <c>media-ids</c> secret (<see cref="ServiceSecrets"/>).</summary>
-public sealed class MediaIdIssuer(ServiceSecrets secrets, DataPlane.Sharding.ShardDirectory directory, DataPlane.Sharding.ShardDatabases databases,
+public sealed class MediaIdIssuer(ISecretSource secrets, DataPlane.Sharding.IShardMapSource directory, DataPlane.Sharding.IDatabaseHealth databases,
     DataPlane.Telemetry.MediaMetrics metrics)
 {
     /// <summary>The secret's name.</summary>

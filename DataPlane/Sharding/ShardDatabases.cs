@@ -79,7 +79,7 @@ public sealed class ShardDatabase
 /// The configured storage databases (<see cref="StorageOptions.Databases"/>), for the silo and the frontend alike. A
 /// database is healthy when its last probe answered and its breaker is closed; new items are placed on healthy ones.
 /// </summary>
-public sealed class ShardDatabases : IAsyncDisposable
+public sealed class ShardDatabases : IAsyncDisposable, IDatabaseHealth
 {
     private readonly Dictionary<string, ShardDatabase> _databases = new(StringComparer.Ordinal);
     private readonly CircuitStates _circuits;

@@ -13,7 +13,7 @@ namespace MediaService.DataPlane.Sharding;
 /// used. A map that names a database this process does not configure stops it (at start) rather than lose items.
 /// </summary>
 public sealed partial class ShardDirectory(
-    NpgsqlDataSource control, ShardDatabases databases, MediaServiceId serviceId, IOptions<StorageOptions> options, ILogger<ShardDirectory> logger)
+    NpgsqlDataSource control, ShardDatabases databases, MediaServiceId serviceId, IOptions<StorageOptions> options, ILogger<ShardDirectory> logger) : IShardMapSource
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile ShardMap? _map;

@@ -48,7 +48,7 @@ public static class SearchMerge
 /// only. A database that fails or takes longer than <see cref="StorageOptions.SearchTimeout"/> is left out and the page
 /// says <c>partial</c>; when every database fails, the failure is the answer (503 at the edge).
 /// </summary>
-public sealed class ShardedIndex(ShardDatabases databases, ShardDirectory directory, IOptions<StorageOptions> options, MediaMetrics metrics) : IIndexWriter
+public sealed class ShardedIndex(ShardDatabases databases, ShardDirectory directory, IOptions<StorageOptions> options, MediaMetrics metrics) : IIndexWriter, IOwnerUsage
 {
     private readonly ConcurrentDictionary<(string Owner, string Database), (OwnerUsage Usage, long At)> _usage = new();
 

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using MediaService.InProcessTests.Fakes;
+using MediaService.InProcessTests.Host;
+
+namespace MediaService.InProcessTests;
+
+/// <summary>Interrupted appends, resumption from the durable offset, and a newer writer taking an upload over.</summary>
+public sealed class TusResumeTests(InProcessHost host) : IClassFixture<InProcessHost>
+{
+    private const int Mib = Tus.Mib;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private readonly HttpClient _http = host.Http;
+
+    // A body without a declared length is read into buffers; one with a Content-Length has its parts streamed to S3 as
+    // they arrive (5 MiB parts). A cut inside the first part or a later one keeps what arrived all the same.
+    [Theory]
+    [InlineData(8, 3, false)]
+    [InlineData(12, 3, true)]
+    [InlineData(12, 7, true)]
+    [InlineData(12, 7, false)]
+    public async Task APatchCutOffMidwayKeepsWhatArrivedAndTheUploadResumesByteIdentical(int mib, int cutAtMib, bool declaresLength)
+    {
+        var body = Tus.Bytes(mib * Mib, seed: 41 + cutAtMib);
+        var url = await Tus.CreateUrlAsync(_http, body.Length);
+        var gated = new GatedStream(body, gateAt: cutAtMib * Mib);
+        using var request = Tus.Request(HttpMethod.Patch, url);
+        request.Headers.Add("Upload-Offset", "0");
+        request.Content = new StreamContent(gated);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
+        request.Content.Headers.ContentLength = declaresLength ? body.Length : null;
+        using var abort = new CancellationTokenSource();
+
+        var cutOff = _http.SendAsync(request, abort.Token);
+        await gated.Reached.WaitAsync(Bound);
+        await abort.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cutOff);
+
+        // What arrived before the cut becomes durable; HEAD reports it, and never more than arrived.
+        var offset = await Assertions.EventuallyAsync(() => Tus.OffsetAsync(_http, url), o => o > 0, Bound, "a durable offset after the cut");
+        Assert.InRange(offset!.Value, 1, cutAtMib * Mib);
+        Assert.Equal(offset, await Tus.OffsetAsync(_http, url));
+
+        using var resumed = await Tus.PatchAsync(_http, url, offset.Value, Tus.Chunk(body, (int)offset.Value));
+        Assert.Equal(HttpStatusCode.NoContent, resumed.StatusCode);
+        Assert.Equal(body.Length, Tus.Offset(resumed));
+        await Assertions.StoredAsync(host, url, body);
+    }
+
+    [Fact]
+    public async Task ANewerWriterTakesTheUploadOverAndTheOlderOneGets409()
+    {
+        var body = Tus.Bytes(6 * Mib, seed: 51);
+        var url = await Tus.CreateUrlAsync(_http, body.Length);
+        var id = Tus.IdOf(url);
+        var streaming = host.Store.WhenCalledAsync(StoreOperation.UploadPartStreaming, k => k.StartsWith($"media/{id}/", StringComparison.Ordinal));
+
+        // The older writer streams its first part and stalls.
+        var stale = Tus.Bytes(6 * Mib, seed: 52);
+        var gated = new GatedStream(stale, gateAt: Mib);
+        using var older = Tus.Request(HttpMethod.Patch, url);
+        older.Headers.Add("Upload-Offset", "0");
+        older.Content = new StreamContent(gated);
+        older.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
+        older.Content.Headers.ContentLength = stale.Length;
+        var olderAnswer = _http.SendAsync(older);
+        await streaming.WaitAsync(Bound);
+        await gated.Reached.WaitAsync(Bound);
+
+        // A newer writer (the client retrying) takes over from the durable offset.
+        using var newer = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body, 0, Mib));
+        Assert.Equal(HttpStatusCode.NoContent, newer.StatusCode);
+        Assert.Equal(Mib, Tus.Offset(newer));
+
+        gated.Open();
+        using var olderResponse = await olderAnswer.WaitAsync(Bound);
+        await Tus.AssertProblemAsync(olderResponse, 409, "upload-conflict");
+        Assert.Equal(Mib, await Tus.OffsetAsync(_http, url));
+
+        using var rest = await Tus.PatchAsync(_http, url, Mib, Tus.Chunk(body, Mib));
+        Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
+        await Assertions.StoredAsync(host, url, body);
+    }
+
+    [Fact]
+    public async Task TheOffsetReportedAfterAPatchIsWhatTheNextPatchMustSend()
+    {
+        var body = Tus.Bytes(3000, seed: 53);
+        var url = await Tus.CreateUrlAsync(_http, body.Length);
+        using var first = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body, 0, 1000));
+        var reported = Tus.Offset(first)!.Value;
+
+        using var replayed = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body, 0, 1000));
+        using var next = await Tus.PatchAsync(_http, url, reported, Tus.Chunk(body, (int)reported));
+
+        Assert.Equal(1000, reported);
+        Assert.Equal(HttpStatusCode.Conflict, replayed.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, next.StatusCode);
+        await Assertions.StoredAsync(host, url, body);
+    }
+
+    [Fact]
+    public async Task APatchToAStoredUploadGets409AndTheContentStaysAsItWas()
+    {
+        var body = Tus.Bytes(100, seed: 54);
+        var url = await Tus.CreateUrlAsync(_http, body.Length);
+        using var all = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body));
+        Assert.Equal(HttpStatusCode.NoContent, all.StatusCode);
+
+        using var more = await Tus.PatchAsync(_http, url, 100, Tus.Chunk([1]));
+
+        await Tus.AssertProblemAsync(more, 409, "upload-conflict");
+        await Assertions.StoredAsync(host, url, body);
+    }
+}
