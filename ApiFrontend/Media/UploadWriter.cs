@@ -41,6 +41,7 @@ public sealed partial class UploadWriter(
     private readonly int _inFlight = s3Options.Value.PartsInFlight;
     private readonly int _writeBytes = s3Options.Value.WriteBufferBytes;
     private readonly TimeSpan _completionWait = uploadOptions.Value.CompletionWait;
+    private readonly TimeSpan _storeRetryAfter = s3Options.Value.BreakerBreakDuration;
     private readonly ILogger<UploadWriter> _logger = logger;
 
     /// <summary>
@@ -69,6 +70,20 @@ public sealed partial class UploadWriter(
             var outcome = await append.RunAsync(body, bodyLength, endOfBodyEndsContent, checksum, cancellationToken);
             metrics.BytesReceived(outcome.Offset - grant.Offset);
             return outcome;
+        }
+        catch (Amazon.S3.AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload")
+        {
+            // S3 no longer knows the item's multipart upload. The grain's record says why: another request finished the
+            // upload while this one's part was on its way (this writer lost it: 409), or the store lost an upload that
+            // is still receiving (unavailable: nothing this request sent is recorded, and the offset stays true).
+            var view = await grain.GetMetadataAsync();
+            if (view is null || view.Status != MediaStatus.Receiving)
+            {
+                throw new MediaException(MediaErrorCode.StaleWriter, "Another request finished this upload while this one was sending.");
+            }
+
+            metrics.UploadFailed("storage");
+            throw new ObjectStoreUnavailableException("The object store does not know this upload's parts.", _storeRetryAfter, ex);
         }
         catch (Exception ex) when (FailureReason(ex, cancellationToken) is { } reason)
         {

@@ -82,6 +82,66 @@ public sealed class TusResumeTests(InProcessHost host) : IClassFixture<InProcess
         await Assertions.StoredAsync(host, url, body);
     }
 
+    // The newer writer finishes the upload while the older one's part is still on its way: S3 no longer knows the older
+    // writer's multipart upload (NoSuchUpload). The older writer is told it lost the upload (409), never a 500, and the
+    // content is the newer writer's.
+    [Fact]
+    public async Task AnOlderWriterWhoseUploadANewerOneFinishedGets409NotA500()
+    {
+        var body = Tus.Bytes(6 * Mib, seed: 56);
+        var url = await Tus.CreateUrlAsync(_http, body.Length);
+        var id = Tus.IdOf(url);
+        var streaming = host.Store.WhenCalledAsync(StoreOperation.UploadPartStreaming, k => k.StartsWith($"media/{id}/", StringComparison.Ordinal));
+
+        var stale = Tus.Bytes(6 * Mib, seed: 57);
+        var gated = new GatedStream(stale, gateAt: Mib);
+        using var older = Tus.Request(HttpMethod.Patch, url);
+        older.Headers.Add("Upload-Offset", "0");
+        older.Content = new StreamContent(gated);
+        older.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
+        older.Content.Headers.ContentLength = stale.Length;
+        var olderAnswer = _http.SendAsync(older);
+        await streaming.WaitAsync(Bound);
+        await gated.Reached.WaitAsync(Bound);
+
+        using var newer = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body, 0));
+        Assert.Equal(HttpStatusCode.NoContent, newer.StatusCode);
+        Assert.Equal(body.Length, Tus.Offset(newer));
+
+        gated.Open();
+        using var olderResponse = await olderAnswer.WaitAsync(Bound);
+        Assert.Equal(HttpStatusCode.Conflict, olderResponse.StatusCode);
+        await Assertions.StoredAsync(host, url, body);
+    }
+
+    // The store loses the multipart upload of an item still receiving (a lifecycle rule, an operator): the writer's part
+    // cannot be kept. It is told to retry later (503), never a 500, and the offset stays what was recorded.
+    [Fact]
+    public async Task APartWhoseUploadTheStoreLostGets503AndTheOffsetStaysTrue()
+    {
+        var body = Tus.Bytes(6 * Mib, seed: 58);
+        var url = await Tus.CreateUrlAsync(_http, body.Length);
+        var id = Tus.IdOf(url);
+        var streaming = host.Store.WhenCalledAsync(StoreOperation.UploadPartStreaming, k => k.StartsWith($"media/{id}/", StringComparison.Ordinal));
+        var gated = new GatedStream(body, gateAt: Mib);
+        using var patch = Tus.Request(HttpMethod.Patch, url);
+        patch.Headers.Add("Upload-Offset", "0");
+        patch.Content = new StreamContent(gated);
+        patch.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
+        patch.Content.Headers.ContentLength = body.Length;
+        var answer = _http.SendAsync(patch);
+        await streaming.WaitAsync(Bound);
+        await gated.Reached.WaitAsync(Bound);
+
+        Assert.Equal(1, host.Store.LoseUploadsUnder($"media/{id}/"));
+        gated.Open();
+        using var response = await answer.WaitAsync(Bound);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(0, await Tus.OffsetAsync(_http, url));
+    }
+
     [Fact]
     public async Task TheOffsetReportedAfterAPatchIsWhatTheNextPatchMustSend()
     {

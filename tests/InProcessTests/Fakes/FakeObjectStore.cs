@@ -107,6 +107,18 @@ public sealed class FakeObjectStore : IPartWriter, IObjectLifecycle, IObjectRead
         }
     }
 
+    /// <summary>Forgets the open multipart uploads under <paramref name="prefix"/> and their parts, as a store's lifecycle
+    /// rule or an operator would; returns how many.</summary>
+    public int LoseUploadsUnder(string prefix)
+    {
+        lock (_lock)
+        {
+            var lost = _uploads.Where(u => u.Value.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(u => u.Key).ToList();
+            lost.ForEach(id => _uploads.Remove(id));
+            return lost.Count;
+        }
+    }
+
     /// <summary>The quoted MD5 ETag S3 gives an object stored in one request.</summary>
     public static string ETagOf(ReadOnlySpan<byte> data) => $"\"{Convert.ToHexStringLower(MD5.HashData(data))}\"";
 
