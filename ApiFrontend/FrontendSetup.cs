@@ -99,7 +99,7 @@ public static class FrontendSetup
             options.AddPolicy(AdminEndpoints.Policy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
         });
         builder.Services.AddMediaHealthChecks(configuration);
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ApiErrors.FillFrameworkProblem);
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
         builder.Services.AddOpenApi(options => options.AddMediaDocument());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);

@@ -82,6 +82,30 @@ public static class ApiErrors
     public static readonly ApiError ShardMoveConflict = new("shard-move-conflict", StatusCodes.Status409Conflict, "Shard move conflict");
     public static readonly ApiError ShardMoveNotFound = new("shard-move-not-found", StatusCodes.Status404NotFound, "Shard move not found");
 
+    public static readonly ApiError MethodNotAllowed = new("method-not-allowed", StatusCodes.Status405MethodNotAllowed, "Method not allowed");
+
+    /// <summary>The entry for a status the framework answers by itself, before any handler (routing refuses a request's
+    /// content type with 415 or its method with 405), so that those problems carry a code too; null for the others.</summary>
+    public static ApiError? ForFrameworkStatus(int? status) => status switch
+    {
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+        StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        _ => null,
+    };
+
+    /// <summary>Gives a problem the framework wrote (<see cref="ForFrameworkStatus"/>) the catalogue's type and code;
+    /// the API's own problems already carry theirs and are left as they are.</summary>
+    public static void FillFrameworkProblem(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        if (!problem.Extensions.ContainsKey("code") && ForFrameworkStatus(problem.Status) is { } entry)
+        {
+            problem.Type = $"/problems/{entry.Code}";
+            problem.Title = entry.Title;
+            problem.Extensions["code"] = entry.Code;
+        }
+    }
+
     /// <summary>The one map of a grain's refusal to the catalogue (REST and tus).</summary>
     public static ApiError For(MediaErrorCode code) => code switch
     {

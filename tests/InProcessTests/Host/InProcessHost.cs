@@ -194,7 +194,7 @@ public sealed class InProcessHost : IAsyncLifetime
         services.AddAuthentication(TestAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, TestAuthenticationHandler>(TestAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(options => options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = MediaService.ApiFrontend.Http.ApiErrors.FillFrameworkProblem);
         services.AddExceptionHandler<ClusterExceptionHandler>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
     }
