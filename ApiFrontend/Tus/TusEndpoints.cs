@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Media;
+using MediaService.ApiFrontend.Uploads;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;
