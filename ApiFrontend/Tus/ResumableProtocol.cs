@@ -66,11 +66,12 @@ public abstract class ResumableProtocol
     /// </summary>
     public static bool TryClassify(HttpContext context)
     {
-        var version = context.Request.Headers["Upload-Draft-Interop-Version"];
+        var version = context.Request.Headers[TusHeaders.DraftInteropVersion];
         if (version.Count > 0)
         {
             // An Integer (RFC 9651): digits only; "08" is not 8, so it is not ours either.
-            var draft = Drafts.FirstOrDefault(d => version.Count == 1 && d.InteropVersion == version.ToString().Trim());
+            var named = TusHeaders.InteropVersion(version);
+            var draft = Drafts.FirstOrDefault(d => d.InteropVersion == named);
             if (draft is null)
             {
                 return false;
@@ -83,7 +84,7 @@ public abstract class ResumableProtocol
 
         context.Items[Key] = Tus;
         context.Response.Headers["Tus-Resumable"] = TusEndpoints.Version;
-        return context.Request.Headers["Tus-Resumable"] == TusEndpoints.Version;
+        return TusHeaders.SpeaksTus(context.Request.Headers[TusHeaders.TusResumable]);
     }
 
     /// <summary>True for a draft of the IETF protocol.</summary>
@@ -185,16 +186,7 @@ public abstract class ResumableProtocol
             _ => !_partialUploadOnly && string.Equals(MediaTypeOf(contentType), TusEndpoints.OffsetContentType, StringComparison.OrdinalIgnoreCase),
         };
 
-        public override bool? UploadComplete(HttpRequest request)
-        {
-            var values = request.Headers["Upload-Complete"];
-            return values.Count != 1 ? null : values.ToString().Trim() switch
-            {
-                "?1" => true,
-                "?0" => false,
-                _ => null,
-            };
-        }
+        public override bool? UploadComplete(HttpRequest request) => TusHeaders.ParseBoolean(request.Headers[TusHeaders.UploadComplete]);
 
         public override void WriteLimits(IHeaderDictionary headers, UploadLimits limits, DateTimeOffset? expiresAt, DateTimeOffset now)
         {

@@ -18,6 +18,7 @@ internal static partial class TusAppend
         CancellationToken cancellationToken)
     {
         var request = context.Request;
+        var fields = TusRequest.Parse(request);
         var protocol = ResumableProtocol.Of(context);
         if (!protocol.AcceptsAppendType(request.ContentType))
         {
@@ -32,15 +33,15 @@ internal static partial class TusAppend
             return Bad("Send Upload-Complete: ?0 or ?1.");
         }
 
-        if (!TryParseNonNegative(request.Headers["Upload-Offset"], out var offset))
+        if (fields.Offset is not { } offset)
         {
             return Bad("Upload-Offset must be a non-negative integer.");
         }
 
         long? length = null;
-        if (request.Headers.TryGetValue("Upload-Length", out var lengthHeader))
+        if (fields.HasLength)
         {
-            if (!TryParseNonNegative(lengthHeader, out var parsed))
+            if (fields.Length is not { } parsed)
             {
                 return Bad("Upload-Length must be a non-negative integer.");
             }
@@ -66,7 +67,7 @@ internal static partial class TusAppend
         }
 
         var grain = cluster.GetGrain<IMediaItemGrain>(id);
-        var appended = await AppendAsync(context, id, grain, new BeginAppend(offset, length), writer, uploads.Value, quotas, cancellationToken, complete.Value);
+        var appended = await AppendAsync(context, fields, id, grain, new BeginAppend(offset, length), writer, uploads.Value, quotas, cancellationToken, complete.Value);
         if (appended.Status is not null)
         {
             return appended.Status;
@@ -90,23 +91,23 @@ internal static partial class TusAppend
 
     /// <summary>One append: the grant, the body into S3, and the tus answer for every way it can fail.</summary>
     internal static async Task<Appended> AppendAsync(
-        HttpContext context, long id, IMediaItemGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options, Limits.Quotas quotas,
+        HttpContext context, TusRequest fields, long id, IMediaItemGrain grain, BeginAppend begin, UploadWriter writer, UploadOptions options, Limits.Quotas quotas,
         CancellationToken cancellationToken, bool endsContent = false)
     {
         TusChecksum? checksum = null;
         var request = context.Request;
-        if (request.Headers.TryGetValue("Upload-Checksum", out var checksumHeader))
+        if (fields.Checksum is { } checksumHeader)
         {
-            if (!TusChecksum.TryParse(checksumHeader.ToString(), out var algorithm, out var digest))
+            if (!TusChecksum.TryParse(checksumHeader, out var algorithm, out var digest))
             {
                 return Appended.Refused(Bad($"Upload-Checksum must be '<algorithm> <base64 digest>' with one of {TusChecksum.Algorithms}."));
             }
 
             checksum = TusChecksum.FromHeader(algorithm, digest);
         }
-        else if (request.Headers.Trailer.Any(t => t?.Contains("Upload-Checksum", StringComparison.OrdinalIgnoreCase) == true))
+        else if (fields.ChecksumInTrailer)
         {
-            checksum = TusChecksum.FromTrailer(() => request.CheckTrailersAvailable() ? request.GetTrailer("Upload-Checksum").ToString() : null);
+            checksum = TusChecksum.FromTrailer(() => request.CheckTrailersAvailable() ? request.GetTrailer(TusHeaders.UploadChecksum).ToString() : null);
         }
 
         using var verifying = checksum;

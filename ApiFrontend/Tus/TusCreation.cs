@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Globalization;
 using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Media;
@@ -20,28 +19,15 @@ internal static partial class TusCreation
         IOptions<UploadOptions> uploads, IOptions<TusOptions> tus, Limits.Quotas quotas, CancellationToken cancellationToken)
     {
         var request = context.Request;
+        var fields = TusRequest.Parse(request);
         var max = uploads.Value.MaxUploadBytes;
-        var hasLength = request.Headers.TryGetValue("Upload-Length", out var lengthHeader);
-        var deferred = request.Headers.TryGetValue("Upload-Defer-Length", out var deferHeader);
-        var concat = ConcatKind.None;
-        var partials = ImmutableArray<long>.Empty;
-        if (request.Headers.TryGetValue("Upload-Concat", out var concatHeader))
+        if (fields.Concat is not { } concat)
         {
-            if (concatHeader == "partial")
-            {
-                concat = ConcatKind.Partial;
-            }
-            else if (TusConcatenation.TryParseFinal(concatHeader.ToString(), out partials))
-            {
-                concat = ConcatKind.Final;
-            }
-            else
-            {
-                return Bad("Upload-Concat must be 'partial' or 'final;' followed by the URLs of partial uploads of this server.");
-            }
+            return Bad("Upload-Concat must be 'partial' or 'final;' followed by the URLs of partial uploads of this server.");
         }
 
-        var metadataHeader = request.Headers["Upload-Metadata"].ToString();
+        var partials = fields.Partials;
+        var metadataHeader = fields.Metadata;
         if (!TusMetadata.TryParse(metadataHeader, tus.Value.MaxMetadataBytes, out var metadata, out var metadataError))
         {
             return Bad(metadataError!);
@@ -54,7 +40,7 @@ internal static partial class TusCreation
         var declared = new CreateMediaItem(fileName, contentType, null, metadataHeader.Length == 0 ? null : metadataHeader, tus.Value.Expiry, concat);
         if (concat == ConcatKind.Final)
         {
-            if (hasLength || deferred)
+            if (fields.HasLength || fields.HasDeferLength)
             {
                 return Bad("A final upload takes its length from its partial uploads: send no Upload-Length.");
             }
@@ -70,15 +56,15 @@ internal static partial class TusCreation
         }
 
         // The draft has no Upload-Defer-Length: a creation without Upload-Length has its length set by its end.
-        if (!draft && (hasLength == deferred || (deferred && deferHeader != "1")))
+        if (!draft && (fields.HasLength == fields.HasDeferLength || (fields.HasDeferLength && !fields.DefersLength)))
         {
             return Bad("Send either Upload-Length or Upload-Defer-Length: 1.");
         }
 
         long? length = null;
-        if (hasLength)
+        if (fields.HasLength)
         {
-            if (!TryParseNonNegative(lengthHeader, out var parsed))
+            if (fields.Length is not { } parsed)
             {
                 return Bad("Upload-Length must be a non-negative integer.");
             }
@@ -121,7 +107,7 @@ internal static partial class TusCreation
         if (hasBody || length == 0 || complete == true)
         {
             // creation-with-upload (and an empty upload, complete at once): the body is the first chunk.
-            var appended = await TusAppend.AppendAsync(context, id, grain, new BeginAppend(0, null), writer, uploads.Value, quotas, cancellationToken, complete == true);
+            var appended = await TusAppend.AppendAsync(context, fields, id, grain, new BeginAppend(0, null), writer, uploads.Value, quotas, cancellationToken, complete == true);
             if (appended.Status is not null)
             {
                 return appended.Status;

@@ -75,7 +75,7 @@ public static class TusEndpoints
         if (!HttpMethods.IsOptions(http.Request.Method) && !known)
         {
             http.Response.Headers["Tus-Version"] = Version;
-            if (http.Request.Headers.ContainsKey("Upload-Draft-Interop-Version"))
+            if (http.Request.Headers.ContainsKey(TusHeaders.DraftInteropVersion))
             {
                 return ApiErrors.UnsupportedInteropVersion.Problem($"This server speaks Upload-Draft-Interop-Version {string.Join(", ", ResumableProtocol.DraftVersions)} of the IETF draft, and tus {Version}.");
             }

@@ -19,8 +19,8 @@ internal static class TusOffset
         context.Response.Headers.CacheControl = "no-store";
         var protocol = ResumableProtocol.Of(context);
         var draft = protocol.IsDraft;
-        if (draft && (context.Request.Headers.ContainsKey("Upload-Offset") || context.Request.Headers.ContainsKey("Upload-Complete")
-            || context.Request.Headers.ContainsKey("Upload-Length")))
+        var fields = TusRequest.Parse(context.Request);
+        if (draft && (fields.HasOffset || fields.HasComplete || fields.HasLength))
         {
             return Bad("An offset retrieval carries no upload headers.");
         }

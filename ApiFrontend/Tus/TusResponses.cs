@@ -2,7 +2,6 @@ using System.Globalization;
 using MediaService.ApiFrontend.Http;
 using MediaService.Grains.Interfaces;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Primitives;
 
 namespace MediaService.ApiFrontend.Tus;
 
@@ -21,14 +20,6 @@ internal static class TusResponses
 
     internal static ProblemHttpResult Bad(string detail) =>
         ApiErrors.BadTusRequest.Problem(detail);
-
-    internal static bool TryParseNonNegative(StringValues header, out long value)
-    {
-        value = 0;
-        var text = header.ToString();
-        return header.Count == 1 && text.Length is > 0 and <= 19 && text.All(char.IsAsciiDigit)
-            && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
-    }
 
     // Relative, or from Http:PublicBaseUrl: never from the request's Host, which the client chooses.
     internal static string LocationOf(HttpRequest request, long id) =>
