@@ -56,7 +56,7 @@ internal static partial class TusCreation
         }
 
         // The draft has no Upload-Defer-Length: a creation without Upload-Length has its length set by its end.
-        if (!draft && (fields.HasLength == fields.HasDeferLength || (fields.HasDeferLength && !fields.DefersLength)))
+        if (protocol.HasDeferLength && (fields.HasLength == fields.HasDeferLength || (fields.HasDeferLength && !fields.DefersLength)))
         {
             return Bad("Send either Upload-Length or Upload-Defer-Length: 1.");
         }

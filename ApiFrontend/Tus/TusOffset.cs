@@ -103,7 +103,7 @@ internal static class TusOffset
         {
             headers["Upload-Length"] = length.ToString(CultureInfo.InvariantCulture);
         }
-        else if (!draft)
+        else if (protocol.HasDeferLength)
         {
             headers["Upload-Defer-Length"] = "1";
         }
