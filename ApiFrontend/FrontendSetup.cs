@@ -8,6 +8,7 @@ using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Media;
 using MediaService.ApiFrontend.OpenApi;
 using MediaService.ApiFrontend.Tus;
+using MediaService.ApiFrontend.Uploads;
 using MediaService.DataPlane;
 using MediaService.DataPlane.Telemetry;
 using MediaService.Grains.Interfaces;
@@ -149,6 +150,7 @@ public static class FrontendSetup
         Webhooks.WebhookEndpoints.MapWebhooks(app);
         app.MapMediaHealth();
         app.MapMediaMetrics(app.Configuration).AllowAnonymous();
+        app.MapUploads();
         app.MapMedia();
         app.MapMetadata();
         app.MapTus();

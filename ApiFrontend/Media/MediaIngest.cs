@@ -1,3 +1,4 @@
+using MediaService.ApiFrontend.Uploads;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 

@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text;
 using MediaService.ApiFrontend.Http;
+using MediaService.ApiFrontend.Tus.Protocols;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace MediaService.ApiFrontend.Tus;
@@ -42,14 +41,8 @@ public abstract class ResumableProtocol
     /// <summary>tus 1.0.0.</summary>
     public static readonly ResumableProtocol Tus = new TusProtocol();
 
-    /// <summary>The drafts we answer, by interop version.</summary>
-    public static readonly IReadOnlyList<DraftProtocol> Drafts =
-    [
-        new("5", partialUploadOnly: false, limitAgeKey: null, mismatchProblem: false, lengthProblem: false, announcesEverywhere: false),
-        new("6", partialUploadOnly: false, limitAgeKey: "expires", mismatchProblem: true, lengthProblem: false, announcesEverywhere: false),
-        new("7", partialUploadOnly: true, limitAgeKey: "max-age", mismatchProblem: true, lengthProblem: true, announcesEverywhere: false),
-        new("8", partialUploadOnly: true, limitAgeKey: "max-age", mismatchProblem: true, lengthProblem: true, announcesEverywhere: true),
-    ];
+    /// <summary>The drafts we answer, by interop version (each its own class in <c>Protocols/</c>).</summary>
+    public static readonly IReadOnlyList<DraftProtocol> Drafts = [new DraftInterop5(), new DraftInterop6(), new DraftInterop7(), new DraftInterop8()];
 
     /// <summary>The interop versions we answer in.</summary>
     public static IEnumerable<string> DraftVersions => Drafts.Select(d => d.InteropVersion);
@@ -66,11 +59,12 @@ public abstract class ResumableProtocol
     /// </summary>
     public static bool TryClassify(HttpContext context)
     {
-        var version = context.Request.Headers["Upload-Draft-Interop-Version"];
+        var version = context.Request.Headers[TusHeaders.DraftInteropVersion];
         if (version.Count > 0)
         {
             // An Integer (RFC 9651): digits only; "08" is not 8, so it is not ours either.
-            var draft = Drafts.FirstOrDefault(d => version.Count == 1 && d.InteropVersion == version.ToString().Trim());
+            var named = TusHeaders.InteropVersion(version);
+            var draft = Drafts.FirstOrDefault(d => d.InteropVersion == named);
             if (draft is null)
             {
                 return false;
@@ -83,11 +77,15 @@ public abstract class ResumableProtocol
 
         context.Items[Key] = Tus;
         context.Response.Headers["Tus-Resumable"] = TusEndpoints.Version;
-        return context.Request.Headers["Tus-Resumable"] == TusEndpoints.Version;
+        return TusHeaders.SpeaksTus(context.Request.Headers[TusHeaders.TusResumable]);
     }
 
     /// <summary>True for a draft of the IETF protocol.</summary>
     public abstract bool IsDraft { get; }
+
+    /// <summary>Whether a creation may defer its length with <c>Upload-Defer-Length</c> (tus' creation-defer-length;
+    /// the draft has no such header: a creation without a length has it set by the upload's end).</summary>
+    public virtual bool HasDeferLength => false;
 
     /// <summary>Whether an append's content type fits the protocol.</summary>
     public abstract bool AcceptsAppendType(string? contentType);
@@ -124,155 +122,10 @@ public abstract class ResumableProtocol
     /// length recorded before).</summary>
     public abstract ProblemHttpResult InconsistentLength(HttpContext context, string detail);
 
-    private static ProblemHttpResult Bad(string detail) =>
+    /// <summary>The plain answer to a malformed upload request.</summary>
+    protected static ProblemHttpResult Bad(string detail) =>
         ApiErrors.BadUploadRequest.Problem(detail);
 
-    private sealed class TusProtocol : ResumableProtocol
-    {
-        public override bool IsDraft => false;
-
-        public override bool AcceptsAppendType(string? contentType) =>
-            string.Equals(MediaTypeOf(contentType), TusEndpoints.OffsetContentType, StringComparison.OrdinalIgnoreCase);
-
-        public override void WriteCapabilities(IHeaderDictionary headers, UploadLimits limits, TimeSpan lifetime)
-        {
-            headers["Tus-Version"] = TusEndpoints.Version;
-            headers["Tus-Extension"] = TusEndpoints.Extensions;
-            headers["Tus-Max-Size"] = limits.MaxSize.ToString(CultureInfo.InvariantCulture);
-            headers["Tus-Checksum-Algorithm"] = TusChecksum.Algorithms;
-        }
-
-        public override ProblemHttpResult MismatchingOffset(HttpContext context, long? expected, long provided, string detail) =>
-            ApiErrors.UploadConflict.Problem(detail);
-
-        public override ProblemHttpResult InconsistentLength(HttpContext context, string detail) => Bad(detail);
-    }
-
-    /// <summary>One interop version of the IETF draft.</summary>
-    public sealed class DraftProtocol : ResumableProtocol
-    {
-        private const string MismatchType = "https://iana.org/assignments/http-problem-types#mismatching-upload-offset";
-        private const string LengthType = "https://iana.org/assignments/http-problem-types#inconsistent-upload-length";
-
-        private readonly bool _partialUploadOnly;
-        private readonly string? _limitAgeKey;
-        private readonly bool _mismatchProblem;
-        private readonly bool _lengthProblem;
-        private readonly bool _announcesEverywhere;
-
-        internal DraftProtocol(string version, bool partialUploadOnly, string? limitAgeKey, bool mismatchProblem, bool lengthProblem, bool announcesEverywhere)
-        {
-            InteropVersion = version;
-            _partialUploadOnly = partialUploadOnly;
-            _limitAgeKey = limitAgeKey;
-            _mismatchProblem = mismatchProblem;
-            _lengthProblem = lengthProblem;
-            _announcesEverywhere = announcesEverywhere;
-        }
-
-        /// <summary>The value of <c>Upload-Draft-Interop-Version</c>.</summary>
-        public string InteropVersion { get; }
-
-        public override bool IsDraft => true;
-
-        public override bool RetrievesOffsetByGet => _announcesEverywhere;
-
-        // Version 5 names no type; 6 took tus-js-client's tus type too; 7 and later require partial-upload.
-        public override bool AcceptsAppendType(string? contentType) => InteropVersion switch
-        {
-            "5" => true,
-            _ when string.Equals(MediaTypeOf(contentType), PartialUploadType, StringComparison.OrdinalIgnoreCase) => true,
-            _ => !_partialUploadOnly && string.Equals(MediaTypeOf(contentType), TusEndpoints.OffsetContentType, StringComparison.OrdinalIgnoreCase),
-        };
-
-        public override bool? UploadComplete(HttpRequest request)
-        {
-            var values = request.Headers["Upload-Complete"];
-            return values.Count != 1 ? null : values.ToString().Trim() switch
-            {
-                "?1" => true,
-                "?0" => false,
-                _ => null,
-            };
-        }
-
-        public override void WriteLimits(IHeaderDictionary headers, UploadLimits limits, DateTimeOffset? expiresAt, DateTimeOffset now)
-        {
-            if (_limitAgeKey is null)
-            {
-                return;
-            }
-
-            var value = new StringBuilder(limits.Dictionary());
-            if (expiresAt is { } expires)
-            {
-                var seconds = Math.Max(0, (long)Math.Floor((expires - now).TotalSeconds));
-                value.Append(CultureInfo.InvariantCulture, $", {_limitAgeKey}={seconds}");
-            }
-
-            headers["Upload-Limit"] = value.ToString();
-        }
-
-        public override void WriteCapabilities(IHeaderDictionary headers, UploadLimits limits, TimeSpan lifetime)
-        {
-            if (_limitAgeKey is not null)
-            {
-                headers["Upload-Limit"] = $"{limits.Dictionary()}, {_limitAgeKey}={(long)lifetime.TotalSeconds}";
-            }
-
-            if (_announcesEverywhere)
-            {
-                // Drafts -10 and -11 require it; -12 dropped the requirement, and a header more does no harm.
-                headers["Accept-Patch"] = PartialUploadType;
-            }
-        }
-
-        public override void WriteComplete(IHeaderDictionary headers, bool complete) => headers["Upload-Complete"] = complete ? "?1" : "?0";
-
-        public override string? FileName(HttpRequest request) =>
-            _announcesEverywhere ? Media.FileNames.FromContentDisposition(request.Headers.ContentDisposition) : null;
-
-        public override ProblemHttpResult MismatchingOffset(HttpContext context, long? expected, long provided, string detail)
-        {
-            // The answer carries the right offset, and says the upload is not complete: the client resumes from it.
-            if (expected is { } offset)
-            {
-                context.Response.Headers["Upload-Offset"] = offset.ToString(CultureInfo.InvariantCulture);
-            }
-
-            context.Response.Headers["Upload-Complete"] = "?0";
-            if (!_mismatchProblem)
-            {
-                return ApiErrors.UploadConflict.Problem(detail);
-            }
-
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Offset from request does not match offset of resource",
-                detail: detail, type: MismatchType,
-                extensions: new Dictionary<string, object?> { ["expected-offset"] = expected, ["provided-offset"] = provided, ["code"] = Problems.UploadConflict });
-        }
-
-        public override ProblemHttpResult InconsistentLength(HttpContext context, string detail)
-        {
-            context.Response.Headers["Upload-Complete"] = "?0";
-            return _lengthProblem
-                ? TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Inconsistent length values for upload", detail: detail,
-                    type: LengthType, extensions: new Dictionary<string, object?> { ["code"] = Problems.UploadRejected })
-                : Bad(detail);
-        }
-    }
-
-    private static string? MediaTypeOf(string? contentType) => contentType?.Split(';')[0].Trim();
-}
-
-/// <summary>The limits an upload resource holds to, as the drafts' <c>Upload-Limit</c> names them.</summary>
-/// <param name="MaxSize">The largest upload, in bytes (<c>Uploads:MaxUploadBytes</c>).</param>
-/// <param name="MaxAppendSize">The most one request may carry, in bytes (<c>Uploads:MaxAppendBytes</c>).</param>
-public sealed record UploadLimits(long MaxSize, long MaxAppendSize)
-{
-    /// <summary>From the upload options.</summary>
-    public static UploadLimits Of(DataPlane.UploadOptions options) => new(options.MaxUploadBytes, Math.Min(options.MaxAppendBytes, options.MaxUploadBytes));
-
-    /// <summary>The size members of the Structured Fields Dictionary (RFC 9651). Appends of any size, even empty, are
-    /// taken (the writer buffers what is below an S3 part), so there is no min-append-size; nor a min-size.</summary>
-    public string Dictionary() => string.Create(CultureInfo.InvariantCulture, $"max-size={MaxSize}, max-append-size={MaxAppendSize}");
+    /// <summary>The media type of a Content-Type, without its parameters.</summary>
+    protected static string? MediaTypeOf(string? contentType) => contentType?.Split(';')[0].Trim();
 }

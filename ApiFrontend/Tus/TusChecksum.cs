@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using MediaService.ApiFrontend.Uploads;
 
 namespace MediaService.ApiFrontend.Tus;
 
@@ -6,7 +7,7 @@ namespace MediaService.ApiFrontend.Tus;
 /// A tus <c>Upload-Checksum</c> (<c>algorithm base64-digest</c>) over one request body, sent as a header or as an
 /// HTTP trailer (checksum-trailer). The body counts only if the digest matches; otherwise it is discarded (460).
 /// </summary>
-public sealed class TusChecksum : IDisposable
+public sealed class TusChecksum : IBodyChecksum, IDisposable
 {
     /// <summary>The algorithms we verify, as advertised in <c>Tus-Checksum-Algorithm</c>.</summary>
     public const string Algorithms = "sha1,md5,sha256";
@@ -97,6 +98,3 @@ public sealed class TusChecksum : IDisposable
         }
     }
 }
-
-/// <summary>The body's digest differs from its Upload-Checksum; nothing of it was counted (tus: 460).</summary>
-public sealed class ChecksumMismatchException() : Exception("The body does not match its Upload-Checksum; it was discarded.");

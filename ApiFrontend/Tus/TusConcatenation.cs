@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Collections.Immutable;
 using MediaService.ApiFrontend.Media;
+using MediaService.ApiFrontend.Uploads;
 using MediaService.DataPlane;
 using MediaService.Grains.Interfaces;
 

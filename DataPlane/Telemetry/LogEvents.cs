@@ -10,10 +10,10 @@ public static class LogEvents
     /// <summary>S3 (DataPlane/MediaObjectStore).</summary>
     public const int ObjectStore = 1000;
 
-    /// <summary>The media item grain (Grains/MediaItemGrain).</summary>
+    /// <summary>The media item grain and its collaborators (Grains/MediaItem).</summary>
     public const int MediaItem = 2000;
 
-    /// <summary>Appends streamed by the frontend (ApiFrontend/Media/UploadWriter).</summary>
+    /// <summary>Appends streamed by the frontend (ApiFrontend/Uploads/).</summary>
     public const int Appends = 2100;
 
     /// <summary>Processing (Grains/Processing).</summary>
@@ -25,13 +25,13 @@ public static class LogEvents
     /// <summary>Creating items and one-shot uploads (ApiFrontend/Media/MediaIngest).</summary>
     public const int Ingest = 3000;
 
-    /// <summary>The REST media routes (ApiFrontend/Media/MediaEndpoints).</summary>
+    /// <summary>The REST media routes (ApiFrontend/Media/MediaEndpoints, ApiFrontend/Uploads/UploadEndpoints).</summary>
     public const int MediaApi = 3100;
 
     /// <summary>Keys and service secrets (ApiFrontend/Access).</summary>
     public const int Keys = 3300;
 
-    /// <summary>Rate limits (ApiFrontend/Limits/RateLimits).</summary>
+    /// <summary>Rate limits (ApiFrontend/Limits: ClusterRateLimiter, RateLimitMiddleware).</summary>
     public const int RateLimits = 3400;
 
     /// <summary>Cluster and storage refusals at the edge (ApiFrontend/Http).</summary>

@@ -8,6 +8,7 @@ using MediaService.ApiFrontend.Http;
 using MediaService.ApiFrontend.Limits;
 using MediaService.ApiFrontend.Media;
 using MediaService.ApiFrontend.Tus;
+using MediaService.ApiFrontend.Uploads;
 using MediaService.DataPlane;
 using MediaService.DataPlane.Objects;
 using MediaService.DataPlane.Sharding;
@@ -211,6 +212,7 @@ public sealed class InProcessHost : IAsyncLifetime
         app.UseIssuedMediaIds();
         app.UseMediaIdLogScope();
         app.UseStatusCodePages();
+        app.MapUploads();
         app.MapMedia();
         app.MapMetadata();
         app.MapTus();
