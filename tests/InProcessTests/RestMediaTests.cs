@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using MediaService.InProcessTests.Host;
+using MediaService.TestRules;
 
 namespace MediaService.InProcessTests;
 

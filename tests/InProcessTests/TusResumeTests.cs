@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using MediaService.InProcessTests.Fakes;
 using MediaService.InProcessTests.Host;
+using MediaService.TestRules;
 
 namespace MediaService.InProcessTests;
 

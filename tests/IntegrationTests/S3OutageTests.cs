@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MediaService.IntegrationTests.Infrastructure;
+using MediaService.TestRules;
 
 namespace MediaService.IntegrationTests;
 

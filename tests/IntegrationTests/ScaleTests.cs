@@ -7,6 +7,7 @@ using MediaService.Grains.Interfaces;
 using MediaService.IntegrationTests.Infrastructure;
 using MediaService.Tests;
 using Xunit.Abstractions;
+using MediaService.TestRules;
 
 namespace MediaService.IntegrationTests;
 

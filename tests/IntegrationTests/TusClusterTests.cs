@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using MediaService.DataPlane;
 using MediaService.IntegrationTests.Infrastructure;
+using MediaService.TestRules;
 
 namespace MediaService.IntegrationTests;
 

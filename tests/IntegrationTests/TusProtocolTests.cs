@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MediaService.IntegrationTests.Infrastructure;
+using MediaService.TestRules;
 
 namespace MediaService.IntegrationTests;
 

@@ -1,34 +1,42 @@
-namespace MediaService.IntegrationTests.Infrastructure;
+namespace MediaService.TestRules;
 
-/// <summary>A request body that pauses after <c>gateAt</c> bytes until the test opens the gate.</summary>
-public sealed class GatedStream(byte[] data, int gateAt) : Stream
+/// <summary>
+/// A request body that serves its bytes up to <c>gateAt</c>, then holds until <see cref="Open"/> (or the read is
+/// cancelled); not seekable, so that a body without a declared length goes out chunked.
+/// </summary>
+public sealed class GatedStream(byte[] body, int gateAt) : Stream
 {
     private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _position;
 
-    /// <summary>Completes when the first <c>gateAt</c> bytes have been read.</summary>
+    /// <summary>Completes once every byte before the gate was read.</summary>
     public Task Reached => _reached.Task;
 
+    /// <summary>Lets the rest of the body through.</summary>
     public void Open() => _open.TrySetResult();
 
     public override bool CanRead => true;
+
     public override bool CanSeek => false;
+
     public override bool CanWrite => false;
-    public override long Length => data.Length;
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_position == gateAt)
+        if (_position >= gateAt)
         {
             _reached.TrySetResult();
             await _open.Task.WaitAsync(cancellationToken);
         }
 
-        var limit = _position < gateAt ? gateAt : data.Length;
-        var count = Math.Min(buffer.Length, limit - _position);
-        data.AsMemory(_position, count).CopyTo(buffer);
+        var end = _position < gateAt ? gateAt : body.Length;
+        var count = Math.Min(buffer.Length, end - _position);
+        body.AsMemory(_position, count).CopyTo(buffer);
         _position += count;
         return count;
     }
