@@ -24,7 +24,7 @@ namespace MediaService.Grains;
 /// state and reminders keep finding it.
 /// </remarks>
 [GrainType("upload")]
-public sealed partial class MediaItemGrain : Grain, IMediaItemGrain, IRemindable, IGrainMigrationParticipant
+public sealed partial class MediaItemGrain : Grain, IMediaItemGrain, IUploadGrain, IRemindable, IGrainMigrationParticipant
 {
     private const string RunningAttemptKey = "media.running-attempt";
     private const string ExpiryReminder = "expire";

@@ -53,20 +53,9 @@ public sealed class TusResumeTests(InProcessHost host) : IClassFixture<InProcess
     {
         var body = Tus.Bytes(6 * Mib, seed: 51);
         var url = await Tus.CreateUrlAsync(_http, body.Length);
-        var id = Tus.IdOf(url);
-        var streaming = host.Store.WhenCalledAsync(StoreOperation.UploadPartStreaming, k => k.StartsWith($"media/{id}/", StringComparison.Ordinal));
 
         // The older writer streams its first part and stalls.
-        var stale = Tus.Bytes(6 * Mib, seed: 52);
-        var gated = new GatedStream(stale, gateAt: Mib);
-        using var older = Tus.Request(HttpMethod.Patch, url);
-        older.Headers.Add("Upload-Offset", "0");
-        older.Content = new StreamContent(gated);
-        older.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
-        older.Content.Headers.ContentLength = stale.Length;
-        var olderAnswer = _http.SendAsync(older);
-        await streaming.WaitAsync(Bound);
-        await gated.Reached.WaitAsync(Bound);
+        var (gated, olderAnswer) = await StallAsync(url, Tus.Bytes(6 * Mib, seed: 52));
 
         // A newer writer (the client retrying) takes over from the durable offset.
         using var newer = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body, 0, Mib));
@@ -91,19 +80,7 @@ public sealed class TusResumeTests(InProcessHost host) : IClassFixture<InProcess
     {
         var body = Tus.Bytes(6 * Mib, seed: 56);
         var url = await Tus.CreateUrlAsync(_http, body.Length);
-        var id = Tus.IdOf(url);
-        var streaming = host.Store.WhenCalledAsync(StoreOperation.UploadPartStreaming, k => k.StartsWith($"media/{id}/", StringComparison.Ordinal));
-
-        var stale = Tus.Bytes(6 * Mib, seed: 57);
-        var gated = new GatedStream(stale, gateAt: Mib);
-        using var older = Tus.Request(HttpMethod.Patch, url);
-        older.Headers.Add("Upload-Offset", "0");
-        older.Content = new StreamContent(gated);
-        older.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
-        older.Content.Headers.ContentLength = stale.Length;
-        var olderAnswer = _http.SendAsync(older);
-        await streaming.WaitAsync(Bound);
-        await gated.Reached.WaitAsync(Bound);
+        var (gated, olderAnswer) = await StallAsync(url, Tus.Bytes(6 * Mib, seed: 57));
 
         using var newer = await Tus.PatchAsync(_http, url, 0, Tus.Chunk(body, 0));
         Assert.Equal(HttpStatusCode.NoContent, newer.StatusCode);
@@ -123,16 +100,7 @@ public sealed class TusResumeTests(InProcessHost host) : IClassFixture<InProcess
         var body = Tus.Bytes(6 * Mib, seed: 58);
         var url = await Tus.CreateUrlAsync(_http, body.Length);
         var id = Tus.IdOf(url);
-        var streaming = host.Store.WhenCalledAsync(StoreOperation.UploadPartStreaming, k => k.StartsWith($"media/{id}/", StringComparison.Ordinal));
-        var gated = new GatedStream(body, gateAt: Mib);
-        using var patch = Tus.Request(HttpMethod.Patch, url);
-        patch.Headers.Add("Upload-Offset", "0");
-        patch.Content = new StreamContent(gated);
-        patch.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
-        patch.Content.Headers.ContentLength = body.Length;
-        var answer = _http.SendAsync(patch);
-        await streaming.WaitAsync(Bound);
-        await gated.Reached.WaitAsync(Bound);
+        var (gated, answer) = await StallAsync(url, body);
 
         Assert.Equal(1, host.Store.LoseUploadsUnder($"media/{id}/"));
         gated.Open();
@@ -172,5 +140,31 @@ public sealed class TusResumeTests(InProcessHost host) : IClassFixture<InProcess
 
         await Tus.AssertProblemAsync(more, 409, "upload-conflict");
         await Assertions.StoredAsync(host, url, body);
+    }
+
+    // Starts a PATCH at offset 0 whose declared body streams its first part to S3 and then stalls after a MiB, until the
+    // test opens the gate; returns once the part is on its way.
+    private async Task<(GatedStream Gate, Task<HttpResponseMessage> Answer)> StallAsync(string url, byte[] body)
+    {
+        var id = Tus.IdOf(url);
+        var streaming = host.Store.WhenCalledAsync(StoreOperation.UploadPartStreaming, k => k.StartsWith($"media/{id}/", StringComparison.Ordinal));
+        var gated = new GatedStream(body, gateAt: Mib);
+        var request = Tus.Request(HttpMethod.Patch, url);
+        request.Headers.Add("Upload-Offset", "0");
+        request.Content = new StreamContent(gated);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(Tus.OffsetType);
+        request.Content.Headers.ContentLength = body.Length;
+        var answer = SendAndDisposeAsync(request);
+        await streaming.WaitAsync(Bound);
+        await gated.Reached.WaitAsync(Bound);
+        return (gated, answer);
+    }
+
+    private async Task<HttpResponseMessage> SendAndDisposeAsync(HttpRequestMessage request)
+    {
+        using (request)
+        {
+            return await _http.SendAsync(request);
+        }
     }
 }

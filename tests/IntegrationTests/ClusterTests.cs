@@ -33,6 +33,26 @@ public sealed class GrainStateTests(MediaServiceFixture fixture)
         Assert.Equal(Payloads.Sha256(body), Payloads.Sha256(await fixture.Http.GetByteArrayAsync($"/media/{id}/content")));
     }
 
+    // A frontend or silo of the previous release calls the item through IUploadGrain (its calls are named by that
+    // interface and the methods' aliases). The cluster client sends them over the wire, as such a caller would: the item
+    // answers them, and what they did is what the facets see.
+    [Fact]
+    public async Task ACallerOfThePreviousContractReachesTheSameItemAsTheFacets()
+    {
+        var id = MediaServiceTestIds.Next();
+        var legacy = fixture.Cluster.Client.GetGrain<IUploadGrain>(id);
+
+        Assert.True((await legacy.CreateAsync(new CreateMediaItem("old.bin", "application/octet-stream", null))).Created);
+        var grant = await fixture.Cluster.Client.GetGrain<IMediaUpload>(id).BeginAppendAsync(new BeginAppend(0, null));
+        await legacy.AbandonAsync(grant.Lease, "the previous release's writer gave up");
+
+        var view = await fixture.Cluster.Client.GetGrain<IMediaMetadata>(id).GetMetadataAsync();
+        Assert.Equal("old.bin", view!.FileName);
+        Assert.Equal(MediaStatus.Failed, view.Status);
+        var seen = await legacy.GetMetadataAsync();
+        Assert.Equal((view.Status, view.UpdatedAt, view.Offset), (seen!.Status, seen.UpdatedAt, seen.Offset));
+    }
+
     [Fact]
     public async Task CreationNeverReusesAnIdThatHoldsAnItem()
     {
