@@ -76,43 +76,46 @@ internal sealed partial class IndexOutbox(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogIndexDeferred(logger, id, ex.Message);
+            IndexDeferred(ex);
             return false;
         }
     }
 
     /// <summary>
     /// Hands the outbox to the webhook queue and wakes the subscriptions it reached; returns the state with the handed
-    /// events trimmed, and whether that trim must be written (when no subscription took them it need not be: handing them
-    /// off again after a crash queues nothing). Repeating a hand-off queues nothing twice. Throws when it failed; the
-    /// events stay, and <see cref="Deferred"/> says when to try again.
+    /// events trimmed, and how many subscriptions took them. The trim must be written when any did; when none did it need
+    /// not be (handing the events off again after a crash queues nothing). Repeating a hand-off queues nothing twice.
+    /// Throws when it failed; the events stay, and <see cref="Deferred"/> says when to try again.
     /// </summary>
-    public async Task<(MediaItemState Trimmed, bool Write)> HandOffAsync(MediaItemState current)
+    public async Task<(MediaItemState Trimmed, int Subscriptions)> HandOffAsync(MediaItemState current)
     {
         var outbox = current.Outbox;
         var subscriptions = await handOff.HandOffAsync(serviceId, current.Owner ?? string.Empty, id,
             [.. outbox.Select(e => new OutboxEvent(e.EventId, e.Type, e.ItemVersion, e.OccurredAt, e.Body))], CancellationToken.None);
         await Task.WhenAll(subscriptions.Select(s => grains.GetGrain<IWebhookEndpointGrain>(s).WakeAsync().WaitAsync(wakeTimeout)));
         var handed = outbox.Select(e => e.EventId).ToHashSet(StringComparer.Ordinal);
-        var trimmed = current with { Outbox = MediaEventRules.Trim(current.Outbox, handed) };
-        if (logger.IsEnabled(LogLevel.Debug))
-        {
-            LogHandedOff(logger, id, outbox.Length, string.Join(",", outbox.Select(e => e.EventId)), subscriptions.Count);
-        }
-
-        return (trimmed, subscriptions.Count > 0);
+        return (current with { Outbox = MediaEventRules.Trim(current.Outbox, handed) }, subscriptions.Count);
     }
 
-    /// <summary>Records a completed hand-off of <paramref name="outbox"/> at <paramref name="now"/>.</summary>
-    public void HandedOff(ImmutableArray<MediaEvent> outbox, DateTimeOffset now)
+    /// <summary>Records a hand-off of <paramref name="outbox"/> to <paramref name="subscriptions"/> subscriptions whose
+    /// trim is done, at <paramref name="now"/>.</summary>
+    public void HandedOff(ImmutableArray<MediaEvent> outbox, int subscriptions, DateTimeOffset now)
     {
         foreach (var e in outbox)
         {
             metrics.WebhookEventHandedOff(now - e.OccurredAt);
         }
 
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            LogHandedOff(logger, id, outbox.Length, string.Join(",", outbox.Select(e => e.EventId)), subscriptions);
+        }
+
         _handOffFailures = 0;
     }
+
+    /// <summary>Logs that bringing the index up to date did not finish now (the reminder retries).</summary>
+    public void IndexDeferred(Exception failure) => LogIndexDeferred(logger, id, failure.Message);
 
     /// <summary>Records a failed hand-off and returns when to try again, backing off up to 30 s.</summary>
     public TimeSpan Deferred(int pending, Exception failure)

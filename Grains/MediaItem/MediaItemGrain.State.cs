@@ -99,9 +99,19 @@ public sealed partial class MediaItemGrain
     // The index reminder, registered before the state write, stays until this succeeds and the outbox is empty.
     private async Task SyncIndexAsync()
     {
-        if (await _outbox.SyncAsync(Current) && Current.Outbox.IsDefaultOrEmpty)
+        if (!await _outbox.SyncAsync(Current) || !Current.Outbox.IsDefaultOrEmpty)
+        {
+            return;
+        }
+
+        try
         {
             await ForgetReminderAsync(IndexReminder);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The state is durable already: a reminder left registered finds nothing to do when it fires.
+            _outbox.IndexDeferred(ex);
         }
     }
 
@@ -124,8 +134,8 @@ public sealed partial class MediaItemGrain
 
         try
         {
-            var (trimmed, write) = await _outbox.HandOffAsync(Current);
-            if (write)
+            var (trimmed, subscriptions) = await _outbox.HandOffAsync(Current);
+            if (subscriptions > 0)
             {
                 await WriteAsync(trimmed, bumpVersion: false);
             }
@@ -136,7 +146,7 @@ public sealed partial class MediaItemGrain
                 _state.State = trimmed;
             }
 
-            _outbox.HandedOff(outbox, _time.GetUtcNow());
+            _outbox.HandedOff(outbox, subscriptions, _time.GetUtcNow());
             if (_outbox.CaughtUp(Current))
             {
                 await ForgetReminderAsync(IndexReminder);

@@ -164,22 +164,20 @@ public sealed class MediaItemCollaboratorsTests
     }
 
     [Fact]
-    public async Task AHandOffTrimsTheHandedEventsAndWritesOnlyWhenASubscriptionTookThem()
+    public async Task AHandOffTrimsTheHandedEventsAndSaysHowManySubscriptionsTookThem()
     {
         var stored = Stored();
         var events = MediaEventRules.For(MediaItemState.Empty, stored with { Owner = "alice" }, Id, 1, T0);
         Assert.NotEmpty(events);
         var state = stored with { Owner = "alice", Outbox = events };
 
-        var none = await Outbox(new FakeLifecycle(), new FakeIndex(), new FakeHandOff()).HandOffAsync(state);
-        Assert.Empty(none.Trimmed.Outbox);
-        Assert.False(none.Write);
+        var handOff = new FakeHandOff();
+        var (trimmed, subscriptions) = await Outbox(new FakeLifecycle(), new FakeIndex(), handOff).HandOffAsync(state);
 
-        var handOff = new FakeHandOff { Subscriptions = [] };
-        var (trimmed, write) = await Outbox(new FakeLifecycle(), new FakeIndex(), handOff).HandOffAsync(state);
         Assert.Empty(trimmed.Outbox);
+        Assert.Equal(0, subscriptions);
         Assert.Equal(events.Select(e => e.EventId), handOff.Handed.Select(e => e.EventId));
-        Assert.False(write);
+        Assert.Equal("alice", handOff.Owner);
     }
 
     [Fact]
@@ -189,7 +187,7 @@ public sealed class MediaItemCollaboratorsTests
         var delays = Enumerable.Range(0, 8).Select(_ => outbox.Deferred(1, new TimeoutException())).ToList();
 
         Assert.Equal([1, 2, 4, 8, 16, 30, 30, 30], delays.Select(d => (int)d.TotalSeconds));
-        outbox.HandedOff([], T0);
+        outbox.HandedOff([], 0, T0);
         Assert.Equal(TimeSpan.FromSeconds(1), outbox.Deferred(1, new TimeoutException()));
     }
 
@@ -338,12 +336,13 @@ public sealed class MediaItemCollaboratorsTests
     {
         public List<OutboxEvent> Handed { get; } = [];
 
-        public IReadOnlyList<long> Subscriptions { get; init; } = [];
+        public string? Owner { get; private set; }
 
         public Task<IReadOnlyList<long>> HandOffAsync(string serviceId, string owner, long mediaId, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
         {
+            Owner = owner;
             Handed.AddRange(events);
-            return Task.FromResult(Subscriptions);
+            return Task.FromResult<IReadOnlyList<long>>([]);
         }
     }
 
